@@ -1,0 +1,34 @@
+/**
+ * The routing table the server streams to the edge (`GET /api/v1/internal/routes?watch=true`,
+ * Server-Sent Events). The edge never reads the database: it applies these messages, keeps the
+ * last table on disk, and serves from it while the server is away.
+ */
+
+/** A release the edge can serve, by version number. */
+export interface RouteRelease {
+  version_number: number;
+  version_id: string;
+  artifact_sha256: string;
+}
+
+/** Everything the edge needs to serve one deployment. */
+export interface Route {
+  deployment_id: string;
+  /** DNS label; the app is served at `<slug>.<base domain>`. */
+  slug: string;
+  /** When true, unknown paths without a file extension serve `/index.html` with 200. */
+  spa_fallback: boolean;
+  /** The production ring's active release, or null before the first promotion. */
+  active: RouteRelease | null;
+  /** Every ready version, for immutable preview hosts `v<N>--<slug>.<base domain>`. */
+  versions: RouteRelease[];
+}
+
+/**
+ * One message of the watch stream. The SSE `event:` field carries `type`; `data:` is the JSON
+ * of the whole message. `revision` grows by one per change; a `snapshot` replaces the table.
+ */
+export type RouteMessage =
+  | { type: 'snapshot'; revision: number; routes: Route[] }
+  | { type: 'upsert'; revision: number; route: Route }
+  | { type: 'remove'; revision: number; deployment_id: string };

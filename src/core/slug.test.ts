@@ -1,0 +1,15 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertSlug, isValidSlug } from './slug.js';
+import { isSlipwayError } from './errors.js';
+
+test('valid slugs are DNS labels', () => {
+  for (const s of ['a', 'my-site', 'x1', 'a'.repeat(63)]) assert.equal(isValidSlug(s), true, s);
+});
+
+test('invalid slugs are refused with invalid_slug', () => {
+  for (const s of ['', '-a', 'a-', 'A', 'a_b', 'a.b', 'a'.repeat(64), 'v1--site', 'é']) {
+    assert.equal(isValidSlug(s), false, s);
+    assert.throws(() => assertSlug(s), (e) => isSlipwayError(e, 'invalid_slug'));
+  }
+});
