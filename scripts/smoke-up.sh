@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Starts `npm run up` in a temp SLIPWAY_HOME on free ports, publishes the example site with the
+# CLI, fetches it through the edge, and stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+home=$(mktemp -d /tmp/slipway-smoke.XXXXXX)
+port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+export SLIPWAY_HOME=$home SLIPWAY_API_PORT=$(port) SLIPWAY_HTTP_PORT=$(port)
+log=$home/up.out
+npm run up >"$log" 2>&1 &
+pid=$!
+cleanup() { kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$home"; }
+trap cleanup EXIT
+for _ in $(seq 1 240); do
+  grep -q 'Slipway is up.' "$log" && break
+  kill -0 "$pid" 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.5
+done
+grep -q 'Slipway is up.' "$log" || { cat "$log"; echo "slipway up did not come up"; exit 1; }
+npx slipway publish examples/hello --deployment smoke --wait
+body=$(curl -fsS -H "Host: smoke.localhost" "http://127.0.0.1:$SLIPWAY_HTTP_PORT/")
+echo "$body" | grep -q 'Hello from Slipway' || { echo "unexpected page: $body"; exit 1; }
+echo "smoke: ok"

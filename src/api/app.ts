@@ -1,0 +1,66 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { SlipwayError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { Services } from '../services/services.js';
+import { authHook } from './auth.js';
+import { handleError } from './error-handler.js';
+import { endAllSse } from './sse.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { eventRoutes } from './routes/events.js';
+import { internalRoutes } from './routes/internal.js';
+import { ARCHIVE_TYPES, publishRoutes } from './routes/publish.js';
+import { versionRoutes } from './routes/versions.js';
+
+/** Options for {@link createApi}. */
+export interface ApiOptions {
+  services: Services;
+  logger?: Logger;
+}
+
+/**
+ * The HTTP API as a Fastify instance: `app.inject()` exercises it in-process, `app.listen()`
+ * serves it. The OpenAPI document comes from the same zod schemas that validate requests.
+ */
+export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
+  const { services } = options;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    genReqId: () => newId('req'),
+    bodyLimit: services.ctx.config.limits.maxUploadBytes,
+    // Publishes with ?wait=true last as long as a build; the server must not cut them off.
+    requestTimeout: 0,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => handleError(new SlipwayError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+  // Archives are streamed to disk by the publish handler, never buffered in memory.
+  app.addContentTypeParser(ARCHIVE_TYPES, (_req, payload, done) => done(null, payload));
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Slipway API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.addHook('onRequest', authHook(services.ctx.store.db));
+  app.addHook('preClose', async () => endAllSse(app));
+
+  app.get('/api/v1/healthz', async () => ({ data: { status: 'ok' } }));
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  deploymentRoutes(app, services);
+  publishRoutes(app, services);
+  versionRoutes(app, services);
+  eventRoutes(app, services);
+  internalRoutes(app, services);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+import { SlipwayError } from '../core/errors.js';
+import { authenticate } from '../services/api-keys.js';
+import type { Principal } from '../services/context.js';
+import type { Db } from '../store/store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** Paths anyone may read. */
+const PUBLIC_PATHS = new Set(['/api/v1/healthz', '/api/v1/openapi.json']);
+
+/** The `Authorization: Bearer` check run before every handler. */
+export function authHook(db: Db) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const path = request.url.split('?', 1)[0]!;
+    if (PUBLIC_PATHS.has(path) || !path.startsWith('/api/')) return;
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (header && !match) throw new SlipwayError('unauthorized', 'use Authorization: Bearer <api key>');
+    request.principal = await authenticate(db, match?.[1]);
+  };
+}
+
+/** The caller of an authenticated route. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new SlipwayError('unauthorized', 'missing API key');
+  return request.principal;
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { SlipwayError } from '../../core/errors.js';
+import { requireRole } from '../../services/api-keys.js';
+import type { Services } from '../../services/services.js';
+import { principalOf } from '../auth.js';
+import { openSse } from '../sse.js';
+
+/** What the edge and agents read: the routing table stream and release blobs. */
+export function internalRoutes(app: FastifyInstance, services: Services): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/api/v1/internal/routes', {
+    schema: { hide: true, querystring: z.object({ watch: z.string().optional() }) },
+  }, async (req, reply) => {
+    requireRole(principalOf(req), ['internal']);
+    if (req.query.watch !== 'true') {
+      return { data: await services.routes.load() };
+    }
+    const sse = openSse(req, reply);
+    const { snapshot, close } = await services.routes.watch((m) => sse.send(m.type, m));
+    sse.send(snapshot.type, snapshot);
+    await sse.closed;
+    close();
+    sse.end();
+    return reply;
+  });
+
+  r.get('/api/v1/internal/blobs/:sha256', {
+    schema: { hide: true, params: z.object({ sha256: z.string() }) },
+  }, async (req, reply) => {
+    requireRole(principalOf(req), ['internal']);
+    const { sha256 } = req.params;
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new SlipwayError('blob_not_found', 'not a sha256');
+    const info = await services.ctx.blobs.stat(sha256);
+    if (!info) throw new SlipwayError('blob_not_found', `no blob ${sha256}`);
+    const stream = await services.ctx.blobs.openRead(sha256);
+    return reply.type('application/octet-stream').header('content-length', info.size).send(stream);
+  });
+}

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { SlipwayError } from '../../core/errors.js';
+import { findDeployment } from '../../services/deployment-queries.js';
+import { runIdempotent, type StoredAnswer } from '../../services/idempotency.js';
+import type { PublishSource } from '../../services/publish-service.js';
+import type { Services } from '../../services/services.js';
+import { principalOf } from '../auth.js';
+import { renderPublish } from '../publish-view.js';
+import { DeploymentParams, ErrorSchema, PublishJsonBody, PublishQuery, PublishResultSchema, RollbackBody, flag, one } from '../schemas.js';
+import { saveUpload } from '../upload.js';
+import { toWireError } from '../error-handler.js';
+
+/** Content types accepted as an archive; gzip is recognised by its magic bytes. */
+export const ARCHIVE_TYPES = ['application/x-tar', 'application/tar', 'application/gzip', 'application/x-gzip', 'application/octet-stream'];
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Publish and rollback: the two writes that move what a deployment serves. */
+export function publishRoutes(app: FastifyInstance, services: Services): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { ctx } = services;
+  const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema };
+
+  r.post('/api/v1/deployments/:deployment/publish', {
+    schema: {
+      summary: 'Publish a new version (archive body, or a JSON file map)', tags: ['publish'],
+      params: DeploymentParams, querystring: PublishQuery,
+      response: { 200: one(PublishResultSchema), 202: one(PublishResultSchema), ...errors },
+    },
+  }, async (req, reply) => {
+    const principal = principalOf(req);
+    const dep = await findDeployment(ctx.store.db, principal, req.params.deployment);
+    const received = await receiveSource(req, services);
+    try {
+      const options = { kind: received.options.kind, buildCommand: received.options.build_command, outputPath: received.options.output_path };
+      const key = idempotencyKey(req);
+      const work = async (): Promise<StoredAnswer> => {
+        const accepted = await services.publishes.accept({ principal, deployment: dep, source: received.source, options, idempotencyKey: key });
+        return { status: 202, body: { data: await renderPublish(services, principal, { deploymentId: dep.id, ...accepted }) } };
+      };
+      const requestHash = sha256(JSON.stringify(['publish', dep.id, options, received.bodySha256]));
+      const answer = key ? await runIdempotent(ctx.store.db, { principal, key, requestHash }, work) : { ...(await work()), replayed: false };
+      if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+      if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
+      const first = (answer.body as { data: { version: { id: string }; operation?: { id: string } } }).data;
+      const opId = first.operation?.id;
+      if (opId) await services.operations.waitUntilDone(principal, opId, ctx.config.buildTimeoutMs + 60_000);
+      return reply.status(200).send({ data: await renderPublish(services, principal, { deploymentId: dep.id, versionId: first.version.id, operationId: opId }) });
+    } finally {
+      await received.cleanup();
+    }
+  });
+
+  r.post('/api/v1/deployments/:deployment/rollback', {
+    schema: {
+      summary: 'Make an earlier ready version active again (no rebuild)', tags: ['publish'],
+      params: DeploymentParams, body: RollbackBody, response: { 200: one(PublishResultSchema), ...errors },
+    },
+  }, async (req, reply) => {
+    const principal = principalOf(req);
+    const body = req.body;
+    const target = 'to' in body ? { to: body.to } : { versionId: body.version_id };
+    const work = async (): Promise<StoredAnswer> => {
+      const done = await services.rollbacks.rollback(principal, req.params.deployment, target);
+      return { status: 200, body: { data: await renderPublish(services, principal, done) } };
+    };
+    const key = idempotencyKey(req);
+    const requestHash = sha256(JSON.stringify(['rollback', req.params.deployment, target]));
+    const answer = key ? await runIdempotent(ctx.store.db, { principal, key, requestHash }, work) : { ...(await work()), replayed: false };
+    if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.status(answer.status).send(answer.body as never);
+  });
+}
+
+function idempotencyKey(req: FastifyRequest): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (!key || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new SlipwayError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', { details: { field: 'Idempotency-Key' } });
+  }
+  return key;
+}
+
+interface ReceivedSource {
+  source: PublishSource;
+  bodySha256: string;
+  options: { kind: 'auto' | 'static'; build_command?: string; output_path?: string };
+  cleanup(): Promise<void>;
+}
+
+/** Reads the body: a JSON file map is validated here, an archive is saved to disk first. */
+async function receiveSource(req: FastifyRequest, services: Services): Promise<ReceivedSource> {
+  const query = req.query as { kind: 'auto' | 'static'; build_command?: string; output_path?: string };
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (type === 'application/json') {
+    const parsed = PublishJsonBody.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.');
+      throw toWireError(new SlipwayError('invalid_request', `${field || 'body'}: ${issue.message}`, { details: { field: field || null } }));
+    }
+    const { files, ...options } = parsed.data;
+    return { source: { type: 'files', files }, bodySha256: sha256(JSON.stringify(files)), options: { ...query, ...options }, cleanup: async () => {} };
+  }
+  if (!ARCHIVE_TYPES.includes(type)) {
+    throw new SlipwayError('unsupported_media_type', `send the source as application/x-tar, application/gzip or application/json, not "${type || 'nothing'}"`);
+  }
+  const saved = await saveUpload(req.body as Readable, services.ctx.config.workDir, services.ctx.config.limits.maxUploadBytes);
+  const fh = await open(saved.path, 'r');
+  const magic = Buffer.alloc(2);
+  await fh.read(magic, 0, 2, 0).finally(() => fh.close());
+  const format = magic[0] === 0x1f && magic[1] === 0x8b ? 'tgz' : 'tar';
+  return { source: { type: 'archive', path: saved.path, format }, bodySha256: saved.sha256, options: query, cleanup: saved.remove };
+}

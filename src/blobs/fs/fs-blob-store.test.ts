@@ -1,0 +1,94 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chmod, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isSlipwayError } from '../../core/errors.js';
+import { sha256Buffer } from '../../util/sha256.js';
+import { makeTempDir, removeDir } from '../../util/temp-dir.js';
+import { runBlobStoreConformance } from '../blob-store.conformance.js';
+import { createFsBlobStore } from './fs-blob-store.js';
+
+runBlobStoreConformance('fs', async () => {
+  const root = await makeTempDir('fs-blob-conformance-');
+  return { store: await createFsBlobStore({ root }), cleanup: () => removeDir(root) };
+});
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('fs blob store', () => {
+  let root: string;
+  before(async () => {
+    root = await makeTempDir('fs-blob-test-');
+  });
+  after(async () => {
+    await removeDir(root);
+  });
+
+  test('lays blobs out as sha256/ab/<hex> and leaves no temp files', async () => {
+    const store = await createFsBlobStore({ root });
+    const data = Buffer.from('layout');
+    const { sha256 } = await store.put(data);
+    assert.deepEqual(await readFile(join(root, 'sha256', sha256.slice(0, 2), sha256)), data);
+    assert.deepEqual(await readdir(join(root, 'tmp')), []);
+  });
+
+  test('a blob corrupted on disk is detected by read, openRead and readToFile', async () => {
+    const store = await createFsBlobStore({ root });
+    const data = Buffer.alloc(100_000, 'good');
+    const { sha256 } = await store.put(data);
+    const file = join(root, 'sha256', sha256.slice(0, 2), sha256);
+    await chmod(file, 0o644);
+    const bad = Buffer.from(data);
+    bad[50_000] = 0;
+    await writeFile(file, bad);
+    const corrupt = (e: unknown) => isSlipwayError(e, 'blob_corrupt');
+    await assert.rejects(store.read(sha256), corrupt);
+    await assert.rejects(readAll(await store.openRead(sha256)), corrupt);
+    const target = join(root, 'restored.bin');
+    await assert.rejects(store.readToFile(sha256, target), corrupt);
+    assert.equal(existsSync(target), false);
+    assert.deepEqual(
+      (await readdir(root)).filter((n) => n.includes('restored')),
+      [],
+    );
+  });
+
+  test('concurrent puts of the same content store it once, intact', async () => {
+    const store = await createFsBlobStore({ root });
+    const data = Buffer.alloc(1024 * 1024, 'same');
+    const infos = await Promise.all(Array.from({ length: 12 }, () => store.put(data)));
+    const sha256 = sha256Buffer(data);
+    for (const info of infos) assert.deepEqual(info, { sha256, size: data.length });
+    assert.deepEqual(await readdir(join(root, 'sha256', sha256.slice(0, 2))), [sha256]);
+    assert.deepEqual(await store.read(sha256), data);
+    assert.deepEqual(await readdir(join(root, 'tmp')), []);
+  });
+
+  test('an existing blob is never overwritten', async () => {
+    const store = await createFsBlobStore({ root });
+    const data = Buffer.from('keep me');
+    const { sha256 } = await store.put(data);
+    const file = join(root, 'sha256', sha256.slice(0, 2), sha256);
+    const first = await stat(file);
+    await store.put(data);
+    const second = await stat(file);
+    assert.equal(second.ino, first.ino);
+    assert.equal(second.mtimeMs, first.mtimeMs);
+  });
+
+  test('stale temp files are removed at creation, fresh ones kept', async () => {
+    const tmp = join(root, 'tmp');
+    await createFsBlobStore({ root });
+    await writeFile(join(tmp, 'stale'), 'x');
+    await writeFile(join(tmp, 'fresh'), 'y');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(join(tmp, 'stale'), twoHoursAgo, twoHoursAgo);
+    await createFsBlobStore({ root });
+    assert.deepEqual(await readdir(tmp), ['fresh']);
+  });
+});

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
+import type { BlobInfo, BlobStore } from '../blob-store.js';
+import { assertBlobAddress, blobCorrupt, blobNotFound } from '../blob-address.js';
+import { sha256Buffer, Sha256Tap } from '../../util/sha256.js';
+
+/** Configuration of {@link createFsBlobStore}. */
+export interface FsBlobStoreConfig {
+  /** The store's directory; created when missing. Must be one filesystem (blobs are hard-linked in). */
+  root: string;
+  /** Temp files older than this are removed at start-up (default one hour). */
+  staleTempMs?: number;
+}
+
+const BLOB_MODE = 0o444;
+
+/**
+ * A blob store on the local filesystem: `root/sha256/ab/<hex>`, written to `root/tmp/`, synced,
+ * then hard-linked into place. `link()` fails when the name exists, so a blob is never
+ * overwritten, even by two writers racing with the same content.
+ */
+export async function createFsBlobStore(config: FsBlobStoreConfig): Promise<BlobStore> {
+  const store = new FsBlobStore(config.root);
+  await mkdir(join(config.root, 'tmp'), { recursive: true });
+  await mkdir(join(config.root, 'sha256'), { recursive: true });
+  await store.removeStaleTemps(config.staleTempMs ?? 60 * 60 * 1000);
+  return store;
+}
+
+class FsBlobStore implements BlobStore {
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async removeStaleTemps(maxAgeMs: number): Promise<void> {
+    const tmp = join(this.#root, 'tmp');
+    const cutoff = Date.now() - maxAgeMs;
+    for (const name of await readdir(tmp)) {
+      const st = await lstat(join(tmp, name)).catch(() => null);
+      if (st && st.mtimeMs < cutoff) await unlink(join(tmp, name)).catch(ignoreMissing);
+    }
+  }
+
+  async put(source: Buffer | Readable, expectedSha256?: string): Promise<BlobInfo> {
+    if (expectedSha256 !== undefined) assertBlobAddress(expectedSha256, 'expectedSha256');
+    const tmp = join(this.#root, 'tmp', `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    try {
+      const tap = new Sha256Tap();
+      const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
+      await pipeline(input, tap, createWriteStream(tmp, { flags: 'wx', mode: BLOB_MODE, flush: true }));
+      const info = tap.digest();
+      if (expectedSha256 !== undefined && info.sha256 !== expectedSha256) {
+        throw blobCorrupt(expectedSha256, info.sha256);
+      }
+      const final = this.#path(info.sha256);
+      await mkdir(dirname(final), { recursive: true });
+      try {
+        await link(tmp, final);
+        await syncDir(dirname(final));
+      } catch (err) {
+        // Already stored: same address, same bytes. Keep the existing blob.
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      return info;
+    } finally {
+      await unlink(tmp).catch(ignoreMissing);
+    }
+  }
+
+  putFile(path: string): Promise<BlobInfo> {
+    return this.put(createReadStream(path));
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.stat(sha256)) !== null;
+  }
+
+  async stat(sha256: string): Promise<BlobInfo | null> {
+    assertBlobAddress(sha256);
+    try {
+      const st = await lstat(this.#path(sha256));
+      return { sha256, size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async read(sha256: string): Promise<Buffer> {
+    assertBlobAddress(sha256);
+    let data: Buffer;
+    try {
+      data = await readFile(this.#path(sha256));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw blobNotFound(sha256);
+      throw err;
+    }
+    const actual = sha256Buffer(data);
+    if (actual !== sha256) throw blobCorrupt(sha256, actual);
+    return data;
+  }
+
+  async openRead(sha256: string): Promise<Readable> {
+    assertBlobAddress(sha256);
+    let handle;
+    try {
+      handle = await open(this.#path(sha256), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw blobNotFound(sha256);
+      throw err;
+    }
+    const verifier = new VerifyingStream(sha256);
+    // pipeline() destroys both streams on error or early destroy, which closes the descriptor.
+    pipeline(handle.createReadStream(), verifier).catch(() => {});
+    return verifier;
+  }
+
+  async readToFile(sha256: string, path: string): Promise<void> {
+    const source = await this.openRead(sha256);
+    const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await pipeline(source, createWriteStream(tmp, { flags: 'wx', flush: true }));
+      await rename(tmp, path);
+    } catch (err) {
+      source.destroy();
+      await unlink(tmp).catch(ignoreMissing);
+      throw err;
+    }
+  }
+
+  #path(sha256: string): string {
+    return join(this.#root, 'sha256', sha256.slice(0, 2), sha256);
+  }
+}
+
+/** Passes bytes through and fails at the end when they do not hash to the expected address. */
+class VerifyingStream extends Transform {
+  readonly #expected: string;
+  readonly #hash = createHash('sha256');
+
+  constructor(expected: string) {
+    super();
+    this.#expected = expected;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual = this.#hash.digest('hex');
+    callback(actual === this.#expected ? null : blobCorrupt(this.#expected, actual));
+  }
+}
+
+/** Makes a new name durable: a rename or link is only safe after its directory is synced. */
+async function syncDir(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}

@@ -1,0 +1,86 @@
+import { SlipwayError } from '../core/errors.js';
+import { spawnInGroup, superviseGroup } from '../util/process-group.js';
+import { BuildLog } from './build-log.js';
+
+/** Options for {@link runBuildCommand}. */
+export interface RunBuildOptions {
+  /** The user's own declared build command, run by `/bin/sh -c`. */
+  command: string;
+  cwd: string;
+  /** The deployment's build environment, added to the minimal base (and able to override it). */
+  env?: Record<string, string>;
+  timeoutMs: number;
+  /** Log bytes passed to `onLog` before it is cut off with a note. */
+  maxLogBytes: number;
+  /** Receives the log as whole lines, as they come. Must not throw. */
+  onLog: (chunk: string) => void;
+  /** Time between SIGTERM and SIGKILL on timeout (default 5 s). */
+  killGraceMs?: number;
+}
+
+/** A build command that succeeded. */
+export interface BuildRunResult {
+  exitCode: 0;
+  durationMs: number;
+}
+
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/**
+ * The whole environment a build sees. Nothing else of the server's environment is passed on:
+ * it holds Slipway's own settings and credentials (`SLIPWAY_*`, tokens, database URLs), and a
+ * build runs code from the upload.
+ */
+export function buildEnvironment(cwd: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? DEFAULT_PATH,
+    HOME: cwd,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    CI: '1',
+    NODE_ENV: 'production',
+    ...extra,
+  };
+}
+
+/**
+ * Runs a user's build command in `cwd`, as `['/bin/sh', '-c', command]`: the command is the
+ * user's own, run in their own build, and nothing is ever spliced into it. It runs in its own
+ * process group with stdin closed and a scrubbed environment; stdout and stderr stream to
+ * `onLog` line by line. On timeout the whole group gets SIGTERM, then SIGKILL, and
+ * `build_timeout` is thrown; a non-zero exit throws `build_failed` with
+ * `details: { exitCode, signal, logTail }`.
+ */
+export async function runBuildCommand(options: RunBuildOptions): Promise<BuildRunResult> {
+  const log = new BuildLog(options.maxLogBytes, options.onLog);
+  let child;
+  try {
+    child = spawnInGroup(['/bin/sh', '-c', options.command], {
+      cwd: options.cwd,
+      env: buildEnvironment(options.cwd, options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (cause) {
+    throw new SlipwayError('internal_error', `could not start the build: ${(cause as Error).message}`, { cause });
+  }
+  child.stdout?.on('data', (data: Buffer) => log.push('stdout', data));
+  child.stderr?.on('data', (data: Buffer) => log.push('stderr', data));
+  let exit;
+  try {
+    exit = await superviseGroup(child, { timeoutMs: options.timeoutMs, killGraceMs: options.killGraceMs });
+  } catch (cause) {
+    throw new SlipwayError('internal_error', `could not start the build: ${(cause as Error).message}`, { cause });
+  }
+  log.flush();
+  if (exit.timedOut) {
+    throw new SlipwayError('build_timeout', `the build did not finish within ${options.timeoutMs} ms`, {
+      details: { timeoutMs: options.timeoutMs, logTail: log.tail() },
+    });
+  }
+  if (exit.exitCode !== 0) {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+    throw new SlipwayError('build_failed', `the build command ${how}`, {
+      details: { exitCode: exit.exitCode, signal: exit.signal, logTail: log.tail() },
+    });
+  }
+  return { exitCode: 0, durationMs: exit.durationMs };
+}

@@ -1,0 +1,125 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import * as tar from 'tar';
+import { isSlipwayError } from '../core/errors.js';
+import type { ReleaseManifest } from '../core/release-format.js';
+import { sha256Buffer } from '../util/sha256.js';
+import { makeTempDir, removeDir } from '../util/temp-dir.js';
+import { packageStaticRelease } from './static-packager.js';
+
+let work: string;
+let counter = 0;
+before(async () => {
+  work = await makeTempDir('static-packager-test-');
+});
+after(async () => {
+  await removeDir(work);
+});
+
+const HTML = `<!doctype html><title>t</title>${'<p>hello static world</p>\n'.repeat(200)}`;
+const PNG = randomBytes(4000);
+
+async function site(files: Record<string, string | Buffer>): Promise<string> {
+  const root = join(work, `site-${counter++}`);
+  await mkdir(root);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  return root;
+}
+
+async function readRelease(file: string): Promise<Array<{ path: string; mode: number; mtime: number; body: Buffer }>> {
+  const entries: Array<{ path: string; mode: number; mtime: number; body: Buffer }> = [];
+  await tar.t({
+    file,
+    strict: true,
+    onReadEntry: (e) => {
+      const chunks: Buffer[] = [];
+      e.on('data', (c: Buffer) => chunks.push(c));
+      e.on('end', () =>
+        entries.push({ path: e.path, mode: e.mode ?? -1, mtime: e.mtime?.getTime() ?? -1, body: Buffer.concat(chunks) }),
+      );
+    },
+  });
+  return entries;
+}
+
+test('writes release.json first, then br/, files/, gzip/ entries in byte order', async () => {
+  const root = await site({ 'index.html': HTML, 'img/logo.png': PNG, 'a.txt': 'a', 'Z.css': 'b{}'.repeat(100) });
+  const outPath = join(work, 'release.tar');
+  const result = await packageStaticRelease({ siteDir: root, outPath });
+  const entries = await readRelease(outPath);
+  assert.deepEqual(
+    entries.map((e) => e.path),
+    [
+      'release.json',
+      'br/Z.css',
+      'br/index.html',
+      'files/Z.css',
+      'files/a.txt',
+      'files/img/logo.png',
+      'files/index.html',
+      'gzip/Z.css',
+      'gzip/index.html',
+    ],
+  );
+  for (const e of entries) assert.deepEqual([e.mode, e.mtime], [0o644, 0], e.path);
+  const manifest = JSON.parse(entries[0]?.body.toString() ?? '') as ReleaseManifest;
+  assert.deepEqual(manifest, result.manifest);
+  assert.deepEqual(manifest.files, [
+    { path: 'Z.css', size: 300, sha256: sha256Buffer(Buffer.from('b{}'.repeat(100))), content_type: 'text/css; charset=utf-8', encodings: ['br', 'gzip'] },
+    { path: 'a.txt', size: 1, sha256: sha256Buffer(Buffer.from('a')), content_type: 'text/plain; charset=utf-8', encodings: [] },
+    { path: 'img/logo.png', size: PNG.length, sha256: sha256Buffer(PNG), content_type: 'image/png', encodings: [] },
+    { path: 'index.html', size: Buffer.byteLength(HTML), sha256: sha256Buffer(Buffer.from(HTML)), content_type: 'text/html; charset=utf-8', encodings: ['br', 'gzip'] },
+  ]);
+  const body = (p: string): Buffer => entries.find((e) => e.path === p)?.body ?? Buffer.alloc(0);
+  assert.equal(body('files/index.html').toString(), HTML);
+  assert.deepEqual(body('files/img/logo.png'), PNG);
+  assert.equal(brotliDecompressSync(body('br/index.html')).toString(), HTML);
+  assert.equal(gunzipSync(body('gzip/index.html')).toString(), HTML);
+  assert.ok(body('br/index.html').length < Buffer.byteLength(HTML) * 0.95);
+});
+
+test('identical trees give identical sha256, whatever their times and modes', async () => {
+  const files = { 'index.html': HTML, 'img/logo.png': PNG, 'js/app.js': 'console.log(1);\n'.repeat(300) };
+  const a = await site(files);
+  const b = await site(files);
+  const old = new Date('1999-09-09T00:00:00Z');
+  await utimes(join(a, 'index.html'), old, old);
+  await chmod(join(b, 'js/app.js'), 0o755);
+  const one = await packageStaticRelease({ siteDir: a, outPath: join(work, 'one.tar') });
+  const two = await packageStaticRelease({ siteDir: b, outPath: join(work, 'two.tar') });
+  assert.equal(one.sha256, two.sha256);
+  assert.equal(one.size, two.size);
+});
+
+test('a symlink to a file inside is served as that file; other links are skipped', async () => {
+  const root = await site({ 'index.html': HTML, 'docs/page.html': '<p>page</p>' });
+  await symlink('docs/page.html', join(root, 'alias.html'));
+  await symlink('docs', join(root, 'docs-link'));
+  await symlink('/etc/hostname', join(root, 'host.txt'));
+  const result = await packageStaticRelease({ siteDir: root, outPath: join(work, 'links.tar') });
+  assert.deepEqual(
+    result.manifest.files.map((f) => f.path),
+    ['alias.html', 'docs/page.html', 'index.html'],
+  );
+  assert.deepEqual(
+    result.skipped.map((s) => s.path),
+    ['docs-link', 'host.txt'],
+  );
+  const entries = await readRelease(join(work, 'links.tar'));
+  assert.equal(entries.find((e) => e.path === 'files/alias.html')?.body.toString(), '<p>page</p>');
+});
+
+test('an empty site is empty_source', async () => {
+  const root = await site({});
+  await mkdir(join(root, 'empty-dir'));
+  await assert.rejects(packageStaticRelease({ siteDir: root, outPath: join(work, 'never.tar') }), (e) =>
+    isSlipwayError(e, 'empty_source'),
+  );
+});

@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { SlipwayError } from '../core/errors.js';
+import {
+  RELEASE_ENCODINGS,
+  RELEASE_FORMAT_VERSION,
+  RELEASE_MANIFEST_ENTRY,
+  type ReleaseEncoding,
+  type ReleaseFile,
+  type ReleaseManifest,
+} from '../core/release-format.js';
+import { mapConcurrent } from '../util/map-concurrent.js';
+import { sha256Buffer, sha256File, type Digest } from '../util/sha256.js';
+import { compareBytes } from './archive/entry-path.js';
+import { writeDeterministicTar, type TarEntry } from './archive/deterministic-tar.js';
+import { contentTypeFor, isCompressible } from './content-type.js';
+import { precompress } from './precompress.js';
+import { collectTree, type SkippedPath, type TreeFile } from './source-tree.js';
+
+/** Options for {@link packageStaticRelease}. */
+export interface PackageStaticOptions {
+  /** The built site: its files are served at their paths relative to here. */
+  siteDir: string;
+  /** Where the release tar is written (replaced if present). */
+  outPath: string;
+}
+
+/** A written static release. */
+export interface StaticPackage extends Digest {
+  manifest: ReleaseManifest;
+  /** Symlinks and odd entries left out (see `collectTree`). */
+  skipped: SkippedPath[];
+}
+
+/**
+ * Files up to this size are read once into memory, hashed, compressed and written from that
+ * buffer; larger ones are hashed and copied as streams and served raw (big assets are nearly
+ * always media that is compressed already).
+ */
+const MAX_IN_MEMORY_BYTES = 8 * 1024 * 1024;
+
+/** Raw bytes kept between reading and writing the tar, to skip a second read of each file. */
+const KEEP_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Compression runs on the libuv pool (4 threads by default); a few extra calls in flight keep
+ * it busy while the main thread reads and hashes the next files.
+ */
+const CONCURRENCY = Math.max(4, availableParallelism() * 2);
+
+/**
+ * Packages a static site as a release tar in the format of `core/release-format.ts`. Entry
+ * order: `release.json` first, then every other entry sorted by its full name in byte order,
+ * which groups them as all `br/…`, then all `files/…`, then all `gzip/…`, each group in path
+ * order. Raw files are 0644 whatever their mode on disk. Text-like types get brotli and gzip
+ * variants when they save at least 5%. Identical trees give byte-identical tars. A site with
+ * no files is `empty_source`.
+ */
+export async function packageStaticRelease(options: PackageStaticOptions): Promise<StaticPackage> {
+  const { files, skipped } = await collectTree({ root: options.siteDir });
+  if (files.length === 0) throw new SlipwayError('empty_source', 'the site has no files to serve');
+
+  const entries: TarEntry[] = [];
+  let kept = 0;
+  const manifestFiles = await mapConcurrent(files, CONCURRENCY, async (file) => {
+    const { record, data, variants } = await describeFile(file);
+    const keep = data !== undefined && kept + data.length <= KEEP_BUDGET_BYTES;
+    if (keep) kept += data.length;
+    entries.push(keep ? { path: `files/${file.path}`, data } : { path: `files/${file.path}`, file: file.absPath });
+    for (const encoding of record.encodings) {
+      entries.push({ path: `${encoding}/${file.path}`, data: variants[encoding] as Buffer });
+    }
+    return record;
+  });
+  const manifest: ReleaseManifest = { format: RELEASE_FORMAT_VERSION, kind: 'static', files: manifestFiles };
+  entries.sort((a, b) => compareBytes(a.path, b.path));
+  entries.unshift({ path: RELEASE_MANIFEST_ENTRY, data: Buffer.from(JSON.stringify(manifest)) });
+  const digest = await writeDeterministicTar(entries, options.outPath);
+  return { ...digest, manifest, skipped };
+}
+
+interface DescribedFile {
+  record: ReleaseFile;
+  /** The raw bytes, when the file was small enough to read whole. */
+  data?: Buffer;
+  variants: Partial<Record<ReleaseEncoding, Buffer>>;
+}
+
+async function describeFile(file: TreeFile): Promise<DescribedFile> {
+  const contentType = contentTypeFor(file.path);
+  if (file.size > MAX_IN_MEMORY_BYTES) {
+    const { sha256, size } = await sha256File(file.absPath);
+    return { record: { path: file.path, size, sha256, content_type: contentType, encodings: [] }, variants: {} };
+  }
+  const data = await readFile(file.absPath);
+  const variants = isCompressible(contentType) ? await precompress(data) : {};
+  const encodings = RELEASE_ENCODINGS.filter((e) => variants[e] !== undefined);
+  const record = { path: file.path, size: data.length, sha256: sha256Buffer(data), content_type: contentType, encodings };
+  return { record, data, variants };
+}

@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { packDirectory, type PublishResult, type SlipwayClient } from '../../sdk/index.js';
+import { writeJson } from '../cli-io.js';
+import { handleErrors, ReportedFailure, type CommandContext } from '../command-context.js';
+import { ensureDeployment } from '../ensure-deployment.js';
+import { formatBytes } from '../format.js';
+
+interface PublishFlags {
+  deployment: string;
+  wait?: boolean;
+  buildCommand?: string;
+  outputPath?: string;
+  idempotencyKey?: string;
+  spa?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Waits for the publish's operation by polling rather than with `?wait=true`: a long build
+ * would otherwise outlast fetch's 5-minute header timeout, and polling lets us show progress.
+ * The answer is rebuilt in the publish shape from the final deployment and version.
+ */
+async function waitForPublish(client: SlipwayClient, first: PublishResult): Promise<PublishResult> {
+  const operation = first.operation.state === 'running'
+    ? await client.waitForOperation(first.operation.id)
+    : first.operation;
+  const [version, deployment] = await Promise.all([
+    client.getVersion(first.deployment.id, first.version.id),
+    client.getDeployment(first.deployment.id),
+  ]);
+  const promoted = deployment.active_version_id === version.id;
+  return { deployment, version, services: first.services, promoted, operation: { id: operation.id, state: operation.state } };
+}
+
+/** The failure of a finished publish, or null when it succeeded. */
+function failureOf(result: PublishResult): { code: string; message: string } | null {
+  if (result.version.state === 'failed') return result.version.error ?? { code: 'build_failed', message: 'the build failed' };
+  if (result.operation.state === 'failed') return { code: 'internal_error', message: 'the publish operation failed' };
+  return null;
+}
+
+/**
+ * `slipway publish <dir> --deployment <slug>`: packs a directory and publishes it as a new
+ * version, creating the deployment on first use.
+ *
+ * @example
+ * slipway publish ./site --deployment my-site --wait
+ * slipway publish . --deployment my-app --build-command "npm run build" --output-path dist --json
+ */
+export function registerPublishCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('publish')
+    .description('publish a directory as a new version of a deployment (created if missing)')
+    .argument('<dir>', 'the directory to publish')
+    .requiredOption('--deployment <slug>', 'the deployment to publish to')
+    .option('--wait', 'wait until the version is ready or failed')
+    .option('--build-command <cmd>', 'command that builds the source on the server')
+    .option('--output-path <path>', 'folder to serve, relative to <dir>')
+    .option('--idempotency-key <key>', 'makes a retried publish replay the first answer')
+    .option('--spa', 'serve /index.html for unknown paths (single-page app)')
+    .option('--json', 'print the API data as JSON')
+    .action(handleErrors(ctx.io, async (dir: string, flags: PublishFlags) => {
+      const { io } = ctx;
+      const progress = (line: string): void => { if (!flags.json) io.stderr(`${line}\n`); };
+      // Pack first: a wrong directory should fail before a deployment is created for it.
+      const keepPath = flags.buildCommand === undefined ? flags.outputPath : undefined;
+      const archive = await packDirectory(dir, { keepPath });
+      const client = await ctx.client();
+      const { created } = await ensureDeployment(client, flags.deployment, flags.spa === true);
+      if (created) progress(`Created deployment ${flags.deployment}`);
+      progress(`Uploading ${formatBytes(archive.length)}…`);
+      const first = await client.publish(flags.deployment, archive, {
+        buildCommand: flags.buildCommand,
+        outputPath: flags.outputPath,
+        idempotencyKey: flags.idempotencyKey,
+      });
+      const label = `v${first.version.version_number}`;
+      if (!flags.wait) {
+        if (flags.json) return writeJson(io.stdout, first);
+        io.stdout(`Published ${flags.deployment} ${label}: ${first.version.state}\n`);
+        io.stdout(`Operation: ${first.operation.id}\n`);
+        io.stdout(`URL: ${first.deployment.public_url}\n`);
+        return;
+      }
+      if (first.operation.state === 'running') progress('Building…');
+      const result = await waitForPublish(client, first);
+      if (flags.json) writeJson(io.stdout, result);
+      const failure = failureOf(result);
+      if (failure) {
+        if (flags.json) {
+          writeJson(io.stderr, { ...failure, details: { version_number: result.version.version_number }, request_id: null });
+        } else {
+          io.stderr(`error: ${label} failed: ${failure.message} (${failure.code})\n`);
+          io.stderr(`See the build log: slipway logs ${flags.deployment} --build --version ${result.version.version_number}\n`);
+        }
+        throw new ReportedFailure();
+      }
+      if (flags.json) return;
+      const url = result.promoted ? result.deployment.public_url : result.version.preview_url;
+      io.stdout(`Ready: ${label} → ${url}${result.promoted ? '' : ' (not active)'}\n`);
+    }));
+}

@@ -1,0 +1,54 @@
+import type { ServerResponse } from 'node:http';
+
+/** A fixed response with its headers computed once at start-up. */
+export interface CannedResponse {
+  readonly status: number;
+  readonly headers: string[];
+  readonly body: Buffer;
+}
+
+function canned(status: number, text: string, extra: { contentType?: string; headers?: string[] } = {}): CannedResponse {
+  const body = Buffer.from(text);
+  return {
+    status,
+    body,
+    headers: [
+      'Content-Type', extra.contentType ?? 'text/plain; charset=utf-8',
+      'Content-Length', String(body.length),
+      // Answers that are not a release's content must never be cached: the host or file may
+      // exist a moment later.
+      'Cache-Control', 'no-store',
+      'X-Content-Type-Options', 'nosniff',
+      ...(extra.headers ?? []),
+    ],
+  };
+}
+
+const HTML = 'text/html; charset=utf-8';
+const page = (title: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head>` +
+  `<body><h1>${title}</h1></body></html>\n`;
+
+/**
+ * The neutral 404: the same bytes for an unknown host, an unknown path and a deployment with
+ * nothing active, so it reveals nothing about what exists.
+ */
+export const NOT_FOUND = canned(404, page('404 Not Found'), { contentType: HTML });
+/** A request target that cannot be decoded safely. */
+export const BAD_REQUEST = canned(400, 'Bad Request\n');
+/** Static content only answers GET and HEAD. */
+export const METHOD_NOT_ALLOWED = canned(405, 'Method Not Allowed\n', { headers: ['Allow', 'GET, HEAD'] });
+/** A preview whose release could not be loaded right now (the control plane is away). */
+export const UNAVAILABLE = canned(503, page('503 Service Unavailable'), {
+  contentType: HTML,
+  headers: ['Retry-After', '5'],
+});
+/** `GET /_slipway/health`. */
+export const HEALTH_OK = canned(200, 'ok');
+
+/** Sends a canned response; HEAD gets the same headers and no body. */
+export function sendCanned(res: ServerResponse, isHead: boolean, response: CannedResponse): void {
+  res.writeHead(response.status, response.headers);
+  if (isHead) res.end();
+  else res.end(response.body);
+}

@@ -1,0 +1,116 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createConsoleLogger, type EdgeLogger } from './logger.js';
+import { createReleaseCache, type ReleaseCache } from './release-cache.js';
+import { createRequestHandler } from './request-handler.js';
+import { startRouteWatcher, type RouteWatcher } from './route-watcher.js';
+import { createRouteStateWriter, readRouteState, type RouteStateWriter } from './route-state.js';
+import { RouteSync } from './route-sync.js';
+import { RouteTable } from './route-table.js';
+
+/** Options for {@link createEdgeServer}. */
+export interface EdgeServerConfig {
+  /** Port to listen on; 0 picks a free one (see the port `start()` returns). */
+  port: number;
+  /** Interface to bind; default all. */
+  host?: string;
+  /** App hosts are `<slug>.<baseDomain>` and `v<N>--<slug>.<baseDomain>`. */
+  baseDomain: string;
+  /** Base URL of `slipway server`, for the route stream and release downloads. */
+  serverUrl: string;
+  /** An internal API key. */
+  token: string;
+  /** Holds `routes.json` and `releases/<sha256>.tar`; created when missing. */
+  stateDir: string;
+  logger?: EdgeLogger;
+  /** Memory bound for non-active (preview) releases; default 256 MiB. */
+  maxPreviewBytes?: number;
+  /** Route stream reconnect delays, default 200 ms → 5 s. */
+  reconnectMs?: { min: number; max: number };
+  /** Retry delays for releases that failed to load, default 500 ms → 30 s. */
+  loadRetryMs?: { min: number; max: number };
+  /** How long `close()` lets in-flight requests finish before cutting them; default 10 s. */
+  closeGraceMs?: number;
+}
+
+/** The routing side of a running edge, for wiring and tests. */
+export interface EdgeRoutes {
+  readonly table: RouteTable;
+  readonly cache: ReleaseCache;
+  /** Revision of the last route change that is fully visible. */
+  readonly revision: number;
+  /** Resolves once {@link revision} ≥ `revision`; rejects `unavailable` after `timeoutMs`. */
+  waitForRevision(revision: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once routes.json holds the latest table. */
+  flushState(): Promise<void>;
+}
+
+/** A `slipway edge` process as a library. */
+export interface EdgeServer {
+  /**
+   * Serves the routes saved in routes.json from releases in the disk cache, then listens,
+   * then follows the server's route stream; so it serves before, or entirely without, the
+   * server.
+   */
+  start(): Promise<{ port: number }>;
+  /** Stops accepting, lets in-flight requests finish (within the grace), stops the watcher. */
+  close(): Promise<void>;
+  readonly routes: EdgeRoutes;
+}
+
+/** Creates the edge: static sites from memory by host, routes from the server's watch stream. */
+export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
+  const logger = config.logger ?? createConsoleLogger();
+  const table = new RouteTable(config.baseDomain);
+  const cache = createReleaseCache({ ...config, logger });
+  const writer: RouteStateWriter = createRouteStateWriter(config.stateDir, logger);
+  const sync = new RouteSync({ table, cache, writer, logger, retryMs: config.loadRetryMs });
+  const server = createServer({ keepAlive: true }, createRequestHandler({ table, cache, logger }));
+  let watcher: RouteWatcher | null = null;
+
+  const routes: EdgeRoutes = {
+    table,
+    cache,
+    get revision() {
+      return sync.revision;
+    },
+    waitForRevision: (revision, timeoutMs) => sync.waitForRevision(revision, timeoutMs),
+    flushState: () => writer.flush(),
+  };
+
+  return {
+    routes,
+    async start() {
+      const saved = await readRouteState(config.stateDir, logger);
+      if (saved !== null) await sync.restore(saved);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      watcher = startRouteWatcher({
+        serverUrl: config.serverUrl,
+        token: config.token,
+        logger,
+        backoffMs: config.reconnectMs,
+        onMessage: (message) => sync.apply(message),
+      });
+      const { port } = server.address() as AddressInfo;
+      logger.info({ port, routes: table.current.byId.size }, 'edge listening');
+      return { port };
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() already drops idle keep-alive sockets; these catch the ones that go idle
+      // after their last in-flight response, and cut everything once the grace is over.
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const cut = setTimeout(() => server.closeAllConnections(), config.closeGraceMs ?? 10_000);
+      await Promise.all([closed, watcher?.close(), sync.close()]);
+      clearInterval(idle);
+      clearTimeout(cut);
+      await writer.flush();
+    },
+  };
+}

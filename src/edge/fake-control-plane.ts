@@ -1,0 +1,123 @@
+/**
+ * A stand-in for `slipway server` in edge tests: the route watch stream (SSE) and the
+ * internal blob endpoint, on a real port, with switches to make it misbehave.
+ */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Route, RouteMessage } from '../core/routes.js';
+
+/** A running fake control plane. */
+export interface FakeControlPlane {
+  readonly url: string;
+  readonly token: string;
+  /** Blobs served by `GET /api/v1/internal/blobs/:sha256`. */
+  readonly blobs: Map<string, Buffer>;
+  /** How many times each blob was requested. */
+  readonly blobRequests: Map<string, number>;
+  /** Open watch streams. */
+  readonly streams: number;
+  /** Current revision (one per change). */
+  readonly revision: number;
+  /** Answer blob requests with 503 while true. */
+  failBlobs: boolean;
+  /** When set, blob answers wait for it (a slow download). */
+  blobGate: Promise<void> | null;
+  /** Adds or replaces a route and streams the upsert; returns the new revision. */
+  upsert(route: Route): number;
+  /** Removes a route and streams the removal; returns the new revision. */
+  remove(deploymentId: string): number;
+  /** Drops every open stream (the edge should reconnect and get a snapshot). */
+  dropStreams(): void;
+  close(): Promise<void>;
+}
+
+/** Starts the fake on a free port. */
+export async function startFakeControlPlane(token = 'test-internal-token'): Promise<FakeControlPlane> {
+  const routes = new Map<string, Route>();
+  const blobs = new Map<string, Buffer>();
+  const blobRequests = new Map<string, number>();
+  const streams = new Set<ServerResponse>();
+  let revision = 0;
+
+  const frame = (message: RouteMessage) => `event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`;
+  const broadcast = (message: RouteMessage) => {
+    for (const res of streams) res.write(frame(message));
+  };
+
+  const server = createServer(async (req, res) => {
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(401).end();
+      return;
+    }
+    const url = req.url ?? '';
+    if (url === '/api/v1/internal/routes?watch=true') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      // A comment first, then a snapshot split across writes, as a real stream may do.
+      const snapshot = frame({ type: 'snapshot', revision, routes: [...routes.values()] });
+      res.write(': hello\n\n');
+      res.write(snapshot.slice(0, 7));
+      res.write(snapshot.slice(7));
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+      return;
+    }
+    const blob = /^\/api\/v1\/internal\/blobs\/([0-9a-f]{64})$/.exec(url);
+    if (blob !== null) {
+      const sha = blob[1] as string;
+      blobRequests.set(sha, (blobRequests.get(sha) ?? 0) + 1);
+      if (fake.blobGate !== null) await fake.blobGate;
+      const bytes = blobs.get(sha);
+      if (fake.failBlobs || bytes === undefined) {
+        res.writeHead(fake.failBlobs ? 503 : 404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+      res.end(bytes);
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const fake: FakeControlPlane = {
+    url: `http://127.0.0.1:${port}`,
+    token,
+    blobs,
+    blobRequests,
+    get streams() {
+      return streams.size;
+    },
+    get revision() {
+      return revision;
+    },
+    failBlobs: false,
+    blobGate: null,
+    upsert(route) {
+      routes.set(route.deployment_id, route);
+      broadcast({ type: 'upsert', revision: ++revision, route });
+      return revision;
+    },
+    remove(deploymentId) {
+      routes.delete(deploymentId);
+      broadcast({ type: 'remove', revision: ++revision, deployment_id: deploymentId });
+      return revision;
+    },
+    dropStreams() {
+      for (const res of streams) res.destroy();
+    },
+    async close() {
+      for (const res of streams) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return fake;
+}
+
+/** A route for `slug` whose versions are the given releases (v1, v2, …), `active` by number. */
+export function testRoute(slug: string, shas: string[], options: { active?: number | null; spa?: boolean } = {}): Route {
+  const versions = shas.map((sha, i) => ({ version_number: i + 1, version_id: `ver_${slug}_${i + 1}`, artifact_sha256: sha }));
+  const active = options.active === undefined ? versions.at(-1) ?? null : options.active === null ? null : versions[options.active - 1] ?? null;
+  return { deployment_id: `dep_${slug}`, slug, spa_fallback: options.spa ?? false, active, versions };
+}

@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, UNAVAILABLE, sendCanned } from './canned-responses.js';
+import type { EdgeLogger } from './logger.js';
+import type { ReleaseCache } from './release-cache.js';
+import { normalizeHost, type PreviewMatch, type RouteTable } from './route-table.js';
+import { serveStatic } from './static-handler.js';
+
+/**
+ * The supervisor probe: answered 200 `ok` on every host, but only for exactly this request
+ * target (no query string), so it shadows nothing else a site may serve.
+ */
+export const HEALTH_PATH = '/_slipway/health';
+
+/** What {@link createRequestHandler} needs. */
+export interface RequestHandlerDeps {
+  table: RouteTable;
+  cache: ReleaseCache;
+  logger: EdgeLogger;
+}
+
+/**
+ * The edge's request listener: health probe, then `<slug>.<base>` → the active release
+ * (synchronous; the site is already in memory), then `v<N>--<slug>.<base>` → that version's
+ * release (from memory, or loaded once on first use). Unknown hosts get the neutral 404.
+ */
+export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { table, logger } = deps;
+  return (req, res) => {
+    try {
+      if (req.url === HEALTH_PATH) {
+        const method = req.method;
+        if (method === 'GET' || method === 'HEAD') return sendCanned(res, method === 'HEAD', HEALTH_OK);
+        return sendCanned(res, false, METHOD_NOT_ALLOWED);
+      }
+      const host = normalizeHost(req.headers.host);
+      const entry = host === null ? undefined : table.active(host);
+      if (entry !== undefined) {
+        if (entry.target !== null) return serveStatic(req, res, entry.target);
+        return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
+      }
+      const preview = host === null ? null : table.preview(host);
+      if (preview === null) return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
+      servePreview(req, res, { ...deps, preview });
+    } catch (err) {
+      fail(res, logger, err);
+    }
+  };
+}
+
+function servePreview(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: RequestHandlerDeps & { preview: PreviewMatch },
+): void {
+  const { entry, release } = deps.preview;
+  const spaFallback = entry.route.spa_fallback;
+  const sha = release.artifact_sha256;
+  if (entry.target !== null && entry.route.active?.artifact_sha256 === sha) {
+    return serveStatic(req, res, entry.target);
+  }
+  const site = deps.cache.get(sha);
+  if (site !== undefined) return serveStatic(req, res, { site, spaFallback });
+  deps.cache.load(sha).then(
+    (loaded) => serveStatic(req, res, { site: loaded, spaFallback }),
+    (err: unknown) => {
+      deps.logger.warn({ err, sha256: sha, version: release.version_number }, 'preview release unavailable');
+      sendCanned(res, req.method === 'HEAD', UNAVAILABLE);
+    },
+  ).catch((err: unknown) => fail(res, deps.logger, err));
+}
+
+/** A bug, not a client error: log it and answer 500 if nothing was sent yet. */
+function fail(res: ServerResponse, logger: EdgeLogger, err: unknown): void {
+  logger.error({ err }, 'edge request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end('Internal Server Error\n');
+}

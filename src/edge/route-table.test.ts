@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testRoute } from './fake-control-plane.js';
+import { silentLogger } from './logger.js';
+import { createRouteStateWriter, readRouteState, routeStatePath } from './route-state.js';
+import { createRouteEntry, normalizeHost, RouteTable } from './route-table.js';
+import { loadSite } from './site.js';
+import { buildReleaseTar } from './test-helpers.js';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+
+test('normalizeHost strips the port and trailing dot, lower-cases, refuses IP literals', () => {
+  assert.equal(normalizeHost('My-Site.Localhost:8080'), 'my-site.localhost');
+  assert.equal(normalizeHost('site.example.com.'), 'site.example.com');
+  assert.equal(normalizeHost('[::1]:8080'), null);
+  assert.equal(normalizeHost(undefined), null);
+  assert.equal(normalizeHost(''), null);
+});
+
+test('active hosts and immutable preview hosts resolve; others do not', () => {
+  const table = new RouteTable('apps.example.com');
+  const site = loadSite(buildReleaseTar({ 'index.html': 'x' }).tar);
+  const before = table.current;
+  table.publish(3, [createRouteEntry(testRoute('shop', [A, B], { active: 2 }), site)]);
+  assert.notEqual(table.current, before, 'a change publishes a new snapshot');
+  assert.equal(before.byHost.size, 0, 'the old snapshot is never mutated');
+  assert.equal(table.current.revision, 3);
+  assert.equal(table.active('shop.apps.example.com')?.target?.site, site);
+  assert.equal(table.active('other.apps.example.com'), undefined);
+  assert.equal(table.active('shop.apps.example.org'), undefined);
+  assert.equal(table.preview('v1--shop.apps.example.com')?.release.artifact_sha256, A);
+  assert.equal(table.preview('v2--shop.apps.example.com')?.release.artifact_sha256, B);
+  for (const host of ['v3--shop.apps.example.com', 'v0--shop.apps.example.com', 'v01--shop.apps.example.com', 'v1--shop.apps.example.org', 'v1-shop.apps.example.com', 'x.v1--shop.apps.example.com']) {
+    assert.equal(table.preview(host), null, host);
+  }
+});
+
+test('route state is written atomically and read back; a corrupt file is ignored', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'edge-state-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  assert.equal(await readRouteState(dir, silentLogger), null);
+  const writer = createRouteStateWriter(dir, silentLogger);
+  for (let revision = 1; revision <= 20; revision++) {
+    writer.save({ revision, routes: [testRoute('shop', [A], {})] });
+  }
+  await writer.flush();
+  const state = await readRouteState(dir, silentLogger);
+  assert.equal(state?.revision, 20);
+  assert.equal(state?.routes[0]?.slug, 'shop');
+  assert.deepEqual(await readdir(dir), ['routes.json'], 'no temp files left behind');
+
+  await writeFile(routeStatePath(dir), '{"revision": 1, "routes": [{"slug": "../x"}]}');
+  assert.equal(await readRouteState(dir, silentLogger), null);
+  await writeFile(routeStatePath(dir), 'not json');
+  assert.equal(await readRouteState(dir, silentLogger), null);
+});

@@ -1,0 +1,144 @@
+import type { PublishOptions, PublishSource } from './publish-request.js';
+import type {
+  Deployment, Health, Operation, Page, PublishResult, RollbackResult, SlipwayEvent, Version,
+} from './types.js';
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** The server's origin, e.g. `http://127.0.0.1:7070` (the `api_url` of credentials.json). */
+  baseUrl: string;
+  /** An API key (`sk_…`), sent as `Authorization: Bearer`. */
+  token: string;
+  /** The fetch to use; defaults to the global one. Tests inject a fake here. */
+  fetch?: typeof fetch;
+  /** Sent as `User-Agent`; defaults to `slipway-sdk`. */
+  userAgent?: string;
+}
+
+/** Body of `POST /deployments`. */
+export interface CreateDeploymentInput {
+  /** A DNS label: the app is served at `<slug>.<base domain>`. */
+  slug: string;
+  name?: string;
+  projectId?: string;
+  /** Serve `/index.html` for unknown extension-less paths (single-page apps). */
+  spaFallback?: boolean;
+}
+
+/** Body of `PATCH /deployments/:deployment`; absent fields stay as they are. */
+export interface UpdateDeploymentInput {
+  name?: string;
+  spaFallback?: boolean;
+}
+
+/** Cursor and page size of a list call (`limit` is 1–100, default 20). */
+export interface ListOptions {
+  limit?: number;
+  cursor?: string;
+}
+
+/** Filters of `GET /deployments`. */
+export interface ListDeploymentsOptions extends ListOptions {
+  projectId?: string;
+  externalWorkspaceId?: string;
+}
+
+/** Which version a rollback makes active: by number or by id. */
+export type RollbackTarget = { to: number } | { versionId: string };
+
+/** Options of {@link SlipwayClient.rollback}. */
+export interface RollbackOptions {
+  idempotencyKey?: string;
+}
+
+/** Options of {@link SlipwayClient.followEvents}. */
+export interface FollowEventsOptions {
+  /** Ends the stream; the iterator then finishes without throwing. */
+  signal?: AbortSignal;
+  /** How many past events to replay first, oldest first. */
+  limit?: number;
+}
+
+/** Options of {@link SlipwayClient.waitForOperation}. */
+export interface WaitForOperationOptions {
+  /** Delay between polls in milliseconds (default 500). */
+  intervalMs?: number;
+  signal?: AbortSignal;
+  /** Called with every polled state, e.g. to show progress. */
+  onPoll?: (operation: Operation) => void;
+}
+
+/**
+ * A typed client for the Slipway HTTP API (docs/api.md). Every method throws a
+ * {@link SlipwayApiError} for an error answer, and one with code `unavailable` when the server
+ * cannot be reached. `deployment` arguments take an id (`dep_…`) or a slug; `version`
+ * arguments take an id (`ver_…`) or a version number.
+ *
+ * @example
+ * const client = createClient({ baseUrl: 'http://127.0.0.1:7070', token: process.env.SLIPWAY_TOKEN! });
+ * await client.createDeployment({ slug: 'my-site' });
+ * const result = await client.publish('my-site', { files: { 'index.html': '<h1>hi</h1>' } }, { wait: true });
+ * console.log(result.version.version_number, result.deployment.public_url);
+ */
+export interface SlipwayClient {
+  /** Liveness of the server; needs no key. */
+  healthz(): Promise<Health>;
+  /** Creates a deployment; `deployment_exists` (409) when the slug is taken. */
+  createDeployment(input: CreateDeploymentInput): Promise<Deployment>;
+  /** One page of deployments, newest first. */
+  listDeployments(options?: ListDeploymentsOptions): Promise<Page<Deployment>>;
+  /** One deployment; `deployment_not_found` (404) when it does not exist for this key. */
+  getDeployment(deployment: string): Promise<Deployment>;
+  /** Changes `name` or `spaFallback`. */
+  updateDeployment(deployment: string, changes: UpdateDeploymentInput): Promise<Deployment>;
+  /** Stops serving the deployment and frees its slug; versions and blobs are kept. */
+  deleteDeployment(deployment: string): Promise<Deployment>;
+  /**
+   * Publishes a new version from an archive (tar or tar.gz bytes or stream) or a file map.
+   * Answers at once with the queued version and an operation, or with `wait` once the version
+   * is active or failed; a failed build is an answer, not an error (`version.state: 'failed'`).
+   *
+   * @example
+   * const archive = await packDirectory('./site');
+   * const { version } = await client.publish('my-site', archive, { wait: true, idempotencyKey: 'ci-1234' });
+   */
+  publish(deployment: string, source: PublishSource, options?: PublishOptions): Promise<PublishResult>;
+  /** One page of versions, newest first. */
+  listVersions(deployment: string, options?: ListOptions): Promise<Page<Version>>;
+  /** One version, by id or number. */
+  getVersion(deployment: string, version: string | number): Promise<Version>;
+  /** The stored build log of a version, as text. */
+  getBuildLog(deployment: string, version: string | number): Promise<string>;
+  /**
+   * Makes a ready version active again; `version_not_ready` (409) when it is not ready.
+   *
+   * @example
+   * await client.rollback('my-site', { to: 2 }, { idempotencyKey: 'rollback-2' });
+   */
+  rollback(deployment: string, target: RollbackTarget, options?: RollbackOptions): Promise<RollbackResult>;
+  /** One page of events, newest first. */
+  listEvents(deployment: string, options?: ListOptions): Promise<Page<SlipwayEvent>>;
+  /**
+   * Streams events as they happen (Server-Sent Events): first the last `limit` events oldest
+   * first, then new ones. The iterator ends when the server closes the stream or `signal`
+   * aborts; breaking out of the loop closes the connection.
+   *
+   * @example
+   * const abort = new AbortController();
+   * for await (const event of client.followEvents('my-site', { signal: abort.signal })) {
+   *   console.log(event.type, event.reason);
+   *   if (event.type === 'deployment.promoted') abort.abort();
+   * }
+   */
+  followEvents(deployment: string, options?: FollowEventsOptions): AsyncIterable<SlipwayEvent>;
+  /** Polls a long operation once. */
+  getOperation(id: string): Promise<Operation>;
+  /**
+   * Polls an operation until it leaves `running` and returns its final state.
+   *
+   * @example
+   * const op = await client.waitForOperation(result.operation.id);
+   * if (op.state === 'failed') console.error(op.error?.message);
+   */
+  waitForOperation(id: string, options?: WaitForOperationOptions): Promise<Operation>;
+}

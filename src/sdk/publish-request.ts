@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+import type { RequestSpec } from './http-transport.js';
+
+/** One file of a {@link FileMapSource}: text, raw bytes, or already base64-encoded content. */
+export type FileMapEntry = string | Uint8Array | { content: string; encoding: 'base64' | 'utf8' };
+
+/** A small site given as `path → content`, sent as JSON instead of an archive. */
+export interface FileMapSource {
+  files: Record<string, FileMapEntry>;
+}
+
+/** What can be published: a tar or tar.gz archive (bytes or a stream) or a file map. */
+export type PublishSource = Uint8Array | Readable | ReadableStream<Uint8Array> | FileMapSource;
+
+/** Options of a publish (docs/api.md#publish). */
+export interface PublishOptions {
+  /**
+   * Hold the answer until the version is active or failed. Node's fetch gives up waiting for
+   * response headers after 5 minutes, so for long builds prefer `waitForOperation` on the
+   * 202 answer's operation.
+   */
+  wait?: boolean;
+  /** The command that builds the source (`npm run build`). */
+  buildCommand?: string;
+  /** The folder to serve, relative to the source root (`dist`). */
+  outputPath?: string;
+  kind?: 'auto' | 'static';
+  /** Makes a retried publish replay the first answer instead of building twice. */
+  idempotencyKey?: string;
+  /**
+   * The archive's format. Bytes are sniffed (gzip starts with 1f 8b); a stream is taken to be
+   * tar.gz, which is what {@link packDirectory} makes.
+   */
+  archiveType?: 'tar' | 'gzip';
+  signal?: AbortSignal;
+}
+
+function isFileMap(source: PublishSource): source is FileMapSource {
+  return !(source instanceof Uint8Array) && 'files' in source && typeof source.files === 'object';
+}
+
+function encodeEntry(entry: FileMapEntry): string | { content: string; encoding: 'base64' } {
+  if (typeof entry === 'string') return entry;
+  if (entry instanceof Uint8Array) return { content: Buffer.from(entry).toString('base64'), encoding: 'base64' };
+  if (entry.encoding === 'utf8') return entry.content;
+  return { content: entry.content, encoding: 'base64' };
+}
+
+function archiveContentType(source: Uint8Array | Readable | ReadableStream<Uint8Array>, options: PublishOptions): string {
+  const type = options.archiveType ?? (source instanceof Uint8Array && !(source[0] === 0x1f && source[1] === 0x8b) ? 'tar' : 'gzip');
+  return type === 'tar' ? 'application/x-tar' : 'application/gzip';
+}
+
+/**
+ * Builds the publish request: archives travel as the raw body with options in the query
+ * string; a file map travels as JSON with the options in the body. `wait` and the
+ * idempotency key are in the query and a header either way.
+ */
+export function buildPublishRequest(path: string, source: PublishSource, options: PublishOptions = {}): RequestSpec {
+  const headers: Record<string, string> = {};
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  const spec: RequestSpec = {
+    method: 'POST',
+    path,
+    headers,
+    query: { wait: options.wait ? 'true' : undefined },
+    signal: options.signal,
+  };
+  if (isFileMap(source)) {
+    const files = Object.fromEntries(Object.entries(source.files).map(([name, entry]) => [name, encodeEntry(entry)]));
+    spec.json = { files, build_command: options.buildCommand, output_path: options.outputPath, kind: options.kind };
+    return spec;
+  }
+  headers['content-type'] = archiveContentType(source, options);
+  spec.query = { ...spec.query, build_command: options.buildCommand, output_path: options.outputPath, kind: options.kind };
+  spec.body = source instanceof Uint8Array ? source : (source as RequestInit['body']);
+  return spec;
+}

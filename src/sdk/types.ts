@@ -1,0 +1,143 @@
+/**
+ * The objects of the HTTP API exactly as they travel on the wire (docs/api.md#objects), so
+ * field names stay snake_case. Inputs to the SDK's methods are camelCase options instead; the
+ * client maps them to query strings, headers and bodies.
+ */
+import type { ErrorCode } from '../core/errors.js';
+import type { DeploymentState, OperationState, VersionKind, VersionState } from '../core/states.js';
+
+/** An ISO 8601 timestamp in UTC (`2026-11-22T10:00:00.000Z`). */
+export type Timestamp = string;
+
+/** "The live app": a slug, stable URLs and a pointer to the active version. */
+export interface Deployment {
+  id: string;
+  slug: string;
+  name: string;
+  project_id: string;
+  /** `empty` before any version, `building` while one is queued or building, `active` when one serves, `failed` when all failed. */
+  state: DeploymentState;
+  active_version_id: string | null;
+  active_version_number: number | null;
+  /** Where the active version is served (`http://my-site.localhost:8080`). */
+  public_url: string;
+  /** When true, unknown extension-less paths serve `/index.html`. */
+  spa_fallback: boolean;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Why a version or an operation failed; `code` is usually a build code such as `build_failed`. */
+export interface FailureInfo {
+  code: ErrorCode;
+  message: string;
+}
+
+/** One immutable build of a deployment, numbered 1, 2, 3… */
+export interface Version {
+  id: string;
+  deployment_id: string;
+  version_number: number;
+  kind: VersionKind;
+  state: VersionState;
+  source_sha256: string;
+  artifact_sha256: string | null;
+  /** `blob:sha256:<hex>` once the release exists. */
+  artifact_uri: string | null;
+  /** The version's own immutable host (`http://v3--my-site.localhost:8080`). */
+  preview_url: string;
+  build_command: string | null;
+  output_path: string | null;
+  /** Set only when `state` is `failed`. */
+  error: FailureInfo | null;
+  /** The API key id that published it. */
+  created_by: string;
+  idempotency_key: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+/** Every event type the API emits (docs/api.md#event). */
+export const EVENT_TYPES = [
+  'deployment.created',
+  'deployment.updated',
+  'deployment.deleted',
+  'version.queued',
+  'version.building',
+  'version.ready',
+  'version.failed',
+  'deployment.promoted',
+  'deployment.rolled_back',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A recorded state change: who did what, when and why. */
+export interface SlipwayEvent {
+  id: string;
+  type: EventType;
+  deployment_id: string;
+  version_id: string | null;
+  /** An API key id, or `system`. */
+  actor: string;
+  reason: string | null;
+  data: Record<string, unknown>;
+  created_at: Timestamp;
+}
+
+/** A long-running piece of work (a publish or a rollback), polled until it leaves `running`. */
+export interface Operation {
+  id: string;
+  /** What the operation does, e.g. `publish`. */
+  kind: string;
+  state: OperationState;
+  deployment_id: string;
+  version_id: string | null;
+  error: FailureInfo | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+/** The short form of an operation carried inside a publish answer. */
+export interface OperationRef {
+  id: string;
+  state: OperationState;
+}
+
+/** A service of a deployment as listed in a publish answer (empty for static sites). */
+export interface ServiceSummary {
+  id: string;
+  type: 'static_web' | 'web' | 'worker';
+  state: string;
+}
+
+/** The answer to a publish: the deployment, the new version and whether it became active. */
+export interface PublishResult {
+  deployment: Deployment;
+  version: Version;
+  services: ServiceSummary[];
+  /** True when this version is now the active one. */
+  promoted: boolean;
+  operation: OperationRef;
+}
+
+/**
+ * The answer to a rollback. docs/api.md calls it "Publish" but only publishes are documented
+ * with an operation, so it is optional here.
+ */
+export type RollbackResult = Omit<PublishResult, 'operation'> & { operation?: OperationRef };
+
+/** The answer of `GET /api/v1/healthz`. */
+export interface Health {
+  status: 'ok';
+}
+
+/** One page of a cursor-paginated list, newest first. */
+export interface Page<T> {
+  data: T[];
+  /** Pass as `cursor` to get the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Alias matching docs/api.md's name; {@link SlipwayEvent} avoids shadowing the DOM `Event`. */
+export type Event = SlipwayEvent;

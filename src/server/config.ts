@@ -1,0 +1,79 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
+import { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../core/limits.js';
+
+/**
+ * Every setting, read once from the environment at start-up. docs/configuration.md lists them;
+ * keep the two in step.
+ */
+export interface SlipwayConfig {
+  home: string;
+  apiHost: string;
+  apiPort: number;
+  httpHost: string;
+  httpPort: number;
+  baseDomain: string;
+  publicScheme: 'http' | 'https';
+  publicPort: number;
+  /** postgres://… selects PostgreSQL; otherwise PGlite under `home/db`. */
+  databaseUrl: string | undefined;
+  limits: UploadLimits;
+  buildTimeoutMs: number;
+  buildConcurrency: number;
+  logLevel: string;
+}
+
+/** Where things live inside SLIPWAY_HOME. */
+export function homePaths(home: string) {
+  return {
+    db: join(home, 'db'),
+    blobs: join(home, 'blobs'),
+    work: join(home, 'work'),
+    buildLogs: join(home, 'build-logs'),
+    edge: join(home, 'edge'),
+    credentials: join(home, 'credentials.json'),
+    internalToken: join(home, 'internal-token'),
+    upLock: join(home, 'up.lock'),
+    serverLock: join(home, 'server.lock'),
+  };
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, bounds: { fallback: number; min?: number }): number {
+  const { fallback, min = 0 } = bounds;
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    throw new SlipwayError('invalid_request', `${name} must be a whole number ≥ ${min}, not "${raw}"`, { details: { field: name } });
+  }
+  return n;
+}
+
+/** Reads the configuration; a malformed value stops start-up with a message naming it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig {
+  const httpPort = int(env, 'SLIPWAY_HTTP_PORT', { fallback: 8080 });
+  const scheme = env.SLIPWAY_PUBLIC_SCHEME ?? 'http';
+  if (scheme !== 'http' && scheme !== 'https') {
+    throw new SlipwayError('invalid_request', `SLIPWAY_PUBLIC_SCHEME must be http or https, not "${scheme}"`);
+  }
+  return {
+    home: resolve(env.SLIPWAY_HOME || join(homedir(), '.slipway')),
+    apiHost: env.SLIPWAY_API_HOST || '127.0.0.1',
+    apiPort: int(env, 'SLIPWAY_API_PORT', { fallback: 7070 }),
+    httpHost: env.SLIPWAY_HTTP_HOST || '127.0.0.1',
+    httpPort,
+    baseDomain: (env.SLIPWAY_BASE_DOMAIN || 'localhost').toLowerCase(),
+    publicScheme: scheme,
+    publicPort: int(env, 'SLIPWAY_PUBLIC_PORT', { fallback: httpPort }),
+    databaseUrl: env.SLIPWAY_DATABASE_URL || undefined,
+    limits: {
+      maxUploadBytes: int(env, 'SLIPWAY_MAX_UPLOAD_BYTES', { fallback: DEFAULT_UPLOAD_LIMITS.maxUploadBytes, min: 1 }),
+      maxUnpackedBytes: int(env, 'SLIPWAY_MAX_UNPACKED_BYTES', { fallback: DEFAULT_UPLOAD_LIMITS.maxUnpackedBytes, min: 1 }),
+      maxFiles: int(env, 'SLIPWAY_MAX_FILES', { fallback: DEFAULT_UPLOAD_LIMITS.maxFiles, min: 1 }),
+    },
+    buildTimeoutMs: int(env, 'SLIPWAY_BUILD_TIMEOUT_MS', { fallback: 15 * 60 * 1000, min: 1000 }),
+    buildConcurrency: int(env, 'SLIPWAY_BUILD_CONCURRENCY', { fallback: 2, min: 1 }),
+    logLevel: env.SLIPWAY_LOG_LEVEL || 'info',
+  };
+}

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
+import { createEdgeServer, type EdgeServer } from '../edge/edge-server.js';
+import { homePaths, type SlipwayConfig } from './config.js';
+
+/** The internal key for the edge and agents: `SLIPWAY_INTERNAL_TOKEN`, else the home's file. */
+export async function readInternalToken(config: SlipwayConfig, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.SLIPWAY_INTERNAL_TOKEN) return env.SLIPWAY_INTERNAL_TOKEN;
+  const file = homePaths(config.home).internalToken;
+  const token = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (!token) {
+    throw new SlipwayError('unauthorized', `no internal key at ${file}: start slipway server once (it writes it) or set SLIPWAY_INTERNAL_TOKEN`);
+  }
+  return token;
+}
+
+/** Where the control plane is, as the edge and agents reach it. */
+export function serverUrl(config: SlipwayConfig, env: NodeJS.ProcessEnv = process.env): string {
+  return env.SLIPWAY_SERVER_URL || `http://${config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost}:${config.apiPort}`;
+}
+
+/**
+ * Starts `slipway edge`: serves the last known routes from its own state directory at once,
+ * then follows the server's route stream.
+ */
+export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { port: number }> {
+  const edge = createEdgeServer({
+    port: config.httpPort,
+    host: config.httpHost,
+    baseDomain: config.baseDomain,
+    serverUrl: serverUrl(config),
+    token: await readInternalToken(config),
+    stateDir: join(homePaths(config.home).edge),
+  });
+  const { port } = await edge.start();
+  return Object.assign(edge, { port });
+}

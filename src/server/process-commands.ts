@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { startAgent } from '../agent/agent-process.js';
+import { loadConfig } from './config.js';
+import { readInternalToken, serverUrl, startEdge } from './edge-process.js';
+import { startServer } from './server-process.js';
+import { runUp } from './up.js';
+
+/**
+ * Keeps a started process alive until SIGINT, SIGTERM, or its supervisor going away (the IPC
+ * channel closing), then closes it cleanly and exits.
+ */
+function runUntilStopped(close: () => Promise<void>): Promise<never> {
+  return new Promise<never>(() => {
+    let closing = false;
+    const shutdown = () => {
+      if (closing) return;
+      closing = true;
+      close().then(() => process.exit(0), (err) => {
+        console.error(err);
+        process.exit(1);
+      });
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    if (process.connected) process.on('disconnect', shutdown);
+  });
+}
+
+/** Adds `up`, `server`, `edge` and `agent`: the commands that run Slipway itself. */
+export function registerProcessCommands(program: Command, print: (line: string) => void): void {
+  program
+    .command('up')
+    .description('start the server, the edge and the agent in the foreground (embedded defaults)')
+    .action(async () => runUp(loadConfig(), print));
+  program
+    .command('server')
+    .description('run the control plane: API, store, builds')
+    .action(async () => {
+      const server = await startServer(loadConfig());
+      await runUntilStopped(server.close);
+    });
+  program
+    .command('edge')
+    .description('run the HTTP edge: serves deployments by host name')
+    .action(async () => {
+      const edge = await startEdge(loadConfig());
+      print(`slipway edge listening on port ${edge.port}`);
+      await runUntilStopped(() => edge.close());
+    });
+  program
+    .command('agent')
+    .description('run the host agent (runtime instances)')
+    .action(async () => {
+      const config = loadConfig();
+      const agent = startAgent({ serverUrl: serverUrl(config), token: await readInternalToken(config) });
+      await runUntilStopped(agent.close);
+    });
+}

@@ -1,0 +1,66 @@
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createApi } from '../api/app.js';
+import { createFsBlobStore } from '../blobs/fs/fs-blob-store.js';
+import { bootstrap } from '../services/bootstrap.js';
+import { sweepIdempotencyKeys } from '../services/idempotency.js';
+import { Notifier } from '../services/notifier.js';
+import { createServices } from '../services/services.js';
+import { homePaths, type SlipwayConfig } from './config.js';
+import { openStore } from './open-store.js';
+import { acquirePidLock } from './pid-lock.js';
+
+/** A running `slipway server`. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the control plane: store (migrated), blobs, services, API, and the build worker
+ * resuming whatever a previous run left queued or half-built.
+ */
+export async function startServer(config: SlipwayConfig): Promise<RunningServer> {
+  const paths = homePaths(config.home);
+  await mkdir(config.home, { recursive: true, mode: 0o700 });
+  const lock = await acquirePidLock(paths.serverLock, `slipway server for ${config.home}`);
+  const logger = pino({ level: config.logLevel, base: { process: 'server' } });
+  try {
+    const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: paths.db });
+    const blobs = await createFsBlobStore({ root: paths.blobs });
+    const services = createServices({
+      store, blobs, notifier: new Notifier(), logger,
+      config: {
+        baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
+        workDir: paths.work, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
+      },
+    });
+    const app = await createApi({ services, logger });
+    await app.listen({ port: config.apiPort, host: config.apiHost });
+    const port = (app.server.address() as AddressInfo).port;
+    const url = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${port}`;
+    await bootstrap(store.db, { credentialsFile: paths.credentials, internalTokenFile: paths.internalToken }, url);
+    await services.worker.resume();
+    const sweeper = setInterval(() => {
+      sweepIdempotencyKeys(store.db).catch((err) => logger.warn({ err }, 'idempotency sweep failed'));
+    }, 60 * 60 * 1000).unref();
+    logger.info({ url, home: config.home, store: config.databaseUrl ? 'postgres' : 'pglite' }, 'slipway server listening');
+    return {
+      url,
+      port,
+      close: async () => {
+        clearInterval(sweeper);
+        await services.worker.stop();
+        services.routes.stop();
+        await app.close();
+        await store.close();
+        await lock.release();
+      },
+    };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { homePaths, type SlipwayConfig } from './config.js';
+import { acquirePidLock } from './pid-lock.js';
+import { Supervisor } from './supervisor.js';
+import { waitForHttp } from './wait-http.js';
+
+/** How to start this same program again as a child (`node [--import tsx] <entry>`). */
+export function selfArgv(command: string): string[] {
+  return [process.execPath, ...process.execArgv, process.argv[1]!, command];
+}
+
+/**
+ * `slipway up`: the server, the edge and the agent as separate processes under one supervisor,
+ * in the foreground, until Ctrl-C. A second `up` on the same SLIPWAY_HOME is refused.
+ */
+export async function runUp(config: SlipwayConfig, print: (line: string) => void): Promise<void> {
+  const paths = homePaths(config.home);
+  await mkdir(config.home, { recursive: true, mode: 0o700 });
+  const lock = await acquirePidLock(paths.upLock, `slipway up for ${config.home}`);
+  const logDir = join(config.home, 'logs');
+  const supervisor = new Supervisor(logDir, (line) => print(`slipway: ${line}`));
+  const env = { ...process.env, SLIPWAY_HOME: config.home };
+  const apiHost = config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost;
+  const edgeHost = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= supervisor.stop().then(() => lock.release()));
+  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  try {
+    print(`Starting Slipway in ${config.home} …`);
+    await supervisor.start({
+      name: 'server', argv: selfArgv('server'), env,
+      // The first start creates the embedded database, which takes several seconds.
+      ready: (signal) => waitForHttp(`http://${apiHost}:${config.apiPort}/api/v1/healthz`, { timeoutMs: 120_000, signal }),
+    });
+    await supervisor.start({
+      name: 'edge', argv: selfArgv('edge'), env,
+      ready: (signal) => waitForHttp(`http://${edgeHost}:${config.httpPort}/_slipway/health`, { timeoutMs: 30_000, signal }),
+    });
+    await supervisor.start({ name: 'agent', argv: selfArgv('agent'), env });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const port = config.publicPort === 80 ? '' : `:${config.publicPort}`;
+  print([
+    '',
+    'Slipway is up.',
+    `  API:         http://${apiHost}:${config.apiPort}/api/v1`,
+    `  Apps:        ${config.publicScheme}://<slug>.${config.baseDomain}${port}`,
+    `  Admin key:   ${paths.credentials}`,
+    `  Logs:        ${logDir}`,
+    '',
+    'Publish a folder:  npx slipway publish ./my-site --deployment my-site --wait',
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n'));
+  await new Promise<never>(() => undefined);
+}

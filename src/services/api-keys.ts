@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import { SlipwayError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { ApiKeyRole } from '../core/states.js';
+import { apiKeys } from '../store/schema.js';
+import type { Db } from '../store/store.js';
+import type { Principal } from './context.js';
+
+/** Only the hash of a token is stored; the token itself is shown once, at creation. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Options for {@link createApiKey}. */
+export interface NewApiKey {
+  tenantId: string;
+  projectId?: string | null;
+  role: ApiKeyRole;
+  name: string;
+}
+
+/** Creates a key and returns its one-time token (`sk_…`) with its id. */
+export async function createApiKey(db: Db, key: NewApiKey): Promise<{ id: string; token: string }> {
+  const token = `sk_${randomBytes(32).toString('base64url')}`;
+  const id = newId('key');
+  await db.insert(apiKeys).values({
+    id,
+    tenantId: key.tenantId,
+    projectId: key.projectId ?? null,
+    role: key.role,
+    name: key.name,
+    tokenHash: hashToken(token),
+    createdAt: new Date(),
+  });
+  return { id, token };
+}
+
+/** Resolves a bearer token to its principal; any unknown or revoked token is `unauthorized`. */
+export async function authenticate(db: Db, token: string | undefined): Promise<Principal> {
+  if (!token) throw new SlipwayError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
+  const [row] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tokenHash, hashToken(token)), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  if (!row) throw new SlipwayError('unauthorized', 'invalid API key');
+  return { keyId: row.id, tenantId: row.tenantId, projectId: row.projectId, role: row.role as ApiKeyRole };
+}
+
+/** Throws `forbidden` unless the principal has one of the roles. */
+export function requireRole(principal: Principal, roles: readonly ApiKeyRole[]): void {
+  if (!roles.includes(principal.role)) {
+    throw new SlipwayError('forbidden', `this key's role (${principal.role}) may not do this`);
+  }
+}

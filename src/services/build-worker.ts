@@ -1,0 +1,182 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { toSlipwayError } from '../core/errors.js';
+import { buildStaticRelease } from '../build/static-build.js';
+import { operations, rings, versions } from '../store/schema.js';
+import type { ServiceContext } from './context.js';
+import { recordEvent } from './event-log.js';
+
+type VersionRow = typeof versions.$inferSelect;
+
+/** A build interrupted this many times (server crashes) is failed instead of retried again. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Runs queued versions. Per deployment, versions build strictly in version-number order under
+ * the store's per-deployment lock (an advisory lock on PostgreSQL), so two publishes both finish,
+ * in order; different deployments build in parallel up to `buildConcurrency`. A version found
+ * `building` while we hold the lock was interrupted by a crash and is built again.
+ */
+export class BuildWorker {
+  private readonly draining = new Map<string, boolean>();
+  private running = 0;
+  private readonly slotWaiters: Array<() => void> = [];
+  private stopped = false;
+  private readonly off: () => void;
+  private readonly idle = new Set<Promise<void>>();
+
+  constructor(private readonly ctx: ServiceContext) {
+    this.off = ctx.notifier.on('work', (id) => this.kick(id));
+  }
+
+  /** Picks up work left by a previous run of the server (queued or interrupted versions). */
+  async resume(): Promise<void> {
+    const rows = await this.ctx.store.db
+      .selectDistinct({ deploymentId: versions.deploymentId })
+      .from(versions)
+      .where(inArray(versions.state, ['queued', 'building']));
+    for (const r of rows) this.kick(r.deploymentId);
+  }
+
+  /** Makes sure a drain runs for the deployment; a running drain re-checks before it ends. */
+  kick(deploymentId: string): void {
+    if (this.stopped) return;
+    if (this.draining.has(deploymentId)) {
+      this.draining.set(deploymentId, true);
+      return;
+    }
+    this.draining.set(deploymentId, false);
+    const p = this.drain(deploymentId)
+      .catch((err) => this.ctx.logger.error({ err, deploymentId }, 'build drain failed'))
+      .finally(() => {
+        this.idle.delete(p);
+        const again = this.draining.get(deploymentId);
+        this.draining.delete(deploymentId);
+        if (again) this.kick(deploymentId);
+      });
+    this.idle.add(p);
+  }
+
+  /** Stops taking new work and waits for running builds to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.off();
+    await Promise.allSettled([...this.idle]);
+  }
+
+  private async drain(deploymentId: string): Promise<void> {
+    await this.acquireSlot();
+    try {
+      await this.ctx.store.withLock(`deployment:${deploymentId}`, async () => {
+        for (;;) {
+          if (this.stopped) return;
+          const [next] = await this.ctx.store.db.select().from(versions)
+            .where(and(eq(versions.deploymentId, deploymentId), inArray(versions.state, ['queued', 'building'])))
+            .orderBy(asc(versions.versionNumber)).limit(1);
+          if (!next) return;
+          await this.build(next);
+        }
+      });
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private async build(version: VersionRow): Promise<void> {
+    const { db } = this.ctx.store;
+    const attempts = version.attempts + 1;
+    if (attempts > MAX_ATTEMPTS) {
+      await this.finish(version, { code: 'interrupted', message: `the build was interrupted ${version.attempts} times (server restarts); giving up` });
+      return;
+    }
+    await db.transaction(async (tx) => {
+      await tx.update(versions).set({ state: 'building', attempts, startedAt: new Date() }).where(eq(versions.id, version.id));
+      await recordEvent(tx, {
+        tenantId: version.tenantId, deploymentId: version.deploymentId, versionId: version.id, type: 'version.building', actor: 'system',
+        reason: attempts > 1 ? `build restarted after an interruption (attempt ${attempts})` : `building version ${version.versionNumber}`,
+      });
+    });
+    this.ctx.notifier.emit('events', version.deploymentId);
+
+    const dir = join(this.ctx.config.workDir, version.id);
+    await mkdir(this.ctx.config.logDir, { recursive: true });
+    const logPath = join(this.ctx.config.logDir, `${version.id}.log`);
+    const log = createWriteStream(logPath, { flags: 'w' });
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      const snapshotPath = join(dir, 'source.tar');
+      await this.ctx.blobs.readToFile(version.sourceSha256, snapshotPath);
+      const release = await buildStaticRelease({
+        snapshotPath, workDir: dir, buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
+        timeoutMs: this.ctx.config.buildTimeoutMs, onLog: (chunk) => log.write(chunk),
+      });
+      const artifact = await this.ctx.blobs.putFile(release.releasePath);
+      log.write(`release ${artifact.sha256} (${release.manifest.files.length} files, ${artifact.size} bytes)\n`);
+      const logSha = await this.storeLog(log, logPath);
+      await this.finish(version, null, { artifactSha256: artifact.sha256, buildLogSha256: logSha, files: release.manifest.files.length });
+    } catch (err) {
+      const e = toSlipwayError(err);
+      if (e.code === 'internal_error') this.ctx.logger.error({ err, versionId: version.id }, 'build crashed');
+      log.write(`\nerror: ${e.message}\n`);
+      const logSha = await this.storeLog(log, logPath).catch(() => null);
+      await this.finish(version, { code: e.code, message: e.message }, { buildLogSha256: logSha });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async storeLog(log: WriteStream, logPath: string): Promise<string> {
+    await new Promise<void>((resolve, reject) => log.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const blob = await this.ctx.blobs.putFile(logPath);
+    await rm(logPath, { force: true });
+    return blob.sha256;
+  }
+
+  /** Marks the version ready and promotes it, or failed, with its event, in one transaction. */
+  private async finish(
+    version: VersionRow,
+    error: { code: string; message: string } | null,
+    result: { artifactSha256?: string; buildLogSha256?: string | null; files?: number } = {},
+  ): Promise<void> {
+    const now = new Date();
+    const base = { tenantId: version.tenantId, deploymentId: version.deploymentId, versionId: version.id, actor: 'system' };
+    await this.ctx.store.db.transaction(async (tx) => {
+      await tx.update(versions).set({
+        state: error ? 'failed' : 'ready', artifactSha256: result.artifactSha256 ?? null, buildLogSha256: result.buildLogSha256 ?? null,
+        errorCode: error?.code ?? null, errorMessage: error?.message ?? null, finishedAt: now,
+      }).where(eq(versions.id, version.id));
+      await tx.update(operations).set({
+        state: error ? 'failed' : 'succeeded', errorCode: error?.code ?? null, errorMessage: error?.message ?? null, finishedAt: now,
+      }).where(and(eq(operations.versionId, version.id), eq(operations.state, 'running')));
+      if (error) {
+        await recordEvent(tx, { ...base, type: 'version.failed', reason: error.message, data: { code: error.code } });
+        return;
+      }
+      await recordEvent(tx, { ...base, type: 'version.ready', reason: `version ${version.versionNumber} built`, data: { artifact_sha256: result.artifactSha256, files: result.files } });
+      await tx.update(rings).set({ activeVersionId: version.id, updatedAt: now })
+        .where(and(eq(rings.deploymentId, version.deploymentId), eq(rings.name, 'production')));
+      await recordEvent(tx, { ...base, type: 'deployment.promoted', reason: `version ${version.versionNumber} is now active`, data: { version_number: version.versionNumber } });
+    });
+    this.ctx.notifier.emit('route', version.deploymentId);
+    this.ctx.notifier.emit('events', version.deploymentId);
+    const ops = await this.ctx.store.db.select({ id: operations.id }).from(operations).where(eq(operations.versionId, version.id));
+    for (const op of ops) this.ctx.notifier.emit('operation', op.id);
+  }
+
+  private async acquireSlot(): Promise<void> {
+    if (this.running < this.ctx.config.buildConcurrency) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.running--;
+  }
+}

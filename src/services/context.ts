@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { UploadLimits } from '../core/limits.js';
+import type { ApiKeyRole } from '../core/states.js';
+import type { Store } from '../store/store.js';
+import type { Notifier } from './notifier.js';
+
+/** Settings the services need, resolved once at start-up from the environment. */
+export interface ServicesConfig {
+  /** Apps are served at `<slug>.<baseDomain>`. */
+  baseDomain: string;
+  /** How users reach the edge, for public URLs: scheme and port (80/443 are left out). */
+  publicScheme: 'http' | 'https';
+  publicPort: number;
+  limits: UploadLimits;
+  /** Scratch space for uploads and builds (inside SLIPWAY_HOME). */
+  workDir: string;
+  /** Where live build logs are written while a build runs. */
+  logDir: string;
+  /** Longest a build command may run. */
+  buildTimeoutMs: number;
+  /** How many builds may run at once across all deployments. */
+  buildConcurrency: number;
+}
+
+/** What every service receives; passed in, never global. */
+export interface ServiceContext {
+  store: Store;
+  blobs: BlobStore;
+  notifier: Notifier;
+  config: ServicesConfig;
+  logger: Logger;
+}
+
+/** Who is calling: resolved from the API key on every request. */
+export interface Principal {
+  keyId: string;
+  tenantId: string;
+  /** When set, the key only sees this project. */
+  projectId: string | null;
+  role: ApiKeyRole;
+}

@@ -1,0 +1,41 @@
+import { and, eq } from 'drizzle-orm';
+import { SlipwayError } from '../core/errors.js';
+import { rings } from '../store/schema.js';
+import type { Principal, ServiceContext } from './context.js';
+import { findDeployment } from './deployment-queries.js';
+import { recordEvent } from './event-log.js';
+import type { VersionService } from './version-service.js';
+
+/** Which version to return to. */
+export type RollbackTarget = { to: number } | { versionId: string };
+
+/**
+ * Rollback is a pointer move: the production ring's active version changes in one transaction
+ * and the edge switches to a release it can already serve. Nothing is rebuilt. It does not wait
+ * behind running builds: a publish that finishes later still promotes its own version.
+ */
+export class RollbackService {
+  constructor(private readonly ctx: ServiceContext, private readonly versionsService: VersionService) {}
+
+  async rollback(principal: Principal, deployment: string, target: RollbackTarget): Promise<{ deploymentId: string; versionId: string }> {
+    const dep = await findDeployment(this.ctx.store.db, principal, deployment);
+    const version = await this.versionsService.find(dep, 'to' in target ? target.to : target.versionId);
+    if (version.state !== 'ready') {
+      throw new SlipwayError('version_not_ready', `version ${version.versionNumber} is ${version.state}, not ready`, {
+        details: { version_number: version.versionNumber, state: version.state },
+      });
+    }
+    await this.ctx.store.db.transaction(async (tx) => {
+      const [ring] = await tx.select().from(rings).where(and(eq(rings.deploymentId, dep.id), eq(rings.name, 'production'))).for('update');
+      await tx.update(rings).set({ activeVersionId: version.id, updatedAt: new Date() }).where(eq(rings.id, ring!.id));
+      await recordEvent(tx, {
+        tenantId: dep.tenantId, deploymentId: dep.id, versionId: version.id, type: 'deployment.rolled_back', actor: principal.keyId,
+        reason: `rolled back to version ${version.versionNumber}`,
+        data: { version_number: version.versionNumber, previous_version_id: ring!.activeVersionId },
+      });
+    });
+    this.ctx.notifier.emit('route', dep.id);
+    this.ctx.notifier.emit('events', dep.id);
+    return { deploymentId: dep.id, versionId: version.id };
+  }
+}

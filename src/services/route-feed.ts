@@ -1,0 +1,75 @@
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import type { Route, RouteMessage, RouteRelease } from '../core/routes.js';
+import { deployments, rings, versions } from '../store/schema.js';
+import type { ServiceContext } from './context.js';
+
+type Listener = (message: RouteMessage) => void;
+
+/**
+ * The routing table as the edge sees it, built from the store and pushed to watchers. A watcher
+ * gets a full snapshot first and then one message per changed deployment; revisions count up
+ * within this server's life, and a reconnecting edge simply receives a new snapshot.
+ */
+export class RouteFeed {
+  private revision = 0;
+  private readonly listeners = new Set<Listener>();
+  private readonly off: () => void;
+  // Route changes are computed one at a time so watchers see them in commit order.
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: ServiceContext) {
+    this.off = ctx.notifier.on('route', (id) => {
+      this.chain = this.chain.then(() => this.publish(id)).catch((err) => ctx.logger.error({ err }, 'route update failed'));
+    });
+  }
+
+  /** Subscribes to changes and returns the snapshot to send first, plus the unsubscribe. */
+  async watch(listener: Listener): Promise<{ snapshot: RouteMessage; close(): void }> {
+    this.listeners.add(listener);
+    const routes = await this.load();
+    return { snapshot: { type: 'snapshot', revision: this.revision, routes }, close: () => this.listeners.delete(listener) };
+  }
+
+  /** Stops listening for changes. */
+  stop(): void {
+    this.off();
+    this.listeners.clear();
+  }
+
+  private async publish(deploymentId: string): Promise<void> {
+    if (this.listeners.size === 0) return;
+    const [route] = await this.load([deploymentId]);
+    this.revision++;
+    const message: RouteMessage = route
+      ? { type: 'upsert', revision: this.revision, route }
+      : { type: 'remove', revision: this.revision, deployment_id: deploymentId };
+    for (const l of this.listeners) l(message);
+  }
+
+  /** Routes of the given live deployments, or of all live deployments. */
+  async load(ids?: string[]): Promise<Route[]> {
+    const db = this.ctx.store.db;
+    const deps = await db.select().from(deployments)
+      .where(and(isNull(deployments.deletedAt), ids ? inArray(deployments.id, ids) : undefined));
+    if (deps.length === 0) return [];
+    const depIds = deps.map((d) => d.id);
+    const ready = await db.select({ id: versions.id, deploymentId: versions.deploymentId, n: versions.versionNumber, sha: versions.artifactSha256 })
+      .from(versions).where(and(inArray(versions.deploymentId, depIds), eq(versions.state, 'ready')));
+    const active = await db.select({ deploymentId: rings.deploymentId, versionId: rings.activeVersionId })
+      .from(rings).where(and(inArray(rings.deploymentId, depIds), eq(rings.name, 'production')));
+    const releases = new Map<string, RouteRelease[]>();
+    for (const v of ready) {
+      const list = releases.get(v.deploymentId) ?? [];
+      list.push({ version_number: v.n, version_id: v.id, artifact_sha256: v.sha! });
+      releases.set(v.deploymentId, list);
+    }
+    const activeOf = new Map(active.map((a) => [a.deploymentId, a.versionId]));
+    return deps.map((d) => {
+      const list = (releases.get(d.id) ?? []).sort((a, b) => a.version_number - b.version_number);
+      return {
+        deployment_id: d.id, slug: d.slug, spa_fallback: d.spaFallback,
+        active: list.find((r) => r.version_id === activeOf.get(d.id)) ?? null, versions: list,
+      };
+    });
+  }
+}

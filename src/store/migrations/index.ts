@@ -1,0 +1,10 @@
+import { sql as init } from './0001-init.js';
+
+/** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
+export interface Migration {
+  id: string;
+  sql: string;
+}
+
+/** Every migration, oldest first. Kept as TypeScript strings so they ship inside `dist/`. */
+export const MIGRATIONS: readonly Migration[] = [{ id: '0001-init', sql: init }];

@@ -1,0 +1,50 @@
+import pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { schema } from '../schema.js';
+import type { Db, Store } from '../store.js';
+import { KeyedMutex } from '../../util/keyed-mutex.js';
+
+/** Options for {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:pass@host:port/db` */
+  url: string;
+  /** Pool size (default 10). */
+  maxConnections?: number;
+}
+
+/**
+ * The cluster store: a PostgreSQL server shared by any number of Slipway servers. Locks are
+ * session advisory locks held on a dedicated pooled connection for the duration of `fn`.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+  // Fail fast on a wrong URL instead of on the first request.
+  const probe = await pool.connect();
+  probe.release();
+  const db = drizzle(pool, { schema }) as unknown as Db;
+  const mutex = new KeyedMutex();
+  return {
+    db,
+    capabilities: { supportsMultipleConnections: true },
+    exec: async (sql) => {
+      await pool.query(sql);
+    },
+    // The in-process mutex first, so one server's waiters queue in memory in arrival order
+    // instead of each holding a pooled connection while blocked in pg_advisory_lock.
+    withLock: (key, fn) =>
+      mutex.run(key, async () => {
+        const client = await pool.connect();
+        try {
+          await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+          try {
+            return await fn();
+          } finally {
+            await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+          }
+        } finally {
+          client.release();
+        }
+      }),
+    close: () => pool.end(),
+  };
+}

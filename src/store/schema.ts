@@ -1,0 +1,120 @@
+/**
+ * The Drizzle description of Slipway's tables, used to build typed queries. The tables
+ * themselves are created by the SQL in `migrations/`, which is written by hand to run
+ * unchanged on PostgreSQL 15 and on PGlite (PostgreSQL 18 inside); keep the two in step.
+ */
+import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const tenants = pgTable('tenants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: ts('created_at').notNull(),
+});
+
+export const projects = pgTable('projects', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  name: text('name').notNull(),
+  externalWorkspaceId: text('external_workspace_id'),
+  createdAt: ts('created_at').notNull(),
+});
+
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  projectId: text('project_id'),
+  role: text('role').notNull(),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull(),
+  createdAt: ts('created_at').notNull(),
+  revokedAt: ts('revoked_at'),
+});
+
+export const deployments = pgTable('deployments', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  projectId: text('project_id').notNull(),
+  slug: text('slug').notNull(),
+  name: text('name').notNull(),
+  spaFallback: boolean('spa_fallback').notNull(),
+  nextVersionNumber: integer('next_version_number').notNull(),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  deletedAt: ts('deleted_at'),
+});
+
+export const rings = pgTable('rings', {
+  id: text('id').primaryKey(),
+  deploymentId: text('deployment_id').notNull(),
+  name: text('name').notNull(),
+  activeVersionId: text('active_version_id'),
+  updatedAt: ts('updated_at').notNull(),
+});
+
+export const versions = pgTable('versions', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  deploymentId: text('deployment_id').notNull(),
+  versionNumber: integer('version_number').notNull(),
+  kind: text('kind').notNull(),
+  state: text('state').notNull(),
+  sourceSha256: text('source_sha256').notNull(),
+  artifactSha256: text('artifact_sha256'),
+  buildLogSha256: text('build_log_sha256'),
+  buildCommand: text('build_command'),
+  outputPath: text('output_path'),
+  errorCode: text('error_code'),
+  errorMessage: text('error_message'),
+  attempts: integer('attempts').notNull(),
+  createdBy: text('created_by').notNull(),
+  idempotencyKey: text('idempotency_key'),
+  createdAt: ts('created_at').notNull(),
+  startedAt: ts('started_at'),
+  finishedAt: ts('finished_at'),
+});
+
+export const events = pgTable('events', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  deploymentId: text('deployment_id'),
+  versionId: text('version_id'),
+  type: text('type').notNull(),
+  actor: text('actor').notNull(),
+  reason: text('reason').notNull(),
+  data: jsonb('data').notNull().$type<Record<string, unknown>>(),
+  createdAt: ts('created_at').notNull(),
+});
+
+export const operations = pgTable('operations', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  kind: text('kind').notNull(),
+  state: text('state').notNull(),
+  deploymentId: text('deployment_id'),
+  versionId: text('version_id'),
+  errorCode: text('error_code'),
+  errorMessage: text('error_message'),
+  createdAt: ts('created_at').notNull(),
+  finishedAt: ts('finished_at'),
+});
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    tenantId: text('tenant_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    state: text('state').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body').$type<unknown>(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
+);
+
+/** Every table, for `drizzle(client, { schema })`. */
+export const schema = {
+  tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys,
+};

@@ -1,0 +1,150 @@
+/**
+ * Starts the real platform for end-to-end tests the way `npm run up` does: `slipway up` as a
+ * child process, which starts the server, the edge and the agent, on free ports in a temp
+ * SLIPWAY_HOME. Everything is stopped and removed by `stop()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '../../src/sdk/index.js';
+import type { SlipwayClient } from '../../src/sdk/index.js';
+import { copyPgliteTemplate, createTestDatabase, testDatabaseUrl } from './test-store.js';
+import { waitFor } from './wait-for.js';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const mainTs = join(repoRoot, 'src', 'main.ts');
+
+/** A free TCP port on loopback (closed again, so there is a small window for a race). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** An answer from the edge. */
+export interface EdgeAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  text: string;
+}
+
+/** A running platform. */
+export interface Platform {
+  home: string;
+  apiUrl: string;
+  apiPort: number;
+  httpPort: number;
+  token: string;
+  internalToken: string;
+  client: SlipwayClient;
+  /** The `slipway up` process. */
+  up: ChildProcess;
+  /** Everything `up` printed so far. */
+  output(): string;
+  /** GET (or another method) through the edge with the given Host header. */
+  edge(host: string, path?: string, headers?: Record<string, string>): Promise<EdgeAnswer>;
+  /** Runs the CLI as a separate process against this platform. */
+  cli(args: string[], options?: { cwd?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The pid of a child process, read from its lock file (server) or up's children. */
+  serverPid(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startPlatform}. */
+export interface PlatformOptions {
+  env?: Record<string, string>;
+  /** Reuse a home (its db is kept) instead of a new temp one. */
+  home?: string;
+}
+
+/** Starts `slipway up` and waits until it says it is up. */
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const home = options.home ?? (await mkdtemp(join(tmpdir(), 'slipway-e2e-')));
+  const ownsHome = !options.home;
+  let dropDatabase: (() => Promise<void>) | undefined;
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), SLIPWAY_HOME: home, SLIPWAY_LOG_LEVEL: 'warn', ...options.env };
+  delete env.SLIPWAY_API_URL;
+  delete env.SLIPWAY_TOKEN;
+  if (testDatabaseUrl && !env.SLIPWAY_DATABASE_URL) {
+    const db = await createTestDatabase();
+    env.SLIPWAY_DATABASE_URL = db.url;
+    dropDatabase = db.drop;
+  } else if (ownsHome && !testDatabaseUrl) {
+    await mkdir(home, { recursive: true });
+    await copyPgliteTemplate(join(home, 'db'));
+  }
+  const apiPort = Number(env.SLIPWAY_API_PORT ?? (await freePort()));
+  const httpPort = Number(env.SLIPWAY_HTTP_PORT ?? (await freePort()));
+  env.SLIPWAY_API_PORT = String(apiPort);
+  env.SLIPWAY_HTTP_PORT = String(httpPort);
+  const up = spawn(process.execPath, ['--import', 'tsx', mainTs, 'up'], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  up.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  up.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((resolve) => up.once('exit', () => resolve()));
+  const cleanup = async () => {
+    if (up.exitCode === null && up.signalCode === null) {
+      up.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL');
+    }
+    await dropDatabase?.().catch(() => undefined);
+    if (ownsHome) await rm(home, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(() => out.includes('Slipway is up.') || up.exitCode !== null, { timeoutMs: 120_000, what: 'slipway up' });
+    if (!out.includes('Slipway is up.')) throw new Error(`slipway up failed:\n${out}`);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const credentials = JSON.parse(await readFile(join(home, 'credentials.json'), 'utf8')) as { api_url: string; token: string };
+  const internalToken = (await readFile(join(home, 'internal-token'), 'utf8')).trim();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  return {
+    home, apiUrl, apiPort, httpPort, token: credentials.token, internalToken, up,
+    client: createClient({ baseUrl: apiUrl, token: credentials.token }),
+    output: () => out,
+    edge: (host, path = '/', headers = {}) => edgeRequest(httpPort, host, { path, headers }),
+    cli: (args, o = {}) => runCliProcess(args, { ...env, SLIPWAY_HOME: home }, o.cwd),
+    serverPid: async () => Number((await readFile(join(home, 'server.lock'), 'utf8')).trim()),
+    stop: cleanup,
+  };
+}
+
+/** One request to the edge on loopback with an explicit Host header. */
+export function edgeRequest(port: number, host: string, options: { path?: string; headers?: Record<string, string>; method?: string } = {}): Promise<EdgeAnswer> {
+  const { path = '/', headers = {}, method = 'GET' } = options;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function runCliProcess(args: string[], env: Record<string, string>, cwd = repoRoot): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
