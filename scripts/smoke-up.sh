@@ -7,9 +7,16 @@ home=$(mktemp -d /tmp/slipway-smoke.XXXXXX)
 port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 export SLIPWAY_HOME=$home SLIPWAY_API_PORT=$(port) SLIPWAY_HTTP_PORT=$(port)
 log=$home/up.out
-npm run up >"$log" 2>&1 &
+# Its own session, so stopping it signals npm, up and every child together (npm itself does
+# not pass SIGTERM on to its script).
+setsid npm run up >"$log" 2>&1 &
 pid=$!
-cleanup() { kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$home"; }
+cleanup() {
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -rf "$home"
+}
 trap cleanup EXIT
 for _ in $(seq 1 240); do
   grep -q 'Slipway is up.' "$log" && break

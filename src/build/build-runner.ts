@@ -1,5 +1,5 @@
 import { SlipwayError } from '../core/errors.js';
-import { spawnInGroup, superviseGroup } from '../util/process-group.js';
+import { signalGroup, spawnInGroup, superviseGroup } from '../util/process-group.js';
 import { BuildLog } from './build-log.js';
 
 /** Options for {@link runBuildCommand}. */
@@ -16,6 +16,10 @@ export interface RunBuildOptions {
   onLog: (chunk: string) => void;
   /** Time between SIGTERM and SIGKILL on timeout (default 5 s). */
   killGraceMs?: number;
+  /** Run the command as this unprivileged user (Slipway running as root); `cwd` must be theirs. */
+  user?: { uid: number; gid: number };
+  /** Aborting kills the whole process group at once (server shutdown). */
+  signal?: AbortSignal;
 }
 
 /** A build command that succeeded. */
@@ -58,19 +62,30 @@ export async function runBuildCommand(options: RunBuildOptions): Promise<BuildRu
       cwd: options.cwd,
       env: buildEnvironment(options.cwd, options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
+      user: options.user,
     });
   } catch (cause) {
     throw new SlipwayError('internal_error', `could not start the build: ${(cause as Error).message}`, { cause });
   }
   child.stdout?.on('data', (data: Buffer) => log.push('stdout', data));
   child.stderr?.on('data', (data: Buffer) => log.push('stderr', data));
+  const pid = child.pid;
+  const kill = () => {
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+  };
+  options.signal?.addEventListener('abort', kill, { once: true });
+  if (options.signal?.aborted) kill();
   let exit;
   try {
     exit = await superviseGroup(child, { timeoutMs: options.timeoutMs, killGraceMs: options.killGraceMs });
   } catch (cause) {
     throw new SlipwayError('internal_error', `could not start the build: ${(cause as Error).message}`, { cause });
   }
+  options.signal?.removeEventListener('abort', kill);
   log.flush();
+  if (options.signal?.aborted) {
+    throw new SlipwayError('interrupted', 'the build was stopped because the server is shutting down');
+  }
   if (exit.timedOut) {
     throw new SlipwayError('build_timeout', `the build did not finish within ${options.timeoutMs} ms`, {
       details: { timeoutMs: options.timeoutMs, logTail: log.tail() },

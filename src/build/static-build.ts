@@ -2,6 +2,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import type { ReleaseManifest } from '../core/release-format.js';
+import { chownTree } from '../util/chown-tree.js';
 import { runBuildCommand } from './build-runner.js';
 import { extractSnapshot, normalizeOutputPath } from './snapshot.js';
 import { packageStaticRelease } from './static-packager.js';
@@ -22,6 +23,13 @@ export interface BuildStaticOptions {
   maxLogBytes?: number;
   /** The deployment's build-time environment. */
   env?: Record<string, string>;
+  /**
+   * Run the build command as this unprivileged user: the work dir is handed to it first. Used
+   * when Slipway runs as root, so a build cannot read Slipway's keys, blobs or database.
+   */
+  user?: { uid: number; gid: number };
+  /** Aborting stops a running build command at once. */
+  signal?: AbortSignal;
 }
 
 /** A packaged static release, ready to store under its sha256. */
@@ -53,7 +61,8 @@ export async function buildStaticRelease(options: BuildStaticOptions): Promise<S
   await extractSnapshot(options.snapshotPath, srcDir);
 
   if (options.buildCommand !== undefined) {
-    note(`running build command: ${options.buildCommand}`);
+    if (options.user) await chownTree(srcDir, options.user);
+    note(`running build command: ${options.buildCommand}${options.user ? ` (as uid ${options.user.uid})` : ''}`);
     const { durationMs } = await runBuildCommand({
       command: options.buildCommand,
       cwd: srcDir,
@@ -61,6 +70,8 @@ export async function buildStaticRelease(options: BuildStaticOptions): Promise<S
       timeoutMs: options.timeoutMs,
       maxLogBytes: options.maxLogBytes ?? 5_000_000,
       onLog: options.onLog,
+      user: options.user,
+      signal: options.signal,
     });
     note(`build finished in ${durationMs} ms`);
   }

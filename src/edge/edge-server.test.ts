@@ -16,6 +16,9 @@ test('serves active and preview hosts from the route stream; health; unknown hos
   fake.upsert(testRoute('draft', [v1.sha256], { active: null }));
   const { edge, port } = await startEdge(t, { serverUrl: fake.url, token: fake.token, stateDir: await tempDir(t) });
   await edge.routes.waitForRevision(revision + 1);
+  // The edge tells the server which revision it fully serves, under one stable edge id.
+  await waitFor(() => fake.acks.some((a) => a.revision === revision + 1), 'the ack of the applied revision');
+  assert.equal(new Set(fake.acks.map((a) => a.edge_id)).size, 1);
 
   assert.match((await get(port, '/', { host: 'shop.localhost:8080' })).body.toString(), /version 2/);
   assert.match((await get(port, '/', { host: 'SHOP.LOCALHOST' })).body.toString(), /version 2/);
@@ -70,6 +73,30 @@ test('a release that fails to load keeps the old one serving until a retry succe
   assert.equal(preview.status, 503);
   assert.equal(preview.headers['cache-control'], 'no-store');
   assert.match((await get(port, '/', { host: 'site.localhost' })).body.toString(), /version 2/);
+});
+
+test('a slow download delays only its own route', async (t) => {
+  const fake = await withFake(t);
+  const [v1, v2] = [versionRelease(1), versionRelease(2)];
+  fake.blobs.set(v1.sha256, v1.tar);
+  fake.blobs.set(v2.sha256, v2.tar);
+  fake.upsert(testRoute('slow', [v1.sha256]));
+  fake.upsert(testRoute('quick', [v2.sha256]));
+  const { edge, port } = await startEdge(t, { serverUrl: fake.url, token: fake.token, stateDir: await tempDir(t) });
+  await edge.routes.waitForRevision(fake.revision);
+  let open: () => void = () => {};
+  fake.blobGate = new Promise((resolve) => (open = resolve));
+  const big = versionRelease(3);
+  fake.blobs.set(big.sha256, big.tar);
+  fake.upsert(testRoute('slow', [v1.sha256, big.sha256]));
+  // A rollback-like switch to a release already in memory is not held behind the download.
+  const revision = fake.upsert(testRoute('quick', [v2.sha256, v1.sha256]));
+  await waitFor(async () => /version 1/.test((await get(port, '/', { host: 'quick.localhost' })).body.toString()), 'quick to switch');
+  assert.match((await get(port, '/', { host: 'slow.localhost' })).body.toString(), /version 1/);
+  assert.ok(edge.routes.revision < revision);
+  open();
+  await edge.routes.waitForRevision(revision);
+  assert.match((await get(port, '/', { host: 'slow.localhost' })).body.toString(), /version 3/);
 });
 
 test('reconnects after the stream drops and applies the new snapshot', async (t) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConsoleLogger, type EdgeLogger } from './logger.js';
@@ -7,6 +8,7 @@ import { startRouteWatcher, type RouteWatcher } from './route-watcher.js';
 import { createRouteStateWriter, readRouteState, type RouteStateWriter } from './route-state.js';
 import { RouteSync } from './route-sync.js';
 import { RouteTable } from './route-table.js';
+import { createRevisionAcker } from './revision-ack.js';
 
 /** Options for {@link createEdgeServer}. */
 export interface EdgeServerConfig {
@@ -64,7 +66,10 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   const table = new RouteTable(config.baseDomain);
   const cache = createReleaseCache({ ...config, logger });
   const writer: RouteStateWriter = createRouteStateWriter(config.stateDir, logger);
-  const sync = new RouteSync({ table, cache, writer, logger, retryMs: config.loadRetryMs });
+  // Identifies this edge's stream, so the server knows when this edge serves a change.
+  const edgeId = randomUUID();
+  const acks = createRevisionAcker({ serverUrl: config.serverUrl, token: config.token, edgeId });
+  const sync = new RouteSync({ table, cache, writer, logger, retryMs: config.loadRetryMs, onApplied: acks.ack });
   const server = createServer({ keepAlive: true }, createRequestHandler({ table, cache, logger }));
   let watcher: RouteWatcher | null = null;
 
@@ -95,6 +100,7 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
         token: config.token,
         logger,
         backoffMs: config.reconnectMs,
+        edgeId,
         onMessage: (message) => sync.apply(message),
       });
       const { port } = server.address() as AddressInfo;

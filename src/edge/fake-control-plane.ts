@@ -18,6 +18,8 @@ export interface FakeControlPlane {
   readonly streams: number;
   /** Current revision (one per change). */
   readonly revision: number;
+  /** Revisions the edge acknowledged (`POST /api/v1/internal/edges/ack`), in order. */
+  readonly acks: Array<{ edge_id: string; revision: number }>;
   /** Answer blob requests with 503 while true. */
   failBlobs: boolean;
   /** When set, blob answers wait for it (a slow download). */
@@ -50,7 +52,14 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
       return;
     }
     const url = req.url ?? '';
-    if (url === '/api/v1/internal/routes?watch=true') {
+    if (req.method === 'POST' && url === '/api/v1/internal/edges/ack') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      fake.acks.push(JSON.parse(Buffer.concat(chunks).toString()) as { edge_id: string; revision: number });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"ok":true}}');
+      return;
+    }
+    if (/^\/api\/v1\/internal\/routes\?watch=true(&edge_id=[\w-]+)?$/.test(url)) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
       // A comment first, then a snapshot split across writes, as a real stream may do.
       const snapshot = frame({ type: 'snapshot', revision, routes: [...routes.values()] });
@@ -91,6 +100,7 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
     get revision() {
       return revision;
     },
+    acks: [],
     failBlobs: false,
     blobGate: null,
     upsert(route) {
@@ -116,8 +126,17 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
 }
 
 /** A route for `slug` whose versions are the given releases (v1, v2, …), `active` by number. */
-export function testRoute(slug: string, shas: string[], options: { active?: number | null; spa?: boolean } = {}): Route {
-  const versions = shas.map((sha, i) => ({ version_number: i + 1, version_id: `ver_${slug}_${i + 1}`, artifact_sha256: sha }));
-  const active = options.active === undefined ? versions.at(-1) ?? null : options.active === null ? null : versions[options.active - 1] ?? null;
+export function testRoute(
+  slug: string,
+  shas: string[],
+  options: { active?: number | null; spa?: boolean } = {},
+): Route {
+  const versions = shas.map((sha, i) => ({
+    version_number: i + 1,
+    version_id: `ver_${slug}_${i + 1}`,
+    artifact_sha256: sha,
+  }));
+  const wanted = options.active === undefined ? versions.length : options.active;
+  const active = wanted === null ? null : versions[wanted - 1] ?? null;
   return { deployment_id: `dep_${slug}`, slug, spa_fallback: options.spa ?? false, active, versions };
 }

@@ -12,7 +12,9 @@ export interface EdgeLogger {
 /** Writes one JSON line per entry to stderr; the default when no logger is given. */
 export function createConsoleLogger(): EdgeLogger {
   const write = (level: string) => (fields: Record<string, unknown>, message: string) => {
-    const err = fields.err instanceof Error ? { err: { message: fields.err.message, code: (fields.err as { code?: unknown }).code } } : {};
+    // An Error serializes as {}: keep what an operator needs from it.
+    const e = fields.err;
+    const err = e instanceof Error ? { err: { message: e.message, code: (e as { code?: unknown }).code } } : {};
     console.error(JSON.stringify({ level, time: Date.now(), name: 'edge', msg: message, ...fields, ...err }));
   };
   return { info: write('info'), warn: write('warn'), error: write('error') };

@@ -67,7 +67,9 @@ function checkFile(value: unknown, seen: Set<string>): ReleaseFile {
     throw invalid('bad encodings', { path });
   }
   for (const e of encodings) {
-    if (!(RELEASE_ENCODINGS as readonly unknown[]).includes(e)) throw invalid('unknown encoding', { path, encoding: e });
+    if (!(RELEASE_ENCODINGS as readonly unknown[]).includes(e)) {
+      throw invalid('unknown encoding', { path, encoding: e });
+    }
   }
   return { path, size, sha256, content_type: contentType, encodings: encodings as ReleaseEncoding[] };
 }

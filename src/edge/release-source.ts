@@ -76,8 +76,9 @@ export async function fetchRelease(config: ReleaseSourceConfig, sha256: string):
     });
     if (res.status !== 200) {
       await res.body?.cancel();
-      const code = res.status === 404 ? 'blob_not_found' : res.status === 401 || res.status === 403 ? 'unauthorized' : 'unavailable';
-      throw new SlipwayError(code, `release download answered ${res.status}`, { details: { sha256, status: res.status } });
+      const { status } = res;
+      const code = status === 404 ? 'blob_not_found' : status === 401 || status === 403 ? 'unauthorized' : 'unavailable';
+      throw new SlipwayError(code, `release download answered ${status}`, { details: { sha256, status } });
     }
     bytes = Buffer.from(await res.arrayBuffer());
   } catch (err) {

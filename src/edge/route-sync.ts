@@ -14,16 +14,20 @@ export interface RouteSyncConfig {
   logger: EdgeLogger;
   /** Delay before retrying releases that failed to load: doubles from min to max. */
   retryMs?: { min: number; max: number };
+  /** Called each time a revision becomes fully visible (to acknowledge it to the server). */
+  onApplied?: (revision: number) => void;
 }
 
+/** Downloads at a time; a large snapshot must not open hundreds of blob requests at once. */
 const LOAD_CONCURRENCY = 4;
 
 /**
- * Turns route messages into the served table without ever exposing an unloaded release. The
- * messages update the desired routes at once; a serialized pass then loads every active
- * release the table lacks and only afterwards publishes the new table in one swap. A route
- * whose release fails to load keeps serving what it served before (or stays absent if new)
- * and the pass is retried with backoff. Bursts of messages coalesce into one pass.
+ * Turns route messages into the served table without ever exposing an unloaded release.
+ * Messages update the desired routes at once; a pass then publishes, in one table swap, every
+ * route whose active release is in memory, keeps the previous entry (or nothing, if new) for
+ * routes whose release is still loading, and starts those loads; each finished load triggers
+ * another pass. So a slow download delays only its own route, never a rollback elsewhere. A
+ * failed load keeps the old release serving and is retried with backoff.
  */
 export class RouteSync {
   readonly #c: RouteSyncConfig;
@@ -31,8 +35,12 @@ export class RouteSync {
   #desiredRevision = 0;
   #applied = -1;
   #waiters = new Set<{ revision: number; resolve: () => void }>();
-  #running: Promise<void> | null = null;
-  #again = false;
+  /** Loaded sites not yet published (kept here so the preview LRU cannot evict them first). */
+  #ready = new Map<string, Site>();
+  #loading = new Map<string, Promise<void>>();
+  /** Shas whose last load failed: not retried before the retry timer fires. */
+  #failed = new Set<string>();
+  #scheduled = false;
   #retryDelay: number;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -48,13 +56,20 @@ export class RouteSync {
   }
 
   /**
-   * Serves the routes saved on disk, loading their releases from the disk cache only (the
-   * server may be down). Routes whose release is not on disk are retried online later.
+   * Serves the routes saved on disk, with releases from the disk cache only, before the edge
+   * listens. Releases missing from disk are then fetched in the background.
    */
   async restore(state: RouteState): Promise<void> {
     this.#desired = new Map(state.routes.map((r) => [r.deployment_id, r]));
     this.#desiredRevision = state.revision;
-    await this.#pass(true);
+    for (const sha of activeShas(state.routes)) {
+      try {
+        this.#ready.set(sha, await this.#c.cache.load(sha, { offline: true }));
+      } catch (err) {
+        this.#c.logger.warn({ err, sha256: sha }, 'saved route has no usable release on disk');
+      }
+    }
+    this.#pass();
   }
 
   /** Applies one watch-stream message; the table follows once its releases are loaded. */
@@ -83,53 +98,51 @@ export class RouteSync {
       const waiter = { revision, resolve: () => (clearTimeout(timer), resolve()) };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new SlipwayError('unavailable', `routes did not reach revision ${revision}`, {
-          details: { revision, applied: this.#applied },
-        }));
+        const details = { revision, applied: this.#applied };
+        reject(new SlipwayError('unavailable', `routes did not reach revision ${revision}`, { details }));
       }, timeoutMs);
       this.#waiters.add(waiter);
     });
   }
 
-  /** Stops retries and waits for a running pass. */
+  /** Stops passes and retries, and waits for downloads under way (they write to disk). */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    await this.#running;
+    await Promise.allSettled(this.#loading.values());
   }
 
+  /** Coalesces a burst (one network chunk often holds several messages) into one pass. */
   #schedule(): void {
-    this.#again = true;
-    if (this.#running !== null || this.#closed) return;
-    this.#running = (async () => {
-      while (this.#again && !this.#closed) {
-        this.#again = false;
-        try {
-          await this.#pass(false);
-        } catch (err) {
-          this.#c.logger.error({ err }, 'route update failed');
-          this.#retryLater();
-        }
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      if (this.#closed) return;
+      try {
+        this.#pass();
+      } catch (err) {
+        // A bug here must not take the edge down: the last published table keeps serving.
+        this.#c.logger.error({ err }, 'route update failed');
+        this.#retryLater();
       }
-    })().finally(() => {
-      this.#running = null;
     });
   }
 
-  async #pass(offline: boolean): Promise<void> {
+  #pass(): void {
     const revision = this.#desiredRevision;
-    const routes = [...this.#desired.values()];
-    const sites = await this.#loadAll(routes, offline);
     const current = this.#c.table.current;
     const entries: RouteEntry[] = [];
     let missing = 0;
-    for (const route of routes) {
-      const site = route.active === null ? null : sites.get(route.active.artifact_sha256);
+    for (const route of this.#desired.values()) {
+      const sha = route.active?.artifact_sha256;
+      const site = sha === undefined ? null : this.#ready.get(sha) ?? this.#c.cache.get(sha);
       if (site !== undefined) {
         entries.push(createRouteEntry(route, site));
         continue;
       }
       missing++;
+      this.#startLoad(sha as string);
       const old = current.byId.get(route.deployment_id);
       if (old !== undefined) entries.push(old);
     }
@@ -139,12 +152,12 @@ export class RouteSync {
       if (e.target !== null && e.route.active !== null) pinned.set(e.route.active.artifact_sha256, e.target.site);
     }
     this.#c.cache.pin(pinned);
+    const wanted = new Set(activeShas([...this.#desired.values()]));
+    for (const sha of this.#ready.keys()) if (pinned.has(sha) || !wanted.has(sha)) this.#ready.delete(sha);
     this.#c.writer.save({ revision, routes: entries.map((e) => e.route) });
-    if (missing > 0) return this.#retryLater();
-    this.#retryDelay = this.#c.retryMs?.min ?? 500;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    if (missing > 0) return;
     this.#applied = revision;
+    this.#c.onApplied?.(revision);
     for (const w of this.#waiters) {
       if (revision >= w.revision) {
         this.#waiters.delete(w);
@@ -153,23 +166,24 @@ export class RouteSync {
     }
   }
 
-  /** Loads the active releases of `routes`; failures are logged and left out of the map. */
-  async #loadAll(routes: Route[], offline: boolean): Promise<Map<string, Site>> {
-    const shas = [...new Set(routes.flatMap((r) => (r.active === null ? [] : [r.active.artifact_sha256])))];
-    const sites = new Map<string, Site>();
-    let next = 0;
-    const worker = async () => {
-      while (next < shas.length) {
-        const sha = shas[next++] as string;
-        try {
-          sites.set(sha, await this.#c.cache.load(sha, { offline }));
-        } catch (err) {
-          this.#c.logger.warn({ err, sha256: sha, offline }, 'release not loaded; keeping the previous one');
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, shas.length) }, worker));
-    return sites;
+  #startLoad(sha: string): void {
+    if (this.#loading.has(sha) || this.#failed.has(sha) || this.#loading.size >= LOAD_CONCURRENCY) return;
+    const load = this.#c.cache.load(sha).then(
+      (site) => {
+        this.#ready.set(sha, site);
+        this.#retryDelay = this.#c.retryMs?.min ?? 500;
+      },
+      (err: unknown) => {
+        this.#c.logger.warn({ err, sha256: sha }, 'release not loaded; its route keeps the previous one');
+        this.#failed.add(sha);
+        this.#retryLater();
+      },
+    );
+    this.#loading.set(sha, load);
+    void load.finally(() => {
+      this.#loading.delete(sha);
+      this.#schedule();
+    });
   }
 
   #retryLater(): void {
@@ -178,8 +192,13 @@ export class RouteSync {
     this.#retryDelay = Math.min(delay * 2, this.#c.retryMs?.max ?? 30_000);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
+      this.#failed.clear();
       this.#schedule();
     }, delay);
     this.#retryTimer.unref();
   }
+}
+
+function activeShas(routes: Route[]): string[] {
+  return [...new Set(routes.flatMap((r) => (r.active === null ? [] : [r.active.artifact_sha256])))];
 }

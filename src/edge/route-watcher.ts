@@ -21,6 +21,8 @@ export interface RouteWatcherConfig {
    * fresh snapshot, which is harmless.
    */
   idleTimeoutMs?: number;
+  /** Names this edge's stream, so its acknowledgements (revision-ack.ts) can be matched. */
+  edgeId?: string;
 }
 
 /** A running watch-stream client. */
@@ -38,7 +40,8 @@ export interface RouteWatcher {
  * snapshot arrives). Nothing here throws into the edge.
  */
 export function startRouteWatcher(config: RouteWatcherConfig): RouteWatcher {
-  const url = `${config.serverUrl.replace(/\/+$/, '')}/api/v1/internal/routes?watch=true`;
+  const edgeQuery = config.edgeId ? `&edge_id=${encodeURIComponent(config.edgeId)}` : '';
+  const url = `${config.serverUrl.replace(/\/+$/, '')}/api/v1/internal/routes?watch=true${edgeQuery}`;
   const min = config.backoffMs?.min ?? 200;
   const max = config.backoffMs?.max ?? 5_000;
   const idleMs = config.idleTimeoutMs ?? 90_000;

@@ -61,8 +61,11 @@ export interface FollowEventsOptions {
 
 /** Options of {@link SlipwayClient.waitForOperation}. */
 export interface WaitForOperationOptions {
-  /** Delay between polls in milliseconds (default 500). */
-  intervalMs?: number;
+  /**
+   * Longest the server holds each poll (default 2 s). The server answers as soon as the
+   * operation ends and the edges serve its result, so this only sets how often `onPoll` runs.
+   */
+  pollSeconds?: number;
   signal?: AbortSignal;
   /** Called with every polled state, e.g. to show progress. */
   onPoll?: (operation: Operation) => void;
@@ -131,8 +134,11 @@ export interface SlipwayClient {
    * }
    */
   followEvents(deployment: string, options?: FollowEventsOptions): AsyncIterable<SlipwayEvent>;
-  /** Polls a long operation once. */
-  getOperation(id: string): Promise<Operation>;
+  /**
+   * Reads a long operation once; with `waitSeconds` the server holds the answer until the
+   * operation ends (and the edges serve its result) or that many seconds pass (at most 60).
+   */
+  getOperation(id: string, options?: { waitSeconds?: number }): Promise<Operation>;
   /**
    * Polls an operation until it leaves `running` and returns its final state.
    *

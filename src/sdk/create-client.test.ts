@@ -108,11 +108,12 @@ test('getBuildLog returns the text/plain body of the version by number', async (
   assert.equal(requests[0]?.url.pathname, '/api/v1/deployments/my-site/versions/2/build-log');
 });
 
-test('waitForOperation polls until the operation leaves running', async () => {
+test('waitForOperation long-polls until the operation leaves running', async () => {
   let polls = 0;
-  const { client } = clientWith(() => jsonResponse(200, { data: fakeOperation({ state: ++polls < 3 ? 'running' : 'failed' }) }));
+  const { client, requests } = clientWith(() => jsonResponse(200, { data: fakeOperation({ state: ++polls < 3 ? 'running' : 'failed' }) }));
   const seen: string[] = [];
-  const op = await client.waitForOperation('op_01jtest', { intervalMs: 1, onPoll: (o) => seen.push(o.state) });
+  const op = await client.waitForOperation('op_01jtest', { pollSeconds: 5, onPoll: (o) => seen.push(o.state) });
   assert.equal(op.state, 'failed');
   assert.deepEqual(seen, ['running', 'running', 'failed']);
+  assert.equal(requests[0]?.url.search, '?wait_seconds=5', 'the server holds each poll');
 });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientOptions, ListOptions, SlipwayClient } from './client.js';
 import { readEventStream } from './follow-events.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
@@ -97,13 +96,14 @@ export function createClient(options: ClientOptions): SlipwayClient {
       }
       yield* readEventStream(response, follow.signal);
     },
-    getOperation: (id) => get<Operation>(apiPath`/operations/${id}`),
+    getOperation: (id, o = {}) =>
+      get<Operation>(apiPath`/operations/${id}` + (o.waitSeconds ? `?wait_seconds=${Math.min(60, Math.ceil(o.waitSeconds))}` : '')),
     async waitForOperation(id, wait = {}) {
       for (;;) {
-        const operation = await client.getOperation(id);
+        wait.signal?.throwIfAborted();
+        const operation = await client.getOperation(id, { waitSeconds: wait.pollSeconds ?? 2 });
         wait.onPoll?.(operation);
         if (operation.state !== 'running') return operation;
-        await sleep(wait.intervalMs ?? 500, undefined, { signal: wait.signal });
       }
     },
   };

@@ -21,6 +21,8 @@ export interface SlipwayConfig {
   limits: UploadLimits;
   buildTimeoutMs: number;
   buildConcurrency: number;
+  /** First uid of the build users (root only); undefined runs builds as Slipway's own user. */
+  buildUidBase: number | undefined;
   logLevel: string;
 }
 
@@ -30,6 +32,7 @@ export function homePaths(home: string) {
     db: join(home, 'db'),
     blobs: join(home, 'blobs'),
     work: join(home, 'work'),
+    uploads: join(home, 'uploads'),
     buildLogs: join(home, 'build-logs'),
     edge: join(home, 'edge'),
     credentials: join(home, 'credentials.json'),
@@ -74,6 +77,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     },
     buildTimeoutMs: int(env, 'SLIPWAY_BUILD_TIMEOUT_MS', { fallback: 15 * 60 * 1000, min: 1000 }),
     buildConcurrency: int(env, 'SLIPWAY_BUILD_CONCURRENCY', { fallback: 2, min: 1 }),
+    buildUidBase: buildUidBase(env),
     logLevel: env.SLIPWAY_LOG_LEVEL || 'info',
   };
+}
+
+/**
+ * As root, builds run as unprivileged users from SLIPWAY_BUILD_UID_BASE (default 100000), one
+ * per concurrent build; `off` runs them as root (not recommended). A non-root Slipway cannot
+ * switch users, so its builds run as itself.
+ */
+function buildUidBase(env: NodeJS.ProcessEnv): number | undefined {
+  if (process.getuid?.() !== 0 || env.SLIPWAY_BUILD_UID_BASE === 'off') return undefined;
+  return int(env, 'SLIPWAY_BUILD_UID_BASE', { fallback: 100_000, min: 1000 });
 }

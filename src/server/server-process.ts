@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { prepareHome } from './prepare-home.js';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApi } from '../api/app.js';
@@ -24,7 +24,7 @@ export interface RunningServer {
  */
 export async function startServer(config: SlipwayConfig): Promise<RunningServer> {
   const paths = homePaths(config.home);
-  await mkdir(config.home, { recursive: true, mode: 0o700 });
+  await prepareHome(config.home);
   const lock = await acquirePidLock(paths.serverLock, `slipway server for ${config.home}`);
   const logger = pino({ level: config.logLevel, base: { process: 'server' } });
   try {
@@ -34,7 +34,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       store, blobs, notifier: new Notifier(), logger,
       config: {
         baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
-        workDir: paths.work, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
+        workDir: paths.work, uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
       },
     });
     const app = await createApi({ services, logger });

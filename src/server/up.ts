@@ -19,6 +19,7 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   await mkdir(config.home, { recursive: true, mode: 0o700 });
   const lock = await acquirePidLock(paths.upLock, `slipway up for ${config.home}`);
   const logDir = join(config.home, 'logs');
+  await mkdir(logDir, { recursive: true, mode: 0o700 });
   const supervisor = new Supervisor(logDir, (line) => print(`slipway: ${line}`));
   const env = { ...process.env, SLIPWAY_HOME: config.home };
   const apiHost = config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost;

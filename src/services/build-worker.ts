@@ -5,6 +5,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import { toSlipwayError } from '../core/errors.js';
 import { buildStaticRelease } from '../build/static-build.js';
 import { operations, rings, versions } from '../store/schema.js';
+import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
 
@@ -21,13 +22,16 @@ const MAX_ATTEMPTS = 3;
  */
 export class BuildWorker {
   private readonly draining = new Map<string, boolean>();
-  private running = 0;
-  private readonly slotWaiters: Array<() => void> = [];
+  private readonly freeSlots: number[];
+  private readonly slotWaiters: Array<(slot: number) => void> = [];
   private stopped = false;
   private readonly off: () => void;
   private readonly idle = new Set<Promise<void>>();
+  /** Aborted on stop: running build commands are killed, their versions re-run on restart. */
+  private readonly abort = new AbortController();
 
   constructor(private readonly ctx: ServiceContext) {
+    this.freeSlots = Array.from({ length: ctx.config.buildConcurrency }, (_, i) => i);
     this.off = ctx.notifier.on('work', (id) => this.kick(id));
   }
 
@@ -63,11 +67,12 @@ export class BuildWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     this.off();
+    this.abort.abort();
     await Promise.allSettled([...this.idle]);
   }
 
   private async drain(deploymentId: string): Promise<void> {
-    await this.acquireSlot();
+    const slot = await this.acquireSlot();
     try {
       await this.ctx.store.withLock(`deployment:${deploymentId}`, async () => {
         for (;;) {
@@ -76,15 +81,17 @@ export class BuildWorker {
             .where(and(eq(versions.deploymentId, deploymentId), inArray(versions.state, ['queued', 'building'])))
             .orderBy(asc(versions.versionNumber)).limit(1);
           if (!next) return;
-          await this.build(next);
+          await this.build(next, slot);
         }
       });
     } finally {
-      this.releaseSlot();
+      this.releaseSlot(slot);
     }
   }
 
-  private async build(version: VersionRow): Promise<void> {
+  private async build(version: VersionRow, slot: number): Promise<void> {
+    const base = this.ctx.config.buildUidBase;
+    const user = base === undefined ? undefined : { uid: base + slot, gid: base + slot };
     const { db } = this.ctx.store;
     const attempts = version.attempts + 1;
     if (attempts > MAX_ATTEMPTS) {
@@ -112,6 +119,7 @@ export class BuildWorker {
       const release = await buildStaticRelease({
         snapshotPath, workDir: dir, buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
         timeoutMs: this.ctx.config.buildTimeoutMs, onLog: (chunk) => log.write(chunk),
+        user, signal: this.abort.signal,
       });
       const artifact = await this.ctx.blobs.putFile(release.releasePath);
       log.write(`release ${artifact.sha256} (${release.manifest.files.length} files, ${artifact.size} bytes)\n`);
@@ -119,11 +127,17 @@ export class BuildWorker {
       await this.finish(version, null, { artifactSha256: artifact.sha256, buildLogSha256: logSha, files: release.manifest.files.length });
     } catch (err) {
       const e = toSlipwayError(err);
+      // Stopped by shutdown: leave the version `building` so the next start builds it again.
+      if (this.abort.signal.aborted) {
+        log.end();
+        return;
+      }
       if (e.code === 'internal_error') this.ctx.logger.error({ err, versionId: version.id }, 'build crashed');
       log.write(`\nerror: ${e.message}\n`);
       const logSha = await this.storeLog(log, logPath).catch(() => null);
       await this.finish(version, { code: e.code, message: e.message }, { buildLogSha256: logSha });
     } finally {
+      if (user) await killAllOf(user);
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -166,17 +180,23 @@ export class BuildWorker {
     for (const op of ops) this.ctx.notifier.emit('operation', op.id);
   }
 
-  private async acquireSlot(): Promise<void> {
-    if (this.running < this.ctx.config.buildConcurrency) {
-      this.running++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  private async acquireSlot(): Promise<number> {
+    const free = this.freeSlots.shift();
+    if (free !== undefined) return free;
+    return new Promise<number>((resolve) => this.slotWaiters.push(resolve));
   }
 
-  private releaseSlot(): void {
+  private releaseSlot(slot: number): void {
     const next = this.slotWaiters.shift();
-    if (next) next();
-    else this.running--;
+    if (next) next(slot);
+    else this.freeSlots.push(slot);
   }
+}
+
+/**
+ * Kills every process of a build user: `kill -KILL -1` run as that user reaches exactly its
+ * own processes, including any that left the build's process group with setsid.
+ */
+async function killAllOf(user: { uid: number; gid: number }): Promise<void> {
+  await runCommand(['/bin/kill', '-KILL', '-1'], { user, timeoutMs: 5000 }).catch(() => undefined);
 }

@@ -13,8 +13,15 @@ export interface ServicesConfig {
   publicScheme: 'http' | 'https';
   publicPort: number;
   limits: UploadLimits;
-  /** Scratch space for uploads and builds (inside SLIPWAY_HOME). */
+  /** Scratch space for builds; must be traversable by `buildUser`. */
   workDir: string;
+  /** Scratch space for uploads and snapshots; private to Slipway. */
+  uploadDir: string;
+  /**
+   * When set (Slipway running as root), build commands run as uid and gid `buildUidBase + slot`,
+   * one per concurrent build slot, so no two running builds share a user.
+   */
+  buildUidBase?: number;
   /** Where live build logs are written while a build runs. */
   logDir: string;
   /** Longest a build command may run. */

@@ -83,8 +83,8 @@ export class PublishService {
 
   /** Unpacks into scratch space (refusing unsafe input whole) and stores the snapshot blob. */
   private async snapshot(source: PublishSource, options: PublishOptions): Promise<string> {
-    await mkdir(this.ctx.config.workDir, { recursive: true });
-    const work = join(this.ctx.config.workDir, `upload-${newId('op').slice(3)}`);
+    await mkdir(this.ctx.config.uploadDir, { recursive: true, mode: 0o700 });
+    const work = join(this.ctx.config.uploadDir, `snapshot-${newId('op').slice(3)}`);
     try {
       const tree = join(work, 'tree');
       if (source.type === 'archive') {

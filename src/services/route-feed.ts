@@ -13,6 +13,9 @@ type Listener = (message: RouteMessage) => void;
 export class RouteFeed {
   private revision = 0;
   private readonly listeners = new Set<Listener>();
+  /** Connected edges and the newest revision each has said it fully serves. */
+  private readonly edges = new Map<string, number>();
+  private readonly ackWaiters = new Set<() => void>();
   private readonly off: () => void;
   // Route changes are computed one at a time so watchers see them in commit order.
   private chain: Promise<void> = Promise.resolve();
@@ -23,11 +26,62 @@ export class RouteFeed {
     });
   }
 
-  /** Subscribes to changes and returns the snapshot to send first, plus the unsubscribe. */
-  async watch(listener: Listener): Promise<{ snapshot: RouteMessage; close(): void }> {
+  /**
+   * Subscribes to changes and returns the snapshot to send first, plus the unsubscribe. An
+   * `edgeId` makes the watcher count in {@link waitForEdges} until it closes.
+   */
+  async watch(listener: Listener, edgeId?: string): Promise<{ snapshot: RouteMessage; close(): void }> {
     this.listeners.add(listener);
+    if (edgeId) this.edges.set(edgeId, -1);
     const routes = await this.load();
-    return { snapshot: { type: 'snapshot', revision: this.revision, routes }, close: () => this.listeners.delete(listener) };
+    return {
+      snapshot: { type: 'snapshot', revision: this.revision, routes },
+      close: () => {
+        this.listeners.delete(listener);
+        if (edgeId) this.edges.delete(edgeId);
+        this.wakeAckWaiters();
+      },
+    };
+  }
+
+  /** Records that an edge fully serves `revision`. Unknown edges are ignored. */
+  ack(edgeId: string, revision: number): void {
+    if (!this.edges.has(edgeId)) return;
+    this.edges.set(edgeId, revision);
+    this.wakeAckWaiters();
+  }
+
+  /** The revision that includes every route change notified so far. */
+  async settledRevision(): Promise<number> {
+    await this.chain;
+    return this.revision;
+  }
+
+  /**
+   * Resolves true once every connected edge serves `revision`, or false after `timeoutMs`
+   * (an edge that is slow or gone must not hold a publish forever).
+   */
+  async waitForEdges(revision: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while ([...this.edges.values()].some((acked) => acked < revision)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 1000));
+        this.ackWaiters.add(done);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+    return true;
+  }
+
+  private wakeAckWaiters(): void {
+    const waiters = [...this.ackWaiters];
+    this.ackWaiters.clear();
+    for (const w of waiters) w();
   }
 
   /** Stops listening for changes. */

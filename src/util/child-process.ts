@@ -20,6 +20,8 @@ export interface RunCommandOptions {
   tailBytes?: number;
   /** The error code thrown on failure (default `internal_error`). */
   failureCode?: ErrorCode;
+  /** Run as this user and group (needs root). */
+  user?: { uid: number; gid: number };
 }
 
 /** What a successful command printed. */
@@ -61,6 +63,7 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
       cwd: options.cwd,
       env: options.env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      user: options.user,
     });
   } catch (cause) {
     throw fail(`could not start ${argv[0]}: ${(cause as Error).message}`, { exitCode: null }, cause);

@@ -17,6 +17,8 @@ export interface SpawnInGroupOptions {
   /** The complete environment; nothing is inherited when this is given. */
   env?: NodeJS.ProcessEnv;
   stdio?: StdioOptions;
+  /** Run as this user and group (needs root); default: Slipway's own. */
+  user?: { uid: number; gid: number };
 }
 
 /**
@@ -32,6 +34,8 @@ export function spawnInGroup(argv: readonly string[], options: SpawnInGroupOptio
     stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
     detached: true,
     shell: false,
+    uid: options.user?.uid,
+    gid: options.user?.gid,
     windowsHide: true,
   });
 }

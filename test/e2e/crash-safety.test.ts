@@ -48,9 +48,9 @@ async function serverRestarted(oldPid: number): Promise<number> {
 
 test('kill -9 during a build: the edge keeps serving, the restarted server finishes the version', async () => {
   const watcher = watchEdge((text, status) => status === 200 && (text === 'stable' || text === 'rebuilt'));
-  const accepted = await platform.client.publish('sturdy', {
-    files: { 'index.html': 'rebuilt' }, buildCommand: 'sleep 2; mkdir -p out; cp index.html out/', outputPath: 'out',
-  } as never);
+  const accepted = await platform.client.publish('sturdy', { files: { 'index.html': 'rebuilt' } }, {
+    buildCommand: 'sleep 2; mkdir -p out; cp index.html out/', outputPath: 'out',
+  });
   await waitFor(async () => (await platform.client.getVersion('sturdy', accepted.version.id)).state === 'building', { what: 'building' });
   const pid = await platform.serverPid();
   process.kill(pid, 'SIGKILL');

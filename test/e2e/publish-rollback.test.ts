@@ -6,7 +6,6 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPlatform, type Platform } from '../support/platform.js';
-import { waitFor } from '../support/wait-for.js';
 
 let platform: Platform;
 let work: string;
@@ -41,7 +40,8 @@ test('publish, republish, preview, roll back: the edge always serves the active 
   assert.match(published.version.artifact_sha256, /^[0-9a-f]{64}$/);
   assert.equal(published.deployment.public_url, `http://hello.localhost:${platform.httpPort}`);
 
-  await waitFor(async () => (await platform.edge(host)).text === '<h1>one</h1>', { what: 'v1 served' });
+  // "Ready" means served: the answer waits until the edge confirms the new route.
+  assert.equal((await platform.edge(host)).text, '<h1>one</h1>');
   const css = await platform.edge(host, '/css/app.css');
   assert.equal(css.status, 200);
   assert.match(String(css.headers['content-type']), /^text\/css/);
@@ -51,7 +51,7 @@ test('publish, republish, preview, roll back: the edge always serves the active 
   const second = await platform.cli(['publish', v2, '--deployment', 'hello', '--wait', '--json']);
   assert.equal(second.code, 0, second.stderr);
   assert.equal(JSON.parse(second.stdout).version.version_number, 2);
-  await waitFor(async () => (await platform.edge(host)).text === '<h1>two</h1>', { what: 'v2 served' });
+  assert.equal((await platform.edge(host)).text, '<h1>two</h1>');
 
   // Immutable preview of any ready version.
   assert.equal((await platform.edge('v1--hello.localhost')).text, '<h1>one</h1>');
@@ -61,7 +61,7 @@ test('publish, republish, preview, roll back: the edge always serves the active 
   const rolled = await platform.cli(['rollback', 'hello', '--to', '1', '--json']);
   assert.equal(rolled.code, 0, rolled.stderr);
   assert.equal(JSON.parse(rolled.stdout).deployment.active_version_number, 1);
-  await waitFor(async () => (await platform.edge(host)).text === '<h1>one</h1>', { what: 'rollback served' });
+  assert.equal((await platform.edge(host)).text, '<h1>one</h1>', 'a rollback answers once the edge serves it');
 
   const status = await platform.cli(['deployments', 'status', 'hello', '--json']);
   assert.equal(JSON.parse(status.stdout).active_version_number, 1);

@@ -12,19 +12,27 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/api/v1/internal/routes', {
-    schema: { hide: true, querystring: z.object({ watch: z.string().optional() }) },
+    schema: { hide: true, querystring: z.object({ watch: z.string().optional(), edge_id: z.string().max(100).optional() }) },
   }, async (req, reply) => {
     requireRole(principalOf(req), ['internal']);
     if (req.query.watch !== 'true') {
       return { data: await services.routes.load() };
     }
     const sse = openSse(req, reply);
-    const { snapshot, close } = await services.routes.watch((m) => sse.send(m.type, m));
+    const { snapshot, close } = await services.routes.watch((m) => sse.send(m.type, m), req.query.edge_id);
     sse.send(snapshot.type, snapshot);
     await sse.closed;
     close();
     sse.end();
     return reply;
+  });
+
+  r.post('/api/v1/internal/edges/ack', {
+    schema: { hide: true, body: z.object({ edge_id: z.string().max(100), revision: z.number().int() }) },
+  }, async (req) => {
+    requireRole(principalOf(req), ['internal']);
+    services.routes.ack(req.body.edge_id, req.body.revision);
+    return { data: { ok: true } };
   });
 
   r.get('/api/v1/internal/blobs/:sha256', {

@@ -13,6 +13,7 @@ import { renderPublish } from '../publish-view.js';
 import { DeploymentParams, ErrorSchema, PublishJsonBody, PublishQuery, PublishResultSchema, RollbackBody, flag, one } from '../schemas.js';
 import { saveUpload } from '../upload.js';
 import { toWireError } from '../error-handler.js';
+import { untilEdgesServe } from '../edge-wait.js';
 
 /** Content types accepted as an archive; gzip is recognised by its magic bytes. */
 export const ARCHIVE_TYPES = ['application/x-tar', 'application/tar', 'application/gzip', 'application/x-gzip', 'application/octet-stream'];
@@ -49,6 +50,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
       const first = (answer.body as { data: { version: { id: string }; operation?: { id: string } } }).data;
       const opId = first.operation?.id;
       if (opId) await services.operations.waitUntilDone(principal, opId, ctx.config.buildTimeoutMs + 60_000);
+      await untilEdgesServe(services);
       return reply.status(200).send({ data: await renderPublish(services, principal, { deploymentId: dep.id, versionId: first.version.id, operationId: opId }) });
     } finally {
       await received.cleanup();
@@ -66,6 +68,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
     const target = 'to' in body ? { to: body.to } : { versionId: body.version_id };
     const work = async (): Promise<StoredAnswer> => {
       const done = await services.rollbacks.rollback(principal, req.params.deployment, target);
+      await untilEdgesServe(services);
       return { status: 200, body: { data: await renderPublish(services, principal, done) } };
     };
     const key = idempotencyKey(req);
@@ -110,7 +113,7 @@ async function receiveSource(req: FastifyRequest, services: Services): Promise<R
   if (!ARCHIVE_TYPES.includes(type)) {
     throw new SlipwayError('unsupported_media_type', `send the source as application/x-tar, application/gzip or application/json, not "${type || 'nothing'}"`);
   }
-  const saved = await saveUpload(req.body as Readable, services.ctx.config.workDir, services.ctx.config.limits.maxUploadBytes);
+  const saved = await saveUpload(req.body as Readable, services.ctx.config.uploadDir, services.ctx.config.limits.maxUploadBytes);
   const fh = await open(saved.path, 'r');
   const magic = Buffer.alloc(2);
   await fh.read(magic, 0, 2, 0).finally(() => fh.close());

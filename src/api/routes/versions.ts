@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/services.js';
 import { principalOf } from '../auth.js';
+import { untilEdgesServe } from '../edge-wait.js';
 import { DeploymentParams, ErrorSchema, OperationSchema, PageQuery, VersionParams, VersionSchema, one, page } from '../schemas.js';
 
 /** Versions, build logs and operations. */
@@ -26,6 +27,17 @@ export function versionRoutes(app: FastifyInstance, services: Services): void {
   });
 
   r.get('/api/v1/operations/:id', {
-    schema: { summary: 'Poll an operation', tags: ['operations'], params: z.object({ id: z.string() }), response: { 200: one(OperationSchema), ...errors } },
-  }, async (req) => ({ data: await services.operations.get(principalOf(req), req.params.id) }));
+    schema: {
+      summary: 'Poll an operation; ?wait_seconds=N holds the answer until it ends (and the edges serve it) or N seconds pass',
+      tags: ['operations'], params: z.object({ id: z.string() }),
+      querystring: z.object({ wait_seconds: z.coerce.number().int().min(0).max(60).default(0) }),
+      response: { 200: one(OperationSchema), ...errors },
+    },
+  }, async (req) => {
+    const principal = principalOf(req);
+    if (req.query.wait_seconds === 0) return { data: await services.operations.get(principal, req.params.id) };
+    const op = await services.operations.waitUntilDone(principal, req.params.id, req.query.wait_seconds * 1000);
+    if (op.state === 'succeeded') await untilEdgesServe(services);
+    return { data: op };
+  });
 }

@@ -1,0 +1,91 @@
+/** Turns measurements into the printed tables and the target summary. */
+import type { EdgeBenchResult, EdgeRow } from './edge-bench.js';
+import { POLL_INTERVAL_MS, type PublishSample, type RollbackSample } from './publish-bench.js';
+import { bytes, ms, summarize, table } from './stats.js';
+
+/** The issue's targets. */
+export const TARGETS = {
+  publishP50Ms: 150,
+  rollbackP50Ms: 50,
+  edgeVsNginx: 0.7,
+} as const;
+
+export const VERDICTS = ['PASS', 'MISS', 'SKIP', 'ERROR'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** One line of the summary. */
+export interface TargetLine {
+  what: string;
+  goal: string;
+  measured: string;
+  verdict: Verdict;
+}
+
+const HEAD = ['', 'p50', 'p95', 'min', 'max'];
+const row = (label: string, values: number[]) => {
+  const s = summarize(values);
+  return [label, ms(s.p50), ms(s.p95), ms(s.min), ms(s.max)];
+};
+
+/** Section 1: totals and the phases read from each version's timestamps. */
+export function formatPublishes(samples: PublishSample[], archiveBytes: number[]): string {
+  return [
+    `  ${samples.length} publishes, tar.gz ${bytes(summarize(archiveBytes).p50)} each (packed before the timer starts); wait=false, edge polled every ${POLL_INTERVAL_MS} ms`,
+    table([
+      HEAD,
+      row('publish → new content at the edge', samples.map((s) => s.totalMs)),
+      row('  request → 202 answer', samples.map((s) => s.acceptMs)),
+      ['  phases, from the version object:'],
+      row('  request → created_at (upload, unpack, snapshot)', samples.map((s) => s.receiveMs)),
+      row('  created_at → started_at (queued)', samples.map((s) => s.queuedMs)),
+      row('  started_at → finished_at (build + package)', samples.map((s) => s.buildMs)),
+      row('  finished_at → served (promote, route feed, edge load)', samples.map((s) => s.toEdgeMs)),
+    ]),
+  ].join('\n');
+}
+
+/** Section 2. */
+export function formatRollbacks(samples: RollbackSample[]): string {
+  const versions = [...new Set(samples.map((s) => `v${s.to}`))].join(' ⇄ ');
+  return [
+    `  ${samples.length} rollbacks alternating ${versions}; edge polled every ${POLL_INTERVAL_MS} ms`,
+    table([HEAD, row('rollback → old content at the edge', samples.map((s) => s.totalMs)), row('  request → API answer', samples.map((s) => s.apiMs))]),
+  ].join('\n');
+}
+
+/** req/s of the edge over nginx for one file, or null when either is missing. */
+export function edgeRatio(rows: EdgeRow[], file: string): number | null {
+  const of = (server: string) => rows.find((r) => r.file === file && r.server === server)?.result.requestsPerSecond;
+  const edge = of('edge');
+  const nginx = of('nginx');
+  return edge === undefined || nginx === undefined || nginx === 0 ? null : edge / nginx;
+}
+
+/** Section 3. */
+export function formatEdge(result: EdgeBenchResult): string {
+  if (result.skipped) return `  skipped: ${result.skipped}`;
+  const lines: string[] = [];
+  const rows: string[][] = [['file', 'server', 'req/s', 'p50', 'p99', 'CPU µs/req', 'non-2xx', 'sock err', 'edge/nginx']];
+  for (const r of result.rows) {
+    const ratio = r.server === 'edge' ? edgeRatio(result.rows, r.file) : null;
+    rows.push([
+      r.file, r.server, r.result.requestsPerSecond.toFixed(0), `${r.result.latencyP50Ms.toFixed(2)} ms`, `${r.result.latencyP99Ms.toFixed(2)} ms`,
+      r.cpuUsPerRequest.toFixed(1), String(r.result.non2xx), String(r.result.socketErrors), ratio === null ? '' : `${ratio.toFixed(2)}×`,
+    ]);
+  }
+  lines.push(table(rows));
+  const bad = result.rows.filter((r) => r.result.non2xx > 0 || r.result.socketErrors > 0);
+  if (bad.length > 0) lines.push(`  warning: errors in ${bad.map((r) => `${r.file}/${r.server}`).join(', ')}: those figures are not comparable`);
+  return lines.join('\n');
+}
+
+/** PASS when `value ≤ limit` (`atMost`) or `value ≥ limit`. */
+export function verdict(value: number | null, limit: number, atMost: boolean): Verdict {
+  if (value === null || !Number.isFinite(value)) return 'SKIP';
+  return (atMost ? value <= limit : value >= limit) ? 'PASS' : 'MISS';
+}
+
+/** The closing table. */
+export function formatSummary(lines: TargetLine[]): string {
+  return table([['target', 'goal', 'measured', 'result'], ...lines.map((l) => [l.what, l.goal, l.measured, l.verdict])]);
+}

@@ -1,0 +1,145 @@
+/**
+ * `npm run bench`: starts the real platform (`slipway up`: server, edge, agent) on free ports
+ * in a temp SLIPWAY_HOME and measures, in one run,
+ *   1. publish of a 1 MiB / 200-file static site until the edge serves it,
+ *   2. rollback until the edge serves the old version again,
+ *   3. edge req/s and p99 against nginx with wrk (skipped when wrk or nginx is missing),
+ * then prints each target with PASS or MISS. A miss is information: the exit code is 1 only
+ * when something could not be measured. Everything started is stopped, even on Ctrl-C.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { freePort, repoRoot, startPlatform, type Platform } from '../test/support/platform.js';
+import { cleanUpOnSignals, createCleanup, type Cleanup } from './cleanup.js';
+import { MEASURE_SECONDS, WARMUP_SECONDS, measureEdge } from './edge-bench.js';
+import { createEdgeProbe } from './edge-probe.js';
+import { runCommand } from './procs.js';
+import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, type MarkedVersion } from './publish-bench.js';
+import { TARGETS, edgeRatio, formatEdge, formatPublishes, formatRollbacks, formatSummary, verdict, type TargetLine } from './report.js';
+import { createSiteFiles, createStaticFiles, siteBytes } from './site-fixture.js';
+import { bytes, ms, summarize } from './stats.js';
+
+const PUBLISH = { runs: 20, warmups: 2 };
+const ROLLBACK = { runs: 20, warmups: 2 };
+const WRK_TARGETS = [{ label: '1 KiB', path: '/bench-1k.js' }, { label: '100 KiB', path: '/bench-100k.js' }];
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+interface Context {
+  platform: Platform;
+  work: string;
+  cleanup: Cleanup;
+  summary: TargetLine[];
+}
+
+/** Runs a section; a failure is printed, marks the run as unmeasured, and the next section goes on. */
+async function section<T>(title: string, body: () => Promise<T>): Promise<T | undefined> {
+  log(`\n${title}`);
+  try {
+    return await body();
+  } catch (err) {
+    log(`  could not measure: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
+async function publishAndRollback(ctx: Context): Promise<void> {
+  const site = createSiteFiles();
+  const kinds = new Map<string, number>();
+  for (const path of site.keys()) kinds.set(extname(path).slice(1), (kinds.get(extname(path).slice(1)) ?? 0) + 1);
+  const dep = await ctx.platform.client.createDeployment({ slug: 'bench-site' });
+  const probe = createEdgeProbe({ port: ctx.platform.httpPort, host: new URL(dep.public_url).hostname, intervalMs: POLL_INTERVAL_MS });
+  ctx.cleanup.add('close the edge probe', () => probe.close());
+
+  const published = await section(
+    `1. Publish → new content served by the edge (${site.size} files, ${bytes(siteBytes(site))}: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}; ${PUBLISH.warmups} warm-up publishes not counted)`,
+    async () => {
+      const result = await measurePublishes({
+        client: ctx.platform.client, probe, deployment: dep.slug, siteDir: join(ctx.work, 'site'), site, runId: Date.now().toString(36), ...PUBLISH,
+      });
+      log(formatPublishes(result.samples, result.archiveBytes));
+      return result;
+    },
+  );
+  const p50 = published ? summarize(published.samples.map((s) => s.totalMs)).p50 : null;
+  ctx.summary.push({ what: 'publish → served, p50', goal: `≤ ${TARGETS.publishP50Ms} ms`, measured: p50 === null ? '—' : ms(p50), verdict: p50 === null ? 'ERROR' : verdict(p50, TARGETS.publishP50Ms, true) });
+
+  const lastTwo: [MarkedVersion, MarkedVersion] | undefined = published?.lastTwo;
+  const rolled = await section(`2. Rollback → old content served by the edge (${ROLLBACK.warmups} warm-up rollbacks not counted)`, async () => {
+    if (lastTwo === undefined) throw new Error('needs the versions of section 1');
+    const samples = await measureRollbacks({ client: ctx.platform.client, probe, deployment: dep.slug, versions: lastTwo, ...ROLLBACK });
+    log(formatRollbacks(samples));
+    return samples;
+  });
+  const r50 = rolled ? summarize(rolled.map((s) => s.totalMs)).p50 : null;
+  ctx.summary.push({ what: 'rollback → served, p50', goal: `≤ ${TARGETS.rollbackP50Ms} ms`, measured: r50 === null ? '—' : ms(r50), verdict: r50 === null ? 'ERROR' : verdict(r50, TARGETS.rollbackP50Ms, true) });
+}
+
+async function edgeVsNginx(ctx: Context): Promise<void> {
+  const title = `3. Edge vs nginx: wrk -t1 -c50, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s per run, no Accept-Encoding (raw bytes)`;
+  const result = await section(title, async () => {
+    const files = createStaticFiles();
+    const dep = await ctx.platform.client.createDeployment({ slug: 'bench-static' });
+    await ctx.platform.client.publish(dep.slug, { files: Object.fromEntries(files) }, { wait: true });
+    const host = new URL(dep.public_url).hostname;
+    const probe = createEdgeProbe({ port: ctx.platform.httpPort, host, intervalMs: 20 });
+    try {
+      await probe.waitForContent('/bench-1k.js', files.get('bench-1k.js')!.toString('utf8').slice(0, 64), 30_000);
+    } finally {
+      probe.close();
+    }
+    const measured = await measureEdge({
+      upPid: ctx.platform.up.pid!, edgePort: ctx.platform.httpPort, host, files, targets: WRK_TARGETS, freePort, cleanup: ctx.cleanup, log,
+    });
+    log(formatEdge(measured));
+    return measured;
+  });
+  for (const target of WRK_TARGETS) {
+    const ratio = result ? edgeRatio(result.rows, target.label) : null;
+    const why = result?.skipped ?? result?.nginxSkipped;
+    ctx.summary.push({
+      what: `edge/nginx req/s, ${target.label}`, goal: `≥ ${TARGETS.edgeVsNginx.toFixed(2)}×`,
+      measured: ratio === null ? (why ? `skipped: ${why}` : '—') : `${ratio.toFixed(2)}×`,
+      verdict: result === undefined ? 'ERROR' : verdict(ratio, TARGETS.edgeVsNginx, false),
+    });
+  }
+}
+
+async function header(): Promise<string> {
+  const commit = (await runCommand(['git', '-C', repoRoot, 'rev-parse', '--short', 'HEAD']).catch(() => 'unknown')).trim();
+  const store = process.env.SLIPWAY_TEST_DATABASE_URL ? 'PostgreSQL (SLIPWAY_TEST_DATABASE_URL)' : 'PGlite';
+  return `Slipway bench — ${new Date().toISOString()}, commit ${commit} (plus any uncommitted changes), node ${process.version}, ` +
+    `${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), store ${store}\n` +
+    'Compare ratios from the same run only: absolute figures move with the machine and its neighbours.';
+}
+
+async function main(): Promise<void> {
+  const cleanup = createCleanup(log);
+  cleanUpOnSignals(cleanup, log);
+  const summary: TargetLine[] = [];
+  try {
+    log(await header());
+    log('\n› starting slipway up (server, edge, agent) in a temp SLIPWAY_HOME …');
+    const platform = await startPlatform();
+    cleanup.add('stop slipway up', () => platform.stop());
+    const work = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
+    cleanup.add('remove the bench dir', () => rm(work, { recursive: true, force: true }));
+    log(`  up pid ${platform.up.pid}, API ${platform.apiUrl}, edge http://127.0.0.1:${platform.httpPort}`);
+    const ctx: Context = { platform, work, cleanup, summary };
+    await publishAndRollback(ctx);
+    await edgeVsNginx(ctx);
+  } catch (err) {
+    log(`\nbench failed: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  } finally {
+    log('\nSummary (a MISS is a finding, not a failure; the exit code only says whether everything could be measured)');
+    log(formatSummary(summary));
+    log('\n› cleaning up …');
+    await cleanup.run();
+    log(`done (exit ${process.exitCode ?? 0})`);
+  }
+}
+
+await main();
