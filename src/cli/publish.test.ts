@@ -38,7 +38,7 @@ function api(final: Partial<Version> = {}, extra: Record<string, FakeHandler> = 
       return jsonResponse(201, { data: fakeDeployment({ state: 'empty', spa_fallback: spa }) });
     },
     'POST /deployments/my-site/publish': () => jsonResponse(202, { data: fakePublishResult(queued) }),
-    'GET /operations/op_01jtest?wait_seconds=2': () => jsonResponse(200, { data: fakeOperation({ state: final.state === 'failed' ? 'failed' : 'succeeded' }) }),
+    'GET /operations/op_01jtest': () => jsonResponse(200, { data: fakeOperation({ state: final.state === 'failed' ? 'failed' : 'succeeded' }) }),
     'GET /deployments/dep_01jtest/versions/ver_4': () => jsonResponse(200, { data: fakeVersion({ version_number: 4, ...final }) }),
     'GET /deployments/dep_01jtest': () => jsonResponse(200, { data: fakeDeployment(final.state === 'failed' ? {} : { active_version_id: 'ver_4', active_version_number: 4 }) }),
     ...extra,
