@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { Cleanup } from './cleanup.js';
 import { createEdgeProbe } from './edge-probe.js';
 import { startNginx, type Nginx } from './nginx.js';
-import { affinityOf, clockTicks, cpuSeconds, findEdgePid, findExecutable, pinProcess } from './procs.js';
+import { affinityOf, clockTicks, cpuBusySeconds, cpuSeconds, findEdgePid, findExecutable, pinProcess } from './procs.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
 /** Warm-up and measured duration of every wrk run, the same for both servers. */
@@ -23,6 +23,11 @@ export interface EdgeRow {
   result: WrkResult;
   /** Server CPU time per request (all its processes and threads), in µs. */
   cpuUsPerRequest: number;
+  /**
+   * Share of the server's CPU that was busy with something other than the server during the
+   * run (softirqs of the loopback traffic, other processes); null when not pinned.
+   */
+  serverCpuOtherShare: number | null;
 }
 
 /** What the comparison found; `skipped` explains what could not run. */
@@ -94,9 +99,12 @@ export async function measureEdge(o: EdgeBenchOptions): Promise<EdgeBenchResult>
       await runWrk({ ...base, seconds: WARMUP_SECONDS });
       const pids = await server.pids();
       const cpuBefore = await cpuSeconds(pids, ticks);
+      const busyBefore = canPin ? await cpuBusySeconds(0, ticks) : null;
       const result = await runWrk({ ...base, seconds: MEASURE_SECONDS });
       const cpu = (await cpuSeconds(pids, ticks)) - cpuBefore;
-      rows.push({ file: target.label, server: server.name, result, cpuUsPerRequest: (cpu / Math.max(1, result.requests)) * 1e6 });
+      const busyAfter = canPin ? await cpuBusySeconds(0, ticks) : null;
+      const other = busyBefore === null || busyAfter === null ? null : Math.max(0, busyAfter - busyBefore - cpu) / result.seconds;
+      rows.push({ file: target.label, server: server.name, result, cpuUsPerRequest: (cpu / Math.max(1, result.requests)) * 1e6, serverCpuOtherShare: other });
     }
   }
   return { rows, nginxSkipped };

@@ -21,9 +21,9 @@ export interface EdgeProbe {
   get(path: string): Promise<{ status: number; text: string }>;
   /**
    * Polls `path` until its body contains `marker`, and returns {@link now} at the answer that
-   * did; throws after `timeoutMs`. Failed requests count as "not yet".
+   * did; throws after `timeoutMs` or when `signal` aborts. Failed requests count as "not yet".
    */
-  waitForContent(path: string, marker: string, timeoutMs: number): Promise<number>;
+  waitForContent(path: string, marker: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<number>;
   close(): void;
 }
 
@@ -44,10 +44,11 @@ export function createEdgeProbe(options: EdgeProbeOptions): EdgeProbe {
     });
   return {
     get,
-    async waitForContent(path, marker, timeoutMs) {
+    async waitForContent(path, marker, { timeoutMs, signal }) {
       const deadline = Date.now() + timeoutMs;
       let last = 'no answer yet';
       while (Date.now() < deadline) {
+        signal?.throwIfAborted();
         try {
           const answer = await get(path);
           const answeredAt = now();

@@ -71,6 +71,17 @@ export async function cpuSeconds(pids: readonly number[], ticksPerSecond: number
   return ticks / ticksPerSecond;
 }
 
+/**
+ * Busy seconds of one CPU so far (everything but idle and iowait, from /proc/stat), or null
+ * when that CPU is not listed.
+ */
+export async function cpuBusySeconds(cpu: number, ticksPerSecond: number): Promise<number | null> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  if (line === undefined) return null;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / ticksPerSecond;
+}
+
 /** Clock ticks per second for /proc times (`getconf CLK_TCK`, almost always 100). */
 export async function clockTicks(): Promise<number> {
   const value = Number((await runCommand(['getconf', 'CLK_TCK']).catch(() => '100')).trim());

@@ -72,7 +72,8 @@ export async function measurePublishes(o: PublishBenchOptions): Promise<PublishB
     const t0 = now();
     const answer = await o.client.publish(o.deployment, archive);
     const accepted = now();
-    const seen = await o.probe.waitForContent('/', marker, VISIBLE_TIMEOUT_MS);
+    // The version only exists once the 202 is sent, so polling starts then.
+    const seen = await o.probe.waitForContent('/', marker, { timeoutMs: VISIBLE_TIMEOUT_MS });
     const version = await o.client.getVersion(o.deployment, answer.version.version_number);
     if (version.state !== 'ready') throw new Error(`version ${version.version_number} is ${version.state}: ${version.error?.message ?? ''}`);
     published.push({ number: version.version_number, marker });
@@ -121,11 +122,16 @@ export async function measureRollbacks(o: RollbackBenchOptions): Promise<Rollbac
   const samples: RollbackSample[] = [];
   for (let i = 0; i < o.warmups + o.runs; i++) {
     const target = o.versions[i % 2]!;
+    // The edge may switch before the API answers, so it is polled from the start.
+    const stopPolling = new AbortController();
     const t0 = now();
-    await o.client.rollback(o.deployment, { to: target.number });
-    const answered = now();
-    const seen = await o.probe.waitForContent('/', target.marker, VISIBLE_TIMEOUT_MS);
-    if (i >= o.warmups) samples.push({ to: target.number, totalMs: seen - t0, apiMs: answered - t0 });
+    const seen = o.probe.waitForContent('/', target.marker, { timeoutMs: VISIBLE_TIMEOUT_MS, signal: stopPolling.signal });
+    const answered = o.client.rollback(o.deployment, { to: target.number }).then(now, (err: unknown) => {
+      stopPolling.abort();
+      throw err;
+    });
+    const [seenAt, answeredAt] = await Promise.all([seen, answered]);
+    if (i >= o.warmups) samples.push({ to: target.number, totalMs: seenAt - t0, apiMs: answeredAt - t0 });
   }
   return samples;
 }

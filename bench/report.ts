@@ -30,7 +30,7 @@ const row = (label: string, values: number[]) => {
 /** Section 1: totals and the phases read from each version's timestamps. */
 export function formatPublishes(samples: PublishSample[], archiveBytes: number[]): string {
   return [
-    `  ${samples.length} publishes, tar.gz ${bytes(summarize(archiveBytes).p50)} each (packed before the timer starts); wait=false, edge polled every ${POLL_INTERVAL_MS} ms`,
+    `  ${samples.length} publishes, tar.gz ${bytes(summarize(archiveBytes).p50)} each (packed before the timer starts); wait=false; the edge is polled every ${POLL_INTERVAL_MS} ms from the 202 on`,
     table([
       HEAD,
       row('publish → new content at the edge', samples.map((s) => s.totalMs)),
@@ -48,7 +48,7 @@ export function formatPublishes(samples: PublishSample[], archiveBytes: number[]
 export function formatRollbacks(samples: RollbackSample[]): string {
   const versions = [...new Set(samples.map((s) => `v${s.to}`))].join(' ⇄ ');
   return [
-    `  ${samples.length} rollbacks alternating ${versions}; edge polled every ${POLL_INTERVAL_MS} ms`,
+    `  ${samples.length} rollbacks alternating ${versions}; the edge is polled every ${POLL_INTERVAL_MS} ms from the request's start`,
     table([HEAD, row('rollback → old content at the edge', samples.map((s) => s.totalMs)), row('  request → API answer', samples.map((s) => s.apiMs))]),
   ].join('\n');
 }
@@ -65,15 +65,16 @@ export function edgeRatio(rows: EdgeRow[], file: string): number | null {
 export function formatEdge(result: EdgeBenchResult): string {
   if (result.skipped) return `  skipped: ${result.skipped}`;
   const lines: string[] = [];
-  const rows: string[][] = [['file', 'server', 'req/s', 'p50', 'p99', 'CPU µs/req', 'non-2xx', 'sock err', 'edge/nginx']];
+  const rows: string[][] = [['file', 'server', 'req/s', 'p50', 'p99', 'CPU µs/req', 'CPU0 other', 'non-2xx', 'sock err', 'edge/nginx']];
   for (const r of result.rows) {
     const ratio = r.server === 'edge' ? edgeRatio(result.rows, r.file) : null;
     rows.push([
       r.file, r.server, r.result.requestsPerSecond.toFixed(0), `${r.result.latencyP50Ms.toFixed(2)} ms`, `${r.result.latencyP99Ms.toFixed(2)} ms`,
-      r.cpuUsPerRequest.toFixed(1), String(r.result.non2xx), String(r.result.socketErrors), ratio === null ? '' : `${ratio.toFixed(2)}×`,
+      r.cpuUsPerRequest.toFixed(1), r.serverCpuOtherShare === null ? '—' : `${(r.serverCpuOtherShare * 100).toFixed(0)}%`, String(r.result.non2xx), String(r.result.socketErrors), ratio === null ? '' : `${ratio.toFixed(2)}×`,
     ]);
   }
   lines.push(table(rows));
+  lines.push('  CPU µs/req: server CPU time (all processes and threads) per request; CPU0 other: time CPU 0 spent on anything else');
   const bad = result.rows.filter((r) => r.result.non2xx > 0 || r.result.socketErrors > 0);
   if (bad.length > 0) lines.push(`  warning: errors in ${bad.map((r) => `${r.file}/${r.server}`).join(', ')}: those figures are not comparable`);
   return lines.join('\n');

@@ -8,7 +8,7 @@
  * when something could not be measured. Everything started is stopped, even on Ctrl-C.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { freePort, repoRoot, startPlatform, type Platform } from '../test/support/platform.js';
 import { cleanUpOnSignals, createCleanup, type Cleanup } from './cleanup.js';
@@ -86,7 +86,7 @@ async function edgeVsNginx(ctx: Context): Promise<void> {
     const host = new URL(dep.public_url).hostname;
     const probe = createEdgeProbe({ port: ctx.platform.httpPort, host, intervalMs: 20 });
     try {
-      await probe.waitForContent('/bench-1k.js', files.get('bench-1k.js')!.toString('utf8').slice(0, 64), 30_000);
+      await probe.waitForContent('/bench-1k.js', files.get('bench-1k.js')!.toString('utf8').slice(0, 64), { timeoutMs: 30_000 });
     } finally {
       probe.close();
     }
@@ -107,12 +107,14 @@ async function edgeVsNginx(ctx: Context): Promise<void> {
   }
 }
 
+const loadAverage = () => loadavg().map((n) => n.toFixed(2)).join(' ');
+
 async function header(): Promise<string> {
   const commit = (await runCommand(['git', '-C', repoRoot, 'rev-parse', '--short', 'HEAD']).catch(() => 'unknown')).trim();
   const store = process.env.SLIPWAY_TEST_DATABASE_URL ? 'PostgreSQL (SLIPWAY_TEST_DATABASE_URL)' : 'PGlite';
   return `Slipway bench — ${new Date().toISOString()}, commit ${commit} (plus any uncommitted changes), node ${process.version}, ` +
     `${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), store ${store}\n` +
-    'Compare ratios from the same run only: absolute figures move with the machine and its neighbours.';
+    `Load average ${loadAverage()}. Compare ratios from the same run only: absolute figures move with the machine and its neighbours.`;
 }
 
 async function main(): Promise<void> {
