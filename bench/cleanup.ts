@@ -7,6 +7,8 @@ export interface Cleanup {
   add(what: string, undo: () => unknown): void;
   /** Runs every step, newest first; a failing step is reported and the others still run. */
   run(): Promise<void>;
+  /** True once `run()` was called: failures after that are the cleanup's doing, not findings. */
+  readonly started: boolean;
 }
 
 /** Creates the cleanup stack. */
@@ -14,6 +16,9 @@ export function createCleanup(report: (line: string) => void): Cleanup {
   const steps: Array<{ what: string; undo: () => unknown }> = [];
   let running: Promise<void> | undefined;
   return {
+    get started() {
+      return running !== undefined;
+    },
     add(what, undo) {
       steps.push({ what, undo });
     },

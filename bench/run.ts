@@ -34,12 +34,12 @@ interface Context {
 }
 
 /** Runs a section; a failure is printed, marks the run as unmeasured, and the next section goes on. */
-async function section<T>(title: string, body: () => Promise<T>): Promise<T | undefined> {
+async function section<T>(ctx: Context, title: string, body: () => Promise<T>): Promise<T | undefined> {
   log(`\n${title}`);
   try {
     return await body();
   } catch (err) {
-    log(`  could not measure: ${(err as Error).stack ?? String(err)}`);
+    log(ctx.cleanup.started ? '  interrupted' : `  could not measure: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;
     return undefined;
   }
@@ -54,6 +54,7 @@ async function publishAndRollback(ctx: Context): Promise<void> {
   ctx.cleanup.add('close the edge probe', () => probe.close());
 
   const published = await section(
+    ctx,
     `1. Publish → new content served by the edge (${site.size} files, ${bytes(siteBytes(site))}: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}; ${PUBLISH.warmups} warm-up publishes not counted)`,
     async () => {
       const result = await measurePublishes({
@@ -63,26 +64,31 @@ async function publishAndRollback(ctx: Context): Promise<void> {
       return result;
     },
   );
-  const p50 = published ? summarize(published.samples.map((s) => s.totalMs)).p50 : null;
-  ctx.summary.push({ what: 'publish → served, p50', goal: `≤ ${TARGETS.publishP50Ms} ms`, measured: p50 === null ? '—' : ms(p50), verdict: p50 === null ? 'ERROR' : verdict(p50, TARGETS.publishP50Ms, true) });
+  ctx.summary.push(latencyTarget('publish → served, p50', TARGETS.publishP50Ms, published?.samples.map((s) => s.totalMs)));
 
   const lastTwo: [MarkedVersion, MarkedVersion] | undefined = published?.lastTwo;
-  const rolled = await section(`2. Rollback → old content served by the edge (${ROLLBACK.warmups} warm-up rollbacks not counted)`, async () => {
+  const rolled = await section(ctx, `2. Rollback → old content served by the edge (${ROLLBACK.warmups} warm-up rollbacks not counted)`, async () => {
     if (lastTwo === undefined) throw new Error('needs the versions of section 1');
     const samples = await measureRollbacks({ client: ctx.platform.client, probe, deployment: dep.slug, versions: lastTwo, ...ROLLBACK });
     log(formatRollbacks(samples));
     return samples;
   });
-  const r50 = rolled ? summarize(rolled.map((s) => s.totalMs)).p50 : null;
-  ctx.summary.push({ what: 'rollback → served, p50', goal: `≤ ${TARGETS.rollbackP50Ms} ms`, measured: r50 === null ? '—' : ms(r50), verdict: r50 === null ? 'ERROR' : verdict(r50, TARGETS.rollbackP50Ms, true) });
+  ctx.summary.push(latencyTarget('rollback → served, p50', TARGETS.rollbackP50Ms, rolled?.map((s) => s.totalMs)));
+}
+
+/** A "p50 ≤ limit" summary line; ERROR when the section produced no samples. */
+function latencyTarget(what: string, limitMs: number, samples: number[] | undefined): TargetLine {
+  const p50 = samples === undefined ? null : summarize(samples).p50;
+  return { what, goal: `≤ ${limitMs} ms`, measured: p50 === null ? '—' : ms(p50), verdict: p50 === null ? 'ERROR' : verdict(p50, limitMs, true) };
 }
 
 async function edgeVsNginx(ctx: Context): Promise<void> {
   const title = `3. Edge vs nginx: wrk -t1 -c50, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s per run, no Accept-Encoding (raw bytes)`;
-  const result = await section(title, async () => {
+  const result = await section(ctx, title, async () => {
     const files = createStaticFiles();
     const dep = await ctx.platform.client.createDeployment({ slug: 'bench-static' });
-    await ctx.platform.client.publish(dep.slug, { files: Object.fromEntries(files) }, { wait: true });
+    const { version } = await ctx.platform.client.publish(dep.slug, { files: Object.fromEntries(files) }, { wait: true });
+    if (version.state !== 'ready') throw new Error(`the wrk site's version is ${version.state}: ${version.error?.message ?? ''}`);
     const host = new URL(dep.public_url).hostname;
     const probe = createEdgeProbe({ port: ctx.platform.httpPort, host, intervalMs: 20 });
     try {
@@ -133,7 +139,7 @@ async function main(): Promise<void> {
     await publishAndRollback(ctx);
     await edgeVsNginx(ctx);
   } catch (err) {
-    log(`\nbench failed: ${(err as Error).stack ?? String(err)}`);
+    log(cleanup.started ? '\ninterrupted' : `\nbench failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;
   } finally {
     log('\nSummary (a MISS is a finding, not a failure; the exit code only says whether everything could be measured)');

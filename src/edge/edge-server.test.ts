@@ -5,7 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { defer, startEdge, tempDir, versionRelease, withFake } from './edge-fixtures.js';
 import { startFakeControlPlane, testRoute } from './fake-control-plane.js';
 import { releaseFilePath } from './release-source.js';
-import { get, waitFor } from './test-helpers.js';
+import { get} from './test-helpers.js';
+import { waitFor } from '../util/wait-for.js';
 
 test('serves active and preview hosts from the route stream; health; unknown hosts', async (t) => {
   const fake = await withFake(t);
@@ -17,7 +18,7 @@ test('serves active and preview hosts from the route stream; health; unknown hos
   const { edge, port } = await startEdge(t, { serverUrl: fake.url, token: fake.token, stateDir: await tempDir(t) });
   await edge.routes.waitForRevision(revision + 1);
   // The edge tells the server which revision it fully serves, under one stable edge id.
-  await waitFor(() => fake.acks.some((a) => a.revision === revision + 1), 'the ack of the applied revision');
+  await waitFor(() => fake.acks.some((a) => a.revision === revision + 1), { description: 'the ack of the applied revision' });
   assert.equal(new Set(fake.acks.map((a) => a.edge_id)).size, 1);
 
   assert.match((await get(port, '/', { host: 'shop.localhost:8080' })).body.toString(), /version 2/);
@@ -54,7 +55,7 @@ test('a release that fails to load keeps the old one serving until a retry succe
 
   fake.failBlobs = true;
   const revision = fake.upsert(testRoute('site', [v1.sha256, v2.sha256]));
-  await waitFor(() => (fake.blobRequests.get(v2.sha256) ?? 0) >= 2, 'failed download attempts');
+  await waitFor(() => (fake.blobRequests.get(v2.sha256) ?? 0) >= 2, { description: 'failed download attempts' });
   assert.ok(edge.routes.revision < revision);
   const during = await get(port, '/', { host: 'site.localhost' });
   assert.equal(during.status, 200);
@@ -91,7 +92,7 @@ test('a slow download delays only its own route', async (t) => {
   fake.upsert(testRoute('slow', [v1.sha256, big.sha256]));
   // A rollback-like switch to a release already in memory is not held behind the download.
   const revision = fake.upsert(testRoute('quick', [v2.sha256, v1.sha256]));
-  await waitFor(async () => /version 1/.test((await get(port, '/', { host: 'quick.localhost' })).body.toString()), 'quick to switch');
+  await waitFor(async () => /version 1/.test((await get(port, '/', { host: 'quick.localhost' })).body.toString()), { description: 'quick to switch' });
   assert.match((await get(port, '/', { host: 'slow.localhost' })).body.toString(), /version 1/);
   assert.ok(edge.routes.revision < revision);
   open();
@@ -107,7 +108,7 @@ test('reconnects after the stream drops and applies the new snapshot', async (t)
   fake.upsert(testRoute('a', [v1.sha256]));
   const { edge, port } = await startEdge(t, { serverUrl: fake.url, token: fake.token, stateDir: await tempDir(t) });
   await edge.routes.waitForRevision(fake.revision);
-  await waitFor(() => fake.streams === 1, 'an open stream');
+  await waitFor(() => fake.streams === 1, { description: 'an open stream' });
   fake.dropStreams();
   // Changed while the edge is away: only the next snapshot can tell it.
   fake.upsert(testRoute('b', [v2.sha256]));
@@ -148,7 +149,7 @@ test('a restarted edge serves from disk with the server down, and refetches a co
   await writeFile(releaseFilePath(stateDir, v2.sha256), 'garbage');
   const healed = await startEdge(t, { serverUrl: revived.url, token: revived.token, stateDir });
   assert.match((await get(healed.port, '/', { host: 'one.localhost' })).body.toString(), /version 1/);
-  await waitFor(async () => (await get(healed.port, '/', { host: 'two.localhost' })).status === 200, 'v2 refetched');
+  await waitFor(async () => (await get(healed.port, '/', { host: 'two.localhost' })).status === 200, { description: 'v2 refetched' });
   assert.match((await get(healed.port, '/', { host: 'two.localhost' })).body.toString(), /version 2/);
   assert.equal(revived.blobRequests.get(v2.sha256), 1);
   assert.equal(revived.blobRequests.get(v1.sha256), undefined);
@@ -166,7 +167,7 @@ test('close lets in-flight requests finish, then stops', async (t) => {
   fake.blobGate = new Promise((resolve) => (open = resolve));
   // A first preview request waits on a slow download while the edge is asked to close.
   const inFlight = get(port, '/', { host: 'v1--site.localhost' });
-  await waitFor(() => fake.blobRequests.get(v1.sha256) === 1, 'the download to start');
+  await waitFor(() => fake.blobRequests.get(v1.sha256) === 1, { description: 'the download to start' });
   const closing = edge.close();
   open();
   const res = await inFlight;

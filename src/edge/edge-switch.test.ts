@@ -4,7 +4,8 @@ import { Agent } from 'node:http';
 import { decodeBody, defer, startEdge, tempDir, versionPage, versionRelease, withFake } from './edge-fixtures.js';
 import { testRoute } from './fake-control-plane.js';
 import { loadSite } from './site.js';
-import { get, waitFor } from './test-helpers.js';
+import { get} from './test-helpers.js';
+import { waitFor } from '../util/wait-for.js';
 
 test('switching the active release under load: no errors, every response wholly one version', async (t) => {
   const fake = await withFake(t);
@@ -48,11 +49,11 @@ test('switching the active release under load: no errors, every response wholly 
   try {
     for (const active of [2, 3, 4]) {
       const before = done;
-      await waitFor(() => done > before + 200, 'requests before the switch');
+      await waitFor(() => done > before + 200, { description: 'requests before the switch' });
       await edge.routes.waitForRevision(fake.upsert(testRoute('live', shas, { active })));
     }
     const after = done;
-    await waitFor(() => done > after + 200, 'requests after the last switch');
+    await waitFor(() => done > after + 200, { description: 'requests after the last switch' });
   } finally {
     stop = true;
     await Promise.all(workers);

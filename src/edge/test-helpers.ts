@@ -84,17 +84,6 @@ export function buildReleaseTar(files: Record<string, string | Buffer | TestFile
   return { tar, sha256: sha256Hex(tar) };
 }
 
-/** Polls `condition` until it is truthy; throws with `message` after `timeoutMs`. */
-export async function waitFor<T>(condition: () => T | Promise<T>, message: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** A response read whole. */
 export interface TestResponse {
   status: number;

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { startPlatform, type Platform } from '../support/platform.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../src/util/wait-for.js';
 
 let platform: Platform;
 
@@ -33,7 +33,7 @@ test('events stream live over SSE', async () => {
       if (e.type === 'deployment.promoted') abort.abort();
     }
   })();
-  await waitFor(() => seen.includes('deployment.created'), { what: 'the backlog' });
+  await waitFor(() => seen.includes('deployment.created'), { description: 'the backlog' });
   await platform.client.publish('live', { files: { 'index.html': 'live' } });
   await following;
   for (const t of ['version.queued', 'version.building', 'version.ready', 'deployment.promoted']) assert.ok(seen.includes(t), `${t} in ${seen}`);
@@ -49,7 +49,7 @@ test('SPA fallback, ETag/304 and compression through the edge', async () => {
   const spa = await waitFor(async () => {
     const r = await platform.edge('app.localhost', '/settings/profile');
     return r.status === 200 ? r : undefined;
-  }, { what: 'the SPA fallback to reach the edge' });
+  }, { description: 'the SPA fallback to reach the edge' });
   assert.equal(spa.text, '<div id=app></div>');
 
   const plain = await platform.edge('app.localhost', '/app.js');
@@ -70,7 +70,7 @@ test('deleting a deployment stops serving it and frees the slug', async () => {
   await platform.client.publish('gone', { files: { 'index.html': 'here' } }, { wait: true });
   assert.equal((await platform.edge('gone.localhost')).text, 'here');
   await platform.client.deleteDeployment('gone');
-  await waitFor(async () => (await platform.edge('gone.localhost')).status === 404, { what: 'the route removed' });
+  await waitFor(async () => (await platform.edge('gone.localhost')).status === 404, { description: 'the route removed' });
   const again = await platform.client.createDeployment({ slug: 'gone' });
   assert.equal(again.state, 'empty');
 });

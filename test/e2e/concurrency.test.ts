@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPlatform, type Platform } from '../support/platform.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../src/util/wait-for.js';
 
 let platform: Platform;
 
@@ -36,7 +36,7 @@ test('concurrent publishes to one deployment get distinct numbers and promote in
   for (const a of answers) assert.equal(a.status, 202, JSON.stringify(a.json));
   const numbers = answers.map((a) => a.json.data.version.version_number).sort((a: number, b: number) => a - b);
   assert.deepEqual(numbers, [1, 2, 3, 4, 5]);
-  await waitFor(async () => (await platform.client.getDeployment('queue')).state === 'active', { timeoutMs: 60_000, what: 'all built' });
+  await waitFor(async () => (await platform.client.getDeployment('queue')).state === 'active', { timeoutMs: 60_000, description: 'all built' });
   const dep = await platform.client.getDeployment('queue');
   assert.equal(dep.active_version_number, 5, 'the last accepted publish ends up active');
   const events = await platform.client.listEvents('queue', { limit: 100 });
@@ -50,7 +50,7 @@ test('concurrent publishes to one deployment get distinct numbers and promote in
   const served = await waitFor(async () => {
     const r = await platform.edge('queue.localhost');
     return r.text === `v-${last}` ? r : undefined;
-  }, { what: 'the last version served' });
+  }, { description: 'the last version served' });
   assert.equal(served.status, 200);
 });
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startPlatform, type Platform } from '../support/platform.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../src/util/wait-for.js';
 
 let platform: Platform;
 
@@ -14,7 +14,7 @@ before(async () => {
   platform = await startPlatform();
   await platform.client.createDeployment({ slug: 'sturdy' });
   await platform.client.publish('sturdy', { files: { 'index.html': 'stable' } }, { wait: true });
-  await waitFor(async () => (await platform.edge('sturdy.localhost')).text === 'stable', { what: 'v1 served' });
+  await waitFor(async () => (await platform.edge('sturdy.localhost')).text === 'stable', { description: 'v1 served' });
 });
 after(async () => platform?.stop());
 
@@ -43,7 +43,7 @@ async function serverRestarted(oldPid: number): Promise<number> {
     if (!pid || pid === oldPid) return 0;
     const res = await fetch(`${platform.apiUrl}/api/v1/healthz`).catch(() => undefined);
     return res?.ok ? pid : 0;
-  }, { timeoutMs: 60_000, what: 'the supervisor to restart the server' });
+  }, { timeoutMs: 60_000, description: 'the supervisor to restart the server' });
 }
 
 test('kill -9 during a build: the edge keeps serving, the restarted server finishes the version', async () => {
@@ -51,7 +51,7 @@ test('kill -9 during a build: the edge keeps serving, the restarted server finis
   const accepted = await platform.client.publish('sturdy', { files: { 'index.html': 'rebuilt' } }, {
     buildCommand: 'sleep 2; mkdir -p out; cp index.html out/', outputPath: 'out',
   });
-  await waitFor(async () => (await platform.client.getVersion('sturdy', accepted.version.id)).state === 'building', { what: 'building' });
+  await waitFor(async () => (await platform.client.getVersion('sturdy', accepted.version.id)).state === 'building', { description: 'building' });
   const pid = await platform.serverPid();
   process.kill(pid, 'SIGKILL');
   assert.equal((await platform.edge('sturdy.localhost')).text, 'stable', 'the edge serves while the server is dead');
@@ -59,9 +59,9 @@ test('kill -9 during a build: the edge keeps serving, the restarted server finis
   const version = await waitFor(async () => {
     const v = await platform.client.getVersion('sturdy', accepted.version.id);
     return v.state === 'ready' || v.state === 'failed' ? v : undefined;
-  }, { timeoutMs: 60_000, what: 'the interrupted version to finish' });
+  }, { timeoutMs: 60_000, description: 'the interrupted version to finish' });
   assert.equal(version.state, 'ready');
-  await waitFor(async () => (await platform.edge('sturdy.localhost')).text === 'rebuilt', { what: 'rebuilt served' });
+  await waitFor(async () => (await platform.edge('sturdy.localhost')).text === 'rebuilt', { description: 'rebuilt served' });
   const { bad, count } = await watcher.stop();
   assert.deepEqual(bad, [], `${bad.length} bad answers of ${count}`);
   const events = await platform.client.listEvents('sturdy', { limit: 100 });
@@ -83,7 +83,7 @@ test('kill -9 at random points of publishes never leaves a version stuck or a bl
   await waitFor(async () => {
     const versions = await platform.client.listVersions('sturdy', { limit: 100 });
     return versions.data.every((v) => v.state === 'ready' || v.state === 'failed');
-  }, { timeoutMs: 60_000, what: 'no version left queued or building' });
+  }, { timeoutMs: 60_000, description: 'no version left queued or building' });
   const versions = await platform.client.listVersions('sturdy', { limit: 100 });
   for (const v of versions.data.filter((x) => x.state === 'failed')) assert.ok(v.error?.message, `failed v${v.version_number} says why`);
   const dep = await platform.client.getDeployment('sturdy');

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from '../../src/sdk/index.js';
 import type { SlipwayClient } from '../../src/sdk/index.js';
 import { copyPgliteTemplate, createTestDatabase, testDatabaseUrl } from './test-store.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../../src/util/wait-for.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const mainTs = join(repoRoot, 'src', 'main.ts');
@@ -99,7 +99,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     if (ownsHome) await rm(home, { recursive: true, force: true });
   };
   try {
-    await waitFor(() => out.includes('Slipway is up.') || up.exitCode !== null, { timeoutMs: 120_000, what: 'slipway up' });
+    await waitFor(() => out.includes('Slipway is up.') || up.exitCode !== null, { timeoutMs: 120_000, description: 'slipway up' });
     if (!out.includes('Slipway is up.')) throw new Error(`slipway up failed:\n${out}`);
   } catch (err) {
     await cleanup();
