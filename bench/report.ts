@@ -53,6 +53,14 @@ export function formatRollbacks(samples: RollbackSample[]): string {
   ].join('\n');
 }
 
+/** Above this share of CPU 0 busy with other work, a run measured the neighbours too. */
+const NOISY_SHARE = 0.2;
+
+/** True when some run shared the server's CPU with other work. */
+export function isNoisy(rows: EdgeRow[], file?: string): boolean {
+  return rows.some((r) => (file === undefined || r.file === file) && (r.serverCpuOtherShare ?? 0) > NOISY_SHARE);
+}
+
 /** req/s of the edge over nginx for one file, or null when either is missing. */
 export function edgeRatio(rows: EdgeRow[], file: string): number | null {
   const of = (server: string) => rows.find((r) => r.file === file && r.server === server)?.result.requestsPerSecond;
@@ -75,6 +83,9 @@ export function formatEdge(result: EdgeBenchResult): string {
   }
   lines.push(table(rows));
   lines.push('  CPU µs/req: server CPU time (all processes and threads) per request; CPU0 other: time CPU 0 spent on anything else');
+  if (isNoisy(result.rows)) {
+    lines.push(`  warning: CPU 0 spent over ${NOISY_SHARE * 100}% of some runs on other work: those req/s are not comparable; re-run on a quiet machine`);
+  }
   const bad = result.rows.filter((r) => r.result.non2xx > 0 || r.result.socketErrors > 0);
   if (bad.length > 0) lines.push(`  warning: errors in ${bad.map((r) => `${r.file}/${r.server}`).join(', ')}: those figures are not comparable`);
   return lines.join('\n');

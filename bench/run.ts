@@ -16,7 +16,7 @@ import { MEASURE_SECONDS, WARMUP_SECONDS, measureEdge } from './edge-bench.js';
 import { createEdgeProbe } from './edge-probe.js';
 import { runCommand } from './procs.js';
 import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, type MarkedVersion } from './publish-bench.js';
-import { TARGETS, edgeRatio, formatEdge, formatPublishes, formatRollbacks, formatSummary, verdict, type TargetLine } from './report.js';
+import { TARGETS, edgeRatio, formatEdge, formatPublishes, formatRollbacks, formatSummary, isNoisy, verdict, type TargetLine } from './report.js';
 import { createSiteFiles, createStaticFiles, siteBytes } from './site-fixture.js';
 import { bytes, ms, summarize } from './stats.js';
 
@@ -107,7 +107,7 @@ async function edgeVsNginx(ctx: Context): Promise<void> {
     const why = result?.skipped ?? result?.nginxSkipped;
     ctx.summary.push({
       what: `edge/nginx req/s, ${target.label}`, goal: `≥ ${TARGETS.edgeVsNginx.toFixed(2)}×`,
-      measured: ratio === null ? (why ? `skipped: ${why}` : '—') : `${ratio.toFixed(2)}×`,
+      measured: ratio === null ? (why ? `skipped: ${why}` : '—') : `${ratio.toFixed(2)}×${isNoisy(result?.rows ?? [], target.label) ? ' (noisy, see above)' : ''}`,
       verdict: result === undefined ? 'ERROR' : verdict(ratio, TARGETS.edgeVsNginx, false),
     });
   }

@@ -37,6 +37,8 @@ test('concurrent publishes to one deployment get distinct numbers and promote in
   const numbers = answers.map((a) => a.json.data.version.version_number).sort((a: number, b: number) => a - b);
   assert.deepEqual(numbers, [1, 2, 3, 4, 5]);
   await waitFor(async () => (await platform.client.getDeployment('queue')).state === 'active', { timeoutMs: 60_000, description: 'all built' });
+  const failed = (await platform.client.listVersions('queue')).data.filter((v) => v.state !== 'ready');
+  assert.deepEqual(failed.map((v) => `v${v.version_number}: ${v.error?.message}`), [], 'every version builds');
   const dep = await platform.client.getDeployment('queue');
   assert.equal(dep.active_version_number, 5, 'the last accepted publish ends up active');
   const events = await platform.client.listEvents('queue', { limit: 100 });
@@ -60,8 +62,8 @@ test('publishes to different deployments run in parallel', async () => {
   const body = (s: string) => ({ files: { 'index.html': s }, build_command: 'sleep 1.5; mkdir -p out; cp index.html out/', output_path: 'out' });
   const started = Date.now();
   const [a, b] = await Promise.all([publishRaw('par-a', body('a'), { query: '?wait=true' }), publishRaw('par-b', body('b'), { query: '?wait=true' })]);
-  assert.equal(a.json.data.version.state, 'ready');
-  assert.equal(b.json.data.version.state, 'ready');
+  assert.equal(a.json.data.version.state, 'ready', JSON.stringify(a.json.data.version.error));
+  assert.equal(b.json.data.version.state, 'ready', JSON.stringify(b.json.data.version.error));
   assert.ok(Date.now() - started < 2900, `both 1.5 s builds finished in ${Date.now() - started} ms`);
 });
 

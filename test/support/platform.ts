@@ -4,6 +4,7 @@
  * SLIPWAY_HOME. Everything is stopped and removed by `stop()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -69,7 +70,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const home = options.home ?? (await mkdtemp(join(tmpdir(), 'slipway-e2e-')));
   const ownsHome = !options.home;
   let dropDatabase: (() => Promise<void>) | undefined;
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), SLIPWAY_HOME: home, SLIPWAY_LOG_LEVEL: 'warn', ...options.env };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    SLIPWAY_HOME: home,
+    SLIPWAY_LOG_LEVEL: 'warn',
+    // Platforms of test files running side by side must not share build users: each server
+    // kills every process of its build uids after a build.
+    SLIPWAY_BUILD_UID_BASE: String(200_000 + randomInt(0, 50_000) * 16),
+    ...options.env,
+  };
   delete env.SLIPWAY_API_URL;
   delete env.SLIPWAY_TOKEN;
   if (testDatabaseUrl && !env.SLIPWAY_DATABASE_URL) {
