@@ -2,24 +2,30 @@
  * The edge's data plane against nginx, side by side in one run: wrk -t1 -c50 on a 1 KiB and a
  * 100 KiB file, each server pinned to CPU 0 and wrk to CPU 1 (shared/MEASUREMENTS.md). The
  * edge is the real `slipway edge` child of `slipway up`; nginx is a private instance serving
- * the same bytes.
+ * the same bytes, and so is a bare node:http server (bench/node-floor.ts), the floor for any
+ * Node server, which tells the edge's own cost from node:http's.
  */
 import { availableParallelism } from 'node:os';
 import type { Cleanup } from './cleanup.js';
 import { createEdgeProbe } from './edge-probe.js';
 import { startNginx, type Nginx } from './nginx.js';
+import { startNodeFloor } from './node-floor-process.js';
 import { affinityOf, clockTicks, cpuBusySeconds, cpuSeconds, findEdgePid, findExecutable, pinProcess } from './procs.js';
-import { runWrk, type WrkResult } from './wrk.js';
+import { runWrk, type WrkOptions, type WrkResult } from './wrk.js';
 
-/** Warm-up and measured duration of every wrk run, the same for both servers. */
+/** Warm-up and measured duration of every wrk run, the same for every server. */
 export const WARMUP_SECONDS = 2;
 export const MEASURE_SECONDS = 8;
 const CONNECTIONS = 50;
 
+/** The servers compared: nginx, the node:http floor, the edge. */
+export const SERVERS = ['nginx', 'node', 'edge'] as const;
+export type ServerName = (typeof SERVERS)[number];
+
 /** One measured wrk run. */
 export interface EdgeRow {
   file: string;
-  server: 'nginx' | 'edge';
+  server: ServerName;
   result: WrkResult;
   /** Server CPU time per request (all its processes and threads), in µs. */
   cpuUsPerRequest: number;
@@ -35,7 +41,7 @@ export interface EdgeBenchResult {
   rows: EdgeRow[];
   /** Set when wrk is missing: nothing was measured. */
   skipped?: string;
-  /** Set when nginx is missing: only the edge was measured. */
+  /** Set when nginx is missing: only the node:http floor and the edge were measured. */
   nginxSkipped?: string;
 }
 
@@ -51,6 +57,8 @@ export interface EdgeBenchOptions {
   /** The paths to load-test, with their labels. */
   targets: Array<{ label: string; path: string }>;
   freePort: () => Promise<number>;
+  /** Where bench/node-floor.ts is. */
+  repoRoot: string;
   cleanup: Cleanup;
   log: (line: string) => void;
 }
@@ -71,7 +79,7 @@ export async function measureEdge(o: EdgeBenchOptions): Promise<EdgeBenchResult>
     const original = await affinityOf(taskset, edgePid);
     await pinProcess(taskset, edgePid, '0');
     o.cleanup.add('restore the edge CPU affinity', () => pinProcess(taskset, edgePid, original).catch(() => undefined));
-    note(`edge (pid ${edgePid}, all threads) and nginx pinned to CPU 0, wrk to CPU 1`);
+    note(`edge (pid ${edgePid}, all threads), nginx and the node:http floor pinned to CPU 0, wrk to CPU 1`);
   }
 
   let nginx: Nginx | null = null;
@@ -85,8 +93,13 @@ export async function measureEdge(o: EdgeBenchOptions): Promise<EdgeBenchResult>
     note(`nginx ${nginxPath} on 127.0.0.1:${nginx.port}: 1 worker, sendfile, open_file_cache, access_log off, keepalive_requests 1000000`);
   }
 
-  const servers: Array<{ name: 'nginx' | 'edge'; port: number; pids: () => Promise<number[]> }> = [];
+  const floorPort = await o.freePort();
+  const floorPid = await startNodeFloor({ port: floorPort, pin: serverPin, repoRoot: o.repoRoot, cleanup: o.cleanup });
+  note(`node:http floor (bench/node-floor.ts) on 127.0.0.1:${floorPort}: the same Buffers and header names, no routing`);
+
+  const servers: Array<{ name: ServerName; port: number; pids: () => Promise<number[]> }> = [];
   if (nginx !== null) servers.push({ name: 'nginx', port: nginx.port, pids: nginx.pids });
+  servers.push({ name: 'node', port: floorPort, pids: async () => [floorPid] });
   servers.push({ name: 'edge', port: o.edgePort, pids: async () => [edgePid] });
   for (const server of servers) await checkSameBytes(server.port, o);
 
@@ -94,20 +107,36 @@ export async function measureEdge(o: EdgeBenchOptions): Promise<EdgeBenchResult>
   const rows: EdgeRow[] = [];
   for (const target of o.targets) {
     for (const server of servers) {
-      const base = { wrk, url: `http://127.0.0.1:${server.port}${target.path}`, host: o.host, connections: CONNECTIONS, threads: 1, pin: wrkPin, cleanup: o.cleanup };
       note(`› wrk ${target.label} on ${server.name} …`);
-      await runWrk({ ...base, seconds: WARMUP_SECONDS });
-      const pids = await server.pids();
-      const cpuBefore = await cpuSeconds(pids, ticks);
-      const busyBefore = canPin ? await cpuBusySeconds(0, ticks) : null;
-      const result = await runWrk({ ...base, seconds: MEASURE_SECONDS });
-      const cpu = (await cpuSeconds(pids, ticks)) - cpuBefore;
-      const busyAfter = canPin ? await cpuBusySeconds(0, ticks) : null;
-      const other = busyBefore === null || busyAfter === null ? null : Math.max(0, busyAfter - busyBefore - cpu) / result.seconds;
-      rows.push({ file: target.label, server: server.name, result, cpuUsPerRequest: (cpu / Math.max(1, result.requests)) * 1e6, serverCpuOtherShare: other });
+      const wrkOptions = {
+        wrk, url: `http://127.0.0.1:${server.port}${target.path}`, host: o.host, connections: CONNECTIONS, threads: 1, pin: wrkPin, cleanup: o.cleanup,
+      };
+      const measured = await measureRun({ wrkOptions, pids: await server.pids(), ticks, pinnedCpu: canPin ? 0 : null });
+      rows.push({ file: target.label, server: server.name, ...measured });
     }
   }
   return { rows, nginxSkipped };
+}
+
+/** One warm-up and one measured wrk run, with the server's CPU use during the measured one. */
+async function measureRun(o: {
+  wrkOptions: Omit<WrkOptions, 'seconds'>;
+  pids: number[];
+  ticks: number;
+  pinnedCpu: number | null;
+}): Promise<Omit<EdgeRow, 'file' | 'server'>> {
+  await runWrk({ ...o.wrkOptions, seconds: WARMUP_SECONDS });
+  const busy = () => (o.pinnedCpu === null ? Promise.resolve(null) : cpuBusySeconds(o.pinnedCpu, o.ticks));
+  const cpuBefore = await cpuSeconds(o.pids, o.ticks);
+  const busyBefore = await busy();
+  const result = await runWrk({ ...o.wrkOptions, seconds: MEASURE_SECONDS });
+  const cpu = (await cpuSeconds(o.pids, o.ticks)) - cpuBefore;
+  const busyAfter = await busy();
+  return {
+    result,
+    cpuUsPerRequest: (cpu / Math.max(1, result.requests)) * 1e6,
+    serverCpuOtherShare: busyBefore === null || busyAfter === null ? null : Math.max(0, busyAfter - busyBefore - cpu) / result.seconds,
+  };
 }
 
 /** Both servers must answer every file with 200 and the very same bytes, or the race is unfair. */

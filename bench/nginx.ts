@@ -9,7 +9,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
-import { childPids, runCommand } from './procs.js';
+import { childPids, runCommand, stopChild } from './procs.js';
 
 /** A running nginx. */
 export interface Nginx {
@@ -88,6 +88,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   child.on('error', (err) => (out += `\n${err.message}`));
+  // SIGTERM is nginx's fast shutdown.
   options.cleanup.add('stop nginx', () => stopChild(child));
   try {
     await waitUntilServing(child, options.port);
@@ -108,14 +109,4 @@ async function waitUntilServing(child: ChildProcess, port: number): Promise<void
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('not answering after 10 s');
-}
-
-/** SIGTERM (nginx's fast shutdown), SIGKILL after 5 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(timer);
 }

@@ -2,7 +2,7 @@
  * Processes from the outside: finding executables and the edge's pid, CPU pinning with
  * taskset, and CPU time from /proc. Linux only, like the measurements it reproduces.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile, readdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -99,4 +99,14 @@ export async function affinityOf(taskset: string, pid: number): Promise<string> 
 /** Pins every thread of `pid` to `cpus` (a taskset CPU list such as `0`). */
 export async function pinProcess(taskset: string, pid: number, cpus: string): Promise<void> {
   await runCommand([taskset, '-a', '-p', '-c', cpus, String(pid)]);
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(timer);
 }

@@ -1,5 +1,5 @@
 /** Turns measurements into the printed tables and the target summary. */
-import type { EdgeBenchResult, EdgeRow } from './edge-bench.js';
+import type { EdgeBenchResult, EdgeRow, ServerName } from './edge-bench.js';
 import { POLL_INTERVAL_MS, type PublishSample, type RollbackSample } from './publish-bench.js';
 import { bytes, ms, summarize, table } from './stats.js';
 
@@ -61,28 +61,32 @@ export function isNoisy(rows: EdgeRow[], file?: string): boolean {
   return rows.some((r) => (file === undefined || r.file === file) && (r.serverCpuOtherShare ?? 0) > NOISY_SHARE);
 }
 
-/** req/s of the edge over nginx for one file, or null when either is missing. */
-export function edgeRatio(rows: EdgeRow[], file: string): number | null {
-  const of = (server: string) => rows.find((r) => r.file === file && r.server === server)?.result.requestsPerSecond;
+/** req/s of the edge over another server's for one file, or null when either is missing. */
+export function edgeRatio(rows: EdgeRow[], file: string, against: ServerName = 'nginx'): number | null {
+  const of = (server: ServerName) => rows.find((r) => r.file === file && r.server === server)?.result.requestsPerSecond;
   const edge = of('edge');
-  const nginx = of('nginx');
-  return edge === undefined || nginx === undefined || nginx === 0 ? null : edge / nginx;
+  const other = of(against);
+  return edge === undefined || other === undefined || other === 0 ? null : edge / other;
 }
 
 /** Section 3. */
 export function formatEdge(result: EdgeBenchResult): string {
   if (result.skipped) return `  skipped: ${result.skipped}`;
   const lines: string[] = [];
-  const rows: string[][] = [['file', 'server', 'req/s', 'p50', 'p99', 'CPU µs/req', 'CPU0 other', 'non-2xx', 'sock err', 'edge/nginx']];
+  const rows: string[][] = [['file', 'server', 'req/s', 'p50', 'p99', 'CPU µs/req', 'CPU0 other', 'non-2xx', 'sock err', 'edge/nginx', 'edge/node']];
+  const ratio = (r: EdgeRow, against: ServerName) => {
+    const value = r.server === 'edge' ? edgeRatio(result.rows, r.file, against) : null;
+    return value === null ? '' : `${value.toFixed(2)}×`;
+  };
   for (const r of result.rows) {
-    const ratio = r.server === 'edge' ? edgeRatio(result.rows, r.file) : null;
     rows.push([
       r.file, r.server, r.result.requestsPerSecond.toFixed(0), `${r.result.latencyP50Ms.toFixed(2)} ms`, `${r.result.latencyP99Ms.toFixed(2)} ms`,
-      r.cpuUsPerRequest.toFixed(1), r.serverCpuOtherShare === null ? '—' : `${(r.serverCpuOtherShare * 100).toFixed(0)}%`, String(r.result.non2xx), String(r.result.socketErrors), ratio === null ? '' : `${ratio.toFixed(2)}×`,
+      r.cpuUsPerRequest.toFixed(1), r.serverCpuOtherShare === null ? '—' : `${(r.serverCpuOtherShare * 100).toFixed(0)}%`, String(r.result.non2xx), String(r.result.socketErrors), ratio(r, 'nginx'), ratio(r, 'node'),
     ]);
   }
   lines.push(table(rows));
-  lines.push('  CPU µs/req: server CPU time (all processes and threads) per request; CPU0 other: time CPU 0 spent on anything else');
+  lines.push('  node: bare node:http serving the same Buffers (the floor for a Node server); CPU µs/req: server CPU time (all its');
+  lines.push('  processes and threads) per request; CPU0 other: share of CPU 0 busy with anything but the server');
   if (isNoisy(result.rows)) {
     lines.push(`  warning: CPU 0 spent over ${NOISY_SHARE * 100}% of some runs on other work: those req/s are not comparable; re-run on a quiet machine`);
   }

@@ -97,7 +97,7 @@ async function edgeVsNginx(ctx: Context): Promise<void> {
       probe.close();
     }
     const measured = await measureEdge({
-      upPid: ctx.platform.up.pid!, edgePort: ctx.platform.httpPort, host, files, targets: WRK_TARGETS, freePort, cleanup: ctx.cleanup, log,
+      upPid: ctx.platform.up.pid!, edgePort: ctx.platform.httpPort, host, files, targets: WRK_TARGETS, freePort, repoRoot, cleanup: ctx.cleanup, log,
     });
     log(formatEdge(measured));
     return measured;

@@ -45,3 +45,36 @@ export async function precompress(data: Buffer): Promise<Partial<Record<ReleaseE
 function windowBits(size: number): number {
   return Math.min(22, Math.max(16, Math.ceil(Math.log2(size + 1))));
 }
+
+/** Computes the variants of a file whose sha256 is already known. */
+export type Compressor = (data: Buffer, sha256: string) => Promise<Partial<Record<ReleaseEncoding, Buffer>>>;
+
+/**
+ * A compressor that remembers its results by content hash, within `maxBytes` of compressed
+ * output (least recently used first out). Most publishes change a few files of many; their
+ * unchanged files then cost a hash lookup instead of brotli and gzip. The results are the
+ * same bytes `precompress` would make, so releases stay reproducible.
+ */
+export function createCachingCompressor(maxBytes = 64 * 1024 * 1024): Compressor {
+  const cache = new Map<string, { variants: Partial<Record<ReleaseEncoding, Buffer>>; bytes: number }>();
+  let total = 0;
+  return async (data, sha256) => {
+    const hit = cache.get(sha256);
+    if (hit) {
+      cache.delete(sha256);
+      cache.set(sha256, hit);
+      return hit.variants;
+    }
+    const variants = await precompress(data);
+    const bytes = (variants.br?.length ?? 0) + (variants.gzip?.length ?? 0);
+    if (bytes > maxBytes) return variants;
+    cache.set(sha256, { variants, bytes });
+    total += bytes;
+    for (const [key, entry] of cache) {
+      if (total <= maxBytes) break;
+      cache.delete(key);
+      total -= entry.bytes;
+    }
+    return variants;
+  };
+}

@@ -4,6 +4,7 @@ import type { Digest } from '../util/sha256.js';
 import { normalizeEntryPath } from './archive/entry-path.js';
 import { writeDeterministicTar } from './archive/deterministic-tar.js';
 import { extractUpload, type ExtractResult } from './archive/extract-upload.js';
+import { extractSnapshotInMemory, fitsInMemory } from './snapshot-extract.js';
 import { createSnapshotFilter } from './snapshot-filter.js';
 import { collectTree, type SkippedPath } from './source-tree.js';
 
@@ -51,7 +52,8 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
  * Unpacks a snapshot into an empty `destDir`. Snapshots are written by Slipway, but they come
  * back from storage: the same checks as an upload apply, without its size limits.
  */
-export function extractSnapshot(snapshotPath: string, destDir: string): Promise<ExtractResult> {
+export async function extractSnapshot(snapshotPath: string, destDir: string): Promise<ExtractResult> {
+  if (await fitsInMemory(snapshotPath)) return extractSnapshotInMemory(snapshotPath, destDir);
   return extractUpload({ archivePath: snapshotPath, format: 'tar', destDir, limits: SNAPSHOT_LIMITS });
 }
 

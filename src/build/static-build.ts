@@ -5,6 +5,7 @@ import type { ReleaseManifest } from '../core/release-format.js';
 import { chownTree } from '../util/chown-tree.js';
 import { runBuildCommand } from './build-runner.js';
 import { extractSnapshot, normalizeOutputPath } from './snapshot.js';
+import type { Compressor } from './precompress.js';
 import { packageStaticRelease } from './static-packager.js';
 
 /** Options for {@link buildStaticRelease}. */
@@ -30,6 +31,8 @@ export interface BuildStaticOptions {
   user?: { uid: number; gid: number };
   /** Aborting stops a running build command at once. */
   signal?: AbortSignal;
+  /** Passed to the packager (see `createCachingCompressor`). */
+  compressor?: Compressor;
 }
 
 /** A packaged static release, ready to store under its sha256. */
@@ -78,7 +81,7 @@ export async function buildStaticRelease(options: BuildStaticOptions): Promise<S
 
   const siteDir = await resolveSiteDir(srcDir, outputPath, options.buildCommand !== undefined);
   const releasePath = join(options.workDir, 'release.tar');
-  const release = await packageStaticRelease({ siteDir, outPath: releasePath });
+  const release = await packageStaticRelease({ siteDir, outPath: releasePath, compressor: options.compressor });
   for (const skipped of release.skipped.slice(0, MAX_SKIPPED_NOTES)) note(`skipped ${skipped.path}: ${skipped.reason}`);
   if (release.skipped.length > MAX_SKIPPED_NOTES) note(`skipped ${release.skipped.length - MAX_SKIPPED_NOTES} more`);
   note(`packaged ${release.manifest.files.length} files (${release.size} bytes, sha256 ${release.sha256})`);

@@ -14,7 +14,7 @@ import { sha256Buffer, sha256File, type Digest } from '../util/sha256.js';
 import { compareBytes } from './archive/entry-path.js';
 import { writeDeterministicTar, type TarEntry } from './archive/deterministic-tar.js';
 import { contentTypeFor, isCompressible } from './content-type.js';
-import { precompress } from './precompress.js';
+import { precompress, type Compressor } from './precompress.js';
 import { collectTree, type SkippedPath, type TreeFile } from './source-tree.js';
 
 /** Options for {@link packageStaticRelease}. */
@@ -23,6 +23,8 @@ export interface PackageStaticOptions {
   siteDir: string;
   /** Where the release tar is written (replaced if present). */
   outPath: string;
+  /** How variants are made; a caching compressor saves the work for unchanged files. */
+  compressor?: Compressor;
 }
 
 /** A written static release. */
@@ -63,7 +65,7 @@ export async function packageStaticRelease(options: PackageStaticOptions): Promi
   const entries: TarEntry[] = [];
   let kept = 0;
   const manifestFiles = await mapConcurrent(files, CONCURRENCY, async (file) => {
-    const { record, data, variants } = await describeFile(file);
+    const { record, data, variants } = await describeFile(file, options.compressor ?? ((d) => precompress(d)));
     const keep = data !== undefined && kept + data.length <= KEEP_BUDGET_BYTES;
     if (keep) kept += data.length;
     entries.push(keep ? { path: `files/${file.path}`, data } : { path: `files/${file.path}`, file: file.absPath });
@@ -86,15 +88,16 @@ interface DescribedFile {
   variants: Partial<Record<ReleaseEncoding, Buffer>>;
 }
 
-async function describeFile(file: TreeFile): Promise<DescribedFile> {
+async function describeFile(file: TreeFile, compress: Compressor): Promise<DescribedFile> {
   const contentType = contentTypeFor(file.path);
   if (file.size > MAX_IN_MEMORY_BYTES) {
     const { sha256, size } = await sha256File(file.absPath);
     return { record: { path: file.path, size, sha256, content_type: contentType, encodings: [] }, variants: {} };
   }
   const data = await readFile(file.absPath);
-  const variants = isCompressible(contentType) ? await precompress(data) : {};
+  const sha256 = sha256Buffer(data);
+  const variants = isCompressible(contentType) ? await compress(data, sha256) : {};
   const encodings = RELEASE_ENCODINGS.filter((e) => variants[e] !== undefined);
-  const record = { path: file.path, size: data.length, sha256: sha256Buffer(data), content_type: contentType, encodings };
+  const record = { path: file.path, size: data.length, sha256, content_type: contentType, encodings };
   return { record, data, variants };
 }

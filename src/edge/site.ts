@@ -3,7 +3,7 @@ import { SlipwayError } from '../core/errors.js';
 import { RELEASE_MANIFEST_ENTRY } from '../core/release-format.js';
 import { createFileEntry, type FileEntry } from './file-entry.js';
 import { parseReleaseManifest } from './release-manifest.js';
-import { readTarEntries } from './tar-reader.js';
+import { readTarEntries } from '../util/tar-entries.js';
 
 export type { FileEntry, FileVariant } from './file-entry.js';
 

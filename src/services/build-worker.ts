@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { toSlipwayError } from '../core/errors.js';
+import { createCachingCompressor } from '../build/precompress.js';
 import { buildStaticRelease } from '../build/static-build.js';
 import { operations, rings, versions } from '../store/schema.js';
 import { runCommand } from '../util/child-process.js';
@@ -29,6 +30,8 @@ export class BuildWorker {
   private readonly idle = new Set<Promise<void>>();
   /** Aborted on stop: running build commands are killed, their versions re-run on restart. */
   private readonly abort = new AbortController();
+  /** Compressed variants by content hash, shared by all builds of this server. */
+  private readonly compressor = createCachingCompressor();
 
   constructor(private readonly ctx: ServiceContext) {
     this.freeSlots = Array.from({ length: ctx.config.buildConcurrency }, (_, i) => i);
@@ -119,7 +122,7 @@ export class BuildWorker {
       const release = await buildStaticRelease({
         snapshotPath, workDir: dir, buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
         timeoutMs: this.ctx.config.buildTimeoutMs, onLog: (chunk) => log.write(chunk),
-        user, signal: this.abort.signal,
+        user, signal: this.abort.signal, compressor: this.compressor,
       });
       const artifact = await this.ctx.blobs.putFile(release.releasePath);
       log.write(`release ${artifact.sha256} (${release.manifest.files.length} files, ${artifact.size} bytes)\n`);
@@ -137,7 +140,8 @@ export class BuildWorker {
       const logSha = await this.storeLog(log, logPath).catch(() => null);
       await this.finish(version, { code: e.code, message: e.message }, { buildLogSha256: logSha });
     } finally {
-      if (user) await killAllOf(user);
+      // Only a build command can leave processes behind.
+      if (user && version.buildCommand) await killAllOf(user);
       await rm(dir, { recursive: true, force: true });
     }
   }

@@ -5,6 +5,8 @@ import { SlipwayError } from '../core/errors.js';
 export interface TarEntry {
   path: string;
   data: Buffer;
+  /** Permission bits from the header (0644, 0755, …). */
+  mode: number;
 }
 
 const BLOCK = 512;
@@ -57,7 +59,7 @@ export function readTarEntries(tar: Buffer): TarEntry[] {
         const path = pending?.path ?? header.path ?? '';
         if (seen.has(path)) throw invalid('duplicate entry', { entry: path });
         seen.add(path);
-        entries.push({ path, data: body });
+        entries.push({ path, data: body, mode: (header.mode ?? 0o644) & 0o7777 });
         pending = undefined;
         continue;
       }

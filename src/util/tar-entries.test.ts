@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
 import { isSlipwayError } from '../core/errors.js';
-import { readTarEntries } from './tar-reader.js';
-import { writeTar } from './test-helpers.js';
+import { readTarEntries } from './tar-entries.js';
+import { writeTar } from '../edge/test-helpers.js';
 
 const longDir = 'd'.repeat(120);
 const veryLong = `${'x'.repeat(90)}/${'y'.repeat(90)}/${'z'.repeat(90)}/é-file.txt`;
