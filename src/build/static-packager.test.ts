@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import * as tar from 'tar';
+import { listTar } from './archive/list-tar.js';
 import { isSlipwayError } from '../core/errors.js';
 import type { ReleaseManifest } from '../core/release-format.js';
 import { sha256Buffer } from '../util/sha256.js';
@@ -34,19 +34,7 @@ async function site(files: Record<string, string | Buffer>): Promise<string> {
 }
 
 async function readRelease(file: string): Promise<Array<{ path: string; mode: number; mtime: number; body: Buffer }>> {
-  const entries: Array<{ path: string; mode: number; mtime: number; body: Buffer }> = [];
-  await tar.t({
-    file,
-    strict: true,
-    onReadEntry: (e) => {
-      const chunks: Buffer[] = [];
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () =>
-        entries.push({ path: e.path, mode: e.mode ?? -1, mtime: e.mtime?.getTime() ?? -1, body: Buffer.concat(chunks) }),
-      );
-    },
-  });
-  return entries;
+  return (await listTar(file)).map(({ path, mode, mtime, body }) => ({ path, mode, mtime, body }));
 }
 
 test('writes release.json first, then br/, files/, gzip/ entries in byte order', async () => {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tar from 'tar';
+import { listTar } from './list-tar.js';
 import { isSlipwayError } from '../../core/errors.js';
 import { sha256File } from '../../util/sha256.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
@@ -30,28 +30,7 @@ interface Listed {
 }
 
 async function list(file: string): Promise<Listed[]> {
-  const entries: Listed[] = [];
-  await tar.t({
-    file,
-    strict: true,
-    onReadEntry: (e) => {
-      const chunks: Buffer[] = [];
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () =>
-        entries.push({
-          path: e.path,
-          mode: e.mode ?? -1,
-          size: e.size,
-          mtime: e.mtime?.getTime() ?? -1,
-          uid: e.uid ?? -1,
-          gid: e.gid ?? -1,
-          type: e.type,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    },
-  });
-  return entries;
+  return (await listTar(file)).map((e) => ({ ...e, body: e.body.toString() }));
 }
 
 async function makeTree(dir: string, mtime: Date): Promise<TarEntry[]> {
