@@ -8,9 +8,13 @@ import { openPostgresStore } from '../store/postgres/postgres-store.js';
  * preset), PGlite in the home directory otherwise (the `embedded` preset). Migrates before
  * returning.
  */
-export async function openStore(options: { databaseUrl?: string; pgliteDir: string }): Promise<Store> {
+export async function openStore(options: {
+  databaseUrl?: string;
+  pgliteDir: string;
+  onIdleError?: (err: Error) => void;
+}): Promise<Store> {
   const store = options.databaseUrl
-    ? await openPostgresStore({ url: options.databaseUrl })
+    ? await openPostgresStore({ url: options.databaseUrl, onIdleError: options.onIdleError })
     : await openPgliteStore({ dataDir: options.pgliteDir });
   try {
     await migrateToLatest(store);

@@ -28,7 +28,10 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
   const lock = await acquirePidLock(paths.serverLock, `slipway server for ${config.home}`);
   const logger = pino({ level: config.logLevel, base: { process: 'server' } });
   try {
-    const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: paths.db });
+    const store = await openStore({
+      databaseUrl: config.databaseUrl, pgliteDir: paths.db,
+      onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; it will be replaced'),
+    });
     const blobs = await createFsBlobStore({ root: paths.blobs });
     const services = createServices({
       store, blobs, notifier: new Notifier(), logger,

@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
-import { openTestStore, testDatabaseUrl } from '../../test/support/test-store.js';
+import { createTestDatabase, openTestStore, testDatabaseUrl } from '../../test/support/test-store.js';
+import { waitFor } from '../util/wait-for.js';
+import { openPostgresStore } from './postgres/postgres-store.js';
 import { migrateToLatest, splitStatements } from './migrate.js';
 import { deployments, events, projects, tenants } from './schema.js';
 import type { Store } from './store.js';
@@ -91,4 +93,22 @@ test('splitStatements drops comments and splits at line-ending semicolons', () =
     'CREATE TABLE a (x int)',
     'CREATE INDEX i ON a (x)',
   ]);
+});
+
+test(`${driver}: a dropped idle connection does not crash the process and the store keeps working`, { skip: testDatabaseUrl ? false : 'PGlite has no connections to drop' }, async (t) => {
+  const database = await createTestDatabase();
+  const idleErrors: Error[] = [];
+  const store = await openPostgresStore({ url: database.url, onIdleError: (err) => idleErrors.push(err) });
+  t.after(async () => {
+    await store.close();
+    await database.drop();
+  });
+  await migrateToLatest(store);
+  // Three connections at once, so the pool keeps idle ones around.
+  await Promise.all([1, 2, 3].map(() => store.db.execute(sql`SELECT pg_sleep(0.05)`)));
+  // Terminate every other backend of this database, as an administrator or a restart would.
+  await store.db.execute(sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  await waitFor(() => idleErrors.length > 0, { description: 'the pool to report its dropped idle connections' });
+  await seed(store);
+  assert.equal((await store.db.select().from(tenants)).length, 1);
 });

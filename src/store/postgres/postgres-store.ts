@@ -10,6 +10,8 @@ export interface PostgresStoreOptions {
   url: string;
   /** Pool size (default 10). */
   maxConnections?: number;
+  /** Told when an idle pooled connection fails (the pool has already dropped it). */
+  onIdleError?: (err: Error) => void;
 }
 
 /**
@@ -18,6 +20,10 @@ export interface PostgresStoreOptions {
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+  // Without a listener, an idle connection that dies (a database restart, an administrator
+  // terminating it) is an uncaught error that ends the process. The pool discards the broken
+  // client itself and the next query opens a new one, so reporting it is enough.
+  pool.on('error', (err) => options.onIdleError?.(err));
   // Fail fast on a wrong URL instead of on the first request.
   const probe = await pool.connect();
   probe.release();
