@@ -6,8 +6,8 @@ import {
   type ReleaseFile,
   type ReleaseManifest,
 } from '../core/release-format.js';
+import { isSha256Hex } from '../util/sha256.js';
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
 // Header values go to the wire verbatim, so a CR or LF here would be response splitting.
 const HEADER_VALUE_RE = /^[\x20-\x7e]+$/;
 
@@ -59,7 +59,7 @@ function checkFile(value: unknown, seen: Set<string>): ReleaseFile {
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw invalid('bad size', { path });
   }
-  if (typeof sha256 !== 'string' || !SHA256_RE.test(sha256)) throw invalid('bad sha256', { path });
+  if (typeof sha256 !== 'string' || !isSha256Hex(sha256)) throw invalid('bad sha256', { path });
   if (typeof contentType !== 'string' || !HEADER_VALUE_RE.test(contentType)) {
     throw invalid('bad content_type', { path });
   }

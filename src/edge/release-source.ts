@@ -3,8 +3,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError, toSlipwayError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { isSha256Hex } from '../util/sha256.js';
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
 
 /** Where a release's bytes come from: the edge's disk cache and the server's blob endpoint. */
 export interface ReleaseSourceConfig {
@@ -19,7 +19,7 @@ export interface ReleaseSourceConfig {
 
 /** Throws unless `sha256` is 64 lowercase hex: it becomes a file name and a URL segment. */
 export function assertSha256(sha256: string): void {
-  if (!SHA256_RE.test(sha256)) {
+  if (!isSha256Hex(sha256)) {
     throw new SlipwayError('invalid_request', 'not a sha256', { details: { sha256 } });
   }
 }

@@ -1,7 +1,7 @@
 import { SlipwayError } from '../core/errors.js';
 import type { Route, RouteMessage, RouteRelease } from '../core/routes.js';
+import { isSha256Hex } from '../util/sha256.js';
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
 const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function isRelease(value: unknown): value is RouteRelease {
@@ -11,7 +11,7 @@ function isRelease(value: unknown): value is RouteRelease {
     Number.isSafeInteger(r.version_number) && (r.version_number ?? 0) > 0 &&
     typeof r.version_id === 'string' &&
     // The sha names a file under the state directory: anything but 64 hex is refused here.
-    typeof r.artifact_sha256 === 'string' && SHA256_RE.test(r.artifact_sha256)
+    typeof r.artifact_sha256 === 'string' && isSha256Hex(r.artifact_sha256)
   );
 }
 

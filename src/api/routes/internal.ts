@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SlipwayError } from '../../core/errors.js';
 import { requireRole } from '../../services/api-keys.js';
+import { isSha256Hex } from '../../util/sha256.js';
 import type { Services } from '../../services/services.js';
 import { principalOf } from '../auth.js';
 import { openSse } from '../sse.js';
@@ -40,7 +41,7 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
   }, async (req, reply) => {
     requireRole(principalOf(req), ['internal']);
     const { sha256 } = req.params;
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new SlipwayError('blob_not_found', 'not a sha256');
+    if (!isSha256Hex(sha256)) throw new SlipwayError('blob_not_found', 'not a sha256');
     const info = await services.ctx.blobs.stat(sha256);
     if (!info) throw new SlipwayError('blob_not_found', `no blob ${sha256}`);
     const stream = await services.ctx.blobs.openRead(sha256);

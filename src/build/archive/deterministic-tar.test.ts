@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listTar } from './list-tar.js';
+import { listTar, type ListedEntry } from './list-tar.js';
 import { isSlipwayError } from '../../core/errors.js';
 import { sha256File } from '../../util/sha256.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
@@ -18,16 +18,7 @@ after(async () => {
   await removeDir(work);
 });
 
-interface Listed {
-  path: string;
-  mode: number;
-  size: number;
-  mtime: number;
-  uid: number;
-  gid: number;
-  type: string;
-  body: string;
-}
+type Listed = Omit<ListedEntry, 'body'> & { body: string };
 
 async function list(file: string): Promise<Listed[]> {
   return (await listTar(file)).map((e) => ({ ...e, body: e.body.toString() }));
