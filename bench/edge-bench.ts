@@ -119,7 +119,7 @@ export async function measureEdge(o: EdgeBenchOptions): Promise<EdgeBenchResult>
 }
 
 /** One warm-up and one measured wrk run, with the server's CPU use during the measured one. */
-async function measureRun(o: {
+export async function measureRun(o: {
   wrkOptions: Omit<WrkOptions, 'seconds'>;
   pids: number[];
   ticks: number;

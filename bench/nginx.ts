@@ -29,6 +29,11 @@ export interface NginxOptions {
   /** `[taskset, cpuList]` to pin master and worker, or null. */
   pin: [string, string] | null;
   cleanup: Cleanup;
+  /**
+   * `host:port` to reverse-proxy every request to (keep-alive upstream connections, the Host
+   * and X-Forwarded-* headers set as the edge sets them) instead of serving `files`.
+   */
+  proxyTo?: string;
 }
 
 /** Temp-path directives this build knows (a module left out rejects its directive). */
@@ -41,7 +46,26 @@ async function tempPathDirectives(nginx: string, dir: string): Promise<string[]>
     .map(([name]) => `${name}_temp_path ${join(dir, 'tmp', name)};`);
 }
 
-function renderConfig(dir: string, port: number, tempPaths: string[]): string {
+/** An upstream block and a location that proxy the way the edge does, for a fair race. */
+function proxyConfig(proxyTo: string): { http: string; server: string } {
+  return {
+    http: `upstream app { server ${proxyTo}; keepalive 64; }`,
+    server: `location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_buffering off;
+    }`,
+  };
+}
+
+function renderConfig(dir: string, port: number, o: { tempPaths: string[]; proxyTo?: string }): string {
+  const tempPaths = o.tempPaths;
+  const proxy = o.proxyTo === undefined ? { http: '', server: '' } : proxyConfig(o.proxyTo);
   const mime = existsSync('/etc/nginx/mime.types') ? 'include /etc/nginx/mime.types;' : 'types { application/javascript js; text/html html; }';
   return `daemon off;
 worker_processes 1;
@@ -59,10 +83,12 @@ http {
   keepalive_requests 1000000;
   open_file_cache max=1000 inactive=60s;
   ${tempPaths.join('\n  ')}
+  ${proxy.http}
   server {
     listen 127.0.0.1:${port};
     server_name _;
     root ${join(dir, 'www')};
+    ${proxy.server}
   }
 }
 `;
@@ -79,7 +105,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
     await mkdir(join(dir, 'www', path, '..'), { recursive: true, mode: 0o755 });
     await writeFile(join(dir, 'www', path), data, { mode: 0o644 });
   }
-  const config = renderConfig(dir, options.port, await tempPathDirectives(options.nginx, dir));
+  const config = renderConfig(dir, options.port, { tempPaths: await tempPathDirectives(options.nginx, dir), proxyTo: options.proxyTo });
   await writeFile(join(dir, 'nginx.conf'), config);
   const nginxArgv = [options.nginx, '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')];
   const argv = options.pin ? [options.pin[0], '-c', options.pin[1], ...nginxArgv] : nginxArgv;

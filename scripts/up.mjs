@@ -22,6 +22,22 @@ function run(cmd, args, what) {
   }
 }
 
+// Dynamic apps are sandboxed with bubblewrap, nftables and iproute2 (Debian packages). As root
+// on Debian/Ubuntu we install what is missing; otherwise the agent runs apps as plain processes
+// and says so.
+const SYSTEM_PACKAGES = [['bwrap', 'bubblewrap'], ['nft', 'nftables'], ['ip', 'iproute2']];
+const onPath = (bin) => ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(join(d, bin)));
+const missing = SYSTEM_PACKAGES.filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg);
+if (missing.length && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && process.env.SLIPWAY_RUNTIME_ISOLATION !== 'none') {
+  console.log(`› installing ${missing.join(', ')} (sandboxing of dynamic apps)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env }) : update;
+  if (install.status !== 0) console.warn('could not install them: dynamic apps will run without isolation');
+} else if (missing.length) {
+  console.warn(`${missing.join(', ')} missing: dynamic apps will run as plain processes (install them and run as root to sandbox them)`);
+}
+
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 // npm writes node_modules/.package-lock.json on every install: older than the lockfile means
 // the dependencies changed since the last install.

@@ -1,56 +1,122 @@
 /**
- * `slipway agent`: owns runtime instances on one host. Static sites need none, so for now the
- * agent only proves it can reach the control plane with its internal key and reports that;
- * dynamic apps (runtime drivers, health checks, re-adoption) build on this process.
+ * `slipway agent`: owns the runtime instances of one host. It long-polls the server for the
+ * host's assignments, keeps one {@link InstanceSupervisor} per instance, and reports what
+ * happens. Instances are processes outside the agent: when the agent stops (restart, upgrade)
+ * they keep running, and the next agent re-adopts them from the driver's saved handles.
  */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InstanceAssignment } from '../core/runtime.js';
+import type { InstanceHandle, RuntimeDriver } from '../runtime/runtime-driver.js';
+import { createControlPlaneClient, type ControlPlaneClient } from './control-plane-client.js';
+import { InstanceSupervisor } from './instance-supervisor.js';
+import { ReleaseStore } from './release-store.js';
 
 /** Options for {@link startAgent}. */
 export interface AgentOptions {
   serverUrl: string;
   token: string;
-  /** How often to check in with the server (default 10 s). */
-  intervalMs?: number;
-  log?: (message: string) => void;
+  /** This host's id in assignments (the embedded preset has one host, `local`). */
+  hostId?: string;
+  /** Holds `releases/` and `logs/`. */
+  stateDir: string;
+  driver: RuntimeDriver;
+  /** Long-poll wait per request (default 25 s). */
+  pollMs?: number;
+  log?: (message: string, data?: Record<string, unknown>) => void;
+  /** Replaces the HTTP client (tests). */
+  client?: ControlPlaneClient;
 }
 
 /** A running agent. */
 export interface RunningAgent {
-  /** True once the server accepted the agent's key. */
+  /** True while the last assignment poll succeeded. */
   readonly connected: boolean;
+  /** Ids of the instances being supervised. */
+  instanceIds(): string[];
+  /** Stops supervising; the instances keep running. */
   close(): Promise<void>;
 }
 
-/** Starts checking in with the server; failures are logged and retried, never fatal. */
-export function startAgent(options: AgentOptions): RunningAgent {
-  const log = options.log ?? ((m: string) => console.log(m));
+/** Starts the agent: re-adopts what runs, then follows the server's assignments. */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const log = options.log ?? ((m: string, d?: Record<string, unknown>) => console.log(`agent: ${m}${d ? ` ${JSON.stringify(d)}` : ''}`));
+  const hostId = options.hostId ?? 'local';
+  const client = options.client ?? createControlPlaneClient({ serverUrl: options.serverUrl, token: options.token, hostId });
+  const logDir = join(options.stateDir, 'logs');
+  await mkdir(logDir, { recursive: true, mode: 0o700 });
+  const releases = new ReleaseStore(join(options.stateDir, 'releases'), client);
+  const { driver } = options;
+  await driver.prepare();
+  // Instances left by an earlier agent, waiting for their assignment to be matched.
+  const orphans = new Map<string, InstanceHandle>((await driver.list()).map((h) => [h.id, h]));
+  if (orphans.size) log(`found ${orphans.size} instance(s) from an earlier run`);
+  const supervisors = new Map<string, InstanceSupervisor>();
+  const abort = new AbortController();
   let connected = false;
-  let stopped = false;
-  const check = async () => {
-    try {
-      const res = await fetch(`${options.serverUrl}/api/v1/internal/routes`, {
-        headers: { authorization: `Bearer ${options.token}` },
-        signal: AbortSignal.timeout(5000),
+
+  const apply = async (assignments: InstanceAssignment[]) => {
+    const wanted = new Set(assignments.map((a) => a.runtime_instance_id));
+    for (const a of assignments) {
+      const existing = supervisors.get(a.runtime_instance_id);
+      if (existing) {
+        existing.update(a);
+        continue;
+      }
+      const adopted = orphans.get(a.runtime_instance_id) ?? null;
+      orphans.delete(a.runtime_instance_id);
+      const sup = new InstanceSupervisor(a, {
+        driver, appDir: (sha) => releases.appDir(sha), report: (r) => client.report(r), logDir, log,
+      }, adopted && driver.isRunning(adopted) ? adopted : null);
+      if (adopted && !driver.isRunning(adopted)) await driver.remove(adopted);
+      supervisors.set(a.runtime_instance_id, sup);
+      void sup.done.then(() => {
+        if (supervisors.get(a.runtime_instance_id) === sup) supervisors.delete(a.runtime_instance_id);
       });
-      await res.arrayBuffer();
-      const ok = res.ok;
-      if (ok !== connected) log(ok ? 'agent: connected to the server' : `agent: the server refused the agent (${res.status})`);
-      connected = ok;
-    } catch {
-      if (connected) log('agent: lost the server; running instances (none yet) keep running');
-      connected = false;
+      sup.start();
+    }
+    // What the server no longer lists was stopped or forgotten there: make it so here.
+    for (const handle of orphans.values()) {
+      log('stopping an instance the server no longer assigns', { id: handle.id });
+      await driver.stop(handle, 5000).catch((err: Error) => log('stop failed', { id: handle.id, err: err.message }));
+    }
+    orphans.clear();
+    for (const [id, sup] of supervisors) {
+      if (!wanted.has(id)) sup.update({ ...sup.assignment, desired: 'stopped' });
     }
   };
-  void check();
-  const timer = setInterval(() => {
-    if (!stopped) void check();
-  }, options.intervalMs ?? 10_000);
+
+  const loop = async () => {
+    let revision: string | undefined;
+    let delay = 200;
+    while (!abort.signal.aborted) {
+      try {
+        const page = await client.assignments(revision, options.pollMs ?? 25_000, abort.signal);
+        if (!connected) log('connected to the server');
+        connected = true;
+        delay = 200;
+        if (page.revision !== revision) await apply(page.assignments);
+        revision = page.revision;
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        if (connected) log(`lost the server (${(err as Error).message}); running instances keep running`);
+        connected = false;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  };
+  const running = loop();
+
   return {
     get connected() {
       return connected;
     },
+    instanceIds: () => [...supervisors.keys()],
     close: async () => {
-      stopped = true;
-      clearInterval(timer);
+      abort.abort();
+      await running;
+      for (const sup of supervisors.values()) sup.detach();
     },
   };
 }

@@ -12,6 +12,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
 import { internalRoutes } from './routes/internal.js';
 import { ARCHIVE_TYPES, publishRoutes } from './routes/publish.js';
+import { runtimeRoutes } from './routes/runtime.js';
 import { versionRoutes } from './routes/versions.js';
 
 /** Options for {@link createApi}. */
@@ -61,6 +62,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   versionRoutes(app, services);
   eventRoutes(app, services);
   internalRoutes(app, services);
+  runtimeRoutes(app, services);
   await app.ready();
   return app;
 }

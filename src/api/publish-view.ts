@@ -13,7 +13,7 @@ export async function renderPublish(
   return {
     deployment,
     version,
-    services: [] as Array<{ id: string; type: string; state: string }>,
+    services: (await services.runtime.servicesOf(ids.deploymentId)).map((s) => ({ id: s.id, type: s.type, state: s.state })),
     promoted: deployment.active_version_id === version.id,
     ...(operation ? { operation: { id: operation.id, state: operation.state } } : {}),
   };

@@ -100,11 +100,38 @@ export const UpdateDeploymentBody = z.object({
   spa_fallback: z.boolean().optional(),
 }).strict();
 
-const BuildOptions = {
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+const ms = (min: number, max: number) => count(min, max).describe('milliseconds');
+
+/**
+ * Publish options, flat so that the query string of an archive upload and the JSON body of a
+ * file map carry the same names. docs/api.md#publish documents each one.
+ */
+export const BuildOptions = {
   build_command: z.string().min(1).max(4000).optional(),
   output_path: z.string().min(1).max(1000).optional(),
-  kind: z.enum(['auto', 'static']).default('auto'),
+  kind: z.enum(['auto', 'static', 'dynamic']).default('auto'),
+  run_command: z.string().min(1).max(4000).optional().describe('makes the version dynamic: the command that starts the app'),
+  port: count(1, 65535).describe('the port the app listens on (also given as PORT)'),
+  health_check_path: z.string().min(1).max(1000).regex(/^\//, 'must start with /').optional(),
+  health_grace_period_ms: ms(0, 3_600_000),
+  health_interval_ms: ms(100, 300_000),
+  health_timeout_ms: ms(100, 300_000),
+  health_unhealthy_threshold: count(1, 100),
+  health_healthy_threshold: count(1, 100),
+  replicas: count(0, 100),
+  memory_mb: count(16, 1_048_576),
+  cpu_millis: count(10, 256_000),
+  disk_mb: count(1, 1_048_576),
+  pids_max: count(8, 1_000_000),
+  crash_loop_budget: count(0, 1000),
+  drain_timeout_ms: ms(0, 3_600_000),
+  sticky_cookie: z.string().min(1).max(200).regex(/^[!#-'*+.0-9A-Z^-z|~-]+$/, 'must be a cookie name').optional(),
+  sticky_header: z.string().min(1).max(200).regex(/^[!#-'*+.0-9A-Za-z^_`|~-]+$/, 'must be a header name').optional(),
 };
+
+/** The parsed publish options. */
+export type PublishOptionsInput = z.infer<z.ZodObject<typeof BuildOptions>>;
 
 export const PublishQuery = z.object({
   wait: z.enum(['true', 'false', '1', '0']).optional(),

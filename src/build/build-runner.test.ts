@@ -7,7 +7,7 @@ import { isSlipwayError, type SlipwayError } from '../core/errors.js';
 import { isProcessAlive } from '../util/process-group.js';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
 import { waitFor } from '../util/wait-for.js';
-import { runBuildCommand, type RunBuildOptions } from './build-runner.js';
+import { runBuildCommand, runBuildStep, type RunBuildOptions } from './build-runner.js';
 
 let cwd: string;
 before(async () => {
@@ -100,4 +100,16 @@ test('the command cannot reach outside what the user wrote: no injection through
   const { error } = await run('echo "$EVIL"', { env: { EVIL: `$(touch ${marker})` } });
   assert.equal(error, undefined);
   assert.equal(existsSync(marker), false);
+});
+
+test('a build step is an argument vector: nothing in it reaches a shell', async () => {
+  const chunks: string[] = [];
+  await runBuildStep(['printf', '%s\\n', '$HOME; echo pwned', '`id`'], { cwd, timeoutMs: 10_000, maxLogBytes: 10_000, onLog: (c) => chunks.push(c) });
+  assert.equal(chunks.join(''), '$HOME; echo pwned\n`id`\n');
+  const err = await runBuildStep(['sh', '-c', 'exit 4'], { cwd, timeoutMs: 10_000, maxLogBytes: 10_000, onLog: () => {} }).catch((e: unknown) => e);
+  assert.ok(isSlipwayError(err, 'build_failed'));
+  assert.deepEqual(err.details.argv, ['sh', '-c', 'exit 4']);
+  assert.match(err.message, /^`sh -c exit 4` exited with code 4$/);
+  const missing = await runBuildStep(['./no-such-tool'], { cwd, timeoutMs: 10_000, maxLogBytes: 10_000, onLog: () => {} }).catch((e: unknown) => e);
+  assert.ok(isSlipwayError(missing, 'build_failed'), String(missing));
 });

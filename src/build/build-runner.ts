@@ -52,13 +52,31 @@ export function buildEnvironment(cwd: string, extra: Record<string, string> = {}
  * process group with stdin closed and a scrubbed environment; stdout and stderr stream to
  * `onLog` line by line. On timeout the whole group gets SIGTERM, then SIGKILL, and
  * `build_timeout` is thrown; a non-zero exit throws `build_failed` with
- * `details: { exitCode, signal, logTail }`.
+ * `details: { argv, exitCode, signal, logTail }`.
  */
 export async function runBuildCommand(options: RunBuildOptions): Promise<BuildRunResult> {
+  const { command, ...rest } = options;
+  return runInGroup(['/bin/sh', '-c', command], 'the build command', rest);
+}
+
+/** Options for {@link runBuildStep}: those of {@link runBuildCommand} without the command. */
+export type BuildStepOptions = Omit<RunBuildOptions, 'command'>;
+
+/**
+ * Runs one of Slipway's own build steps (`npm ci`, `python3 -m venv .venv`) as an argument
+ * vector, without a shell, looked up on the build environment's `PATH`. Everything else is as
+ * for {@link runBuildCommand}: same isolation, log, timeout and errors, the message naming the
+ * step.
+ */
+export async function runBuildStep(argv: readonly string[], options: BuildStepOptions): Promise<BuildRunResult> {
+  return runInGroup(argv, `\`${argv.join(' ')}\``, options);
+}
+
+async function runInGroup(argv: readonly string[], what: string, options: BuildStepOptions): Promise<BuildRunResult> {
   const log = new BuildLog(options.maxLogBytes, options.onLog);
   let child;
   try {
-    child = spawnInGroup(['/bin/sh', '-c', options.command], {
+    child = spawnInGroup(argv, {
       cwd: options.cwd,
       env: buildEnvironment(options.cwd, options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,7 +97,12 @@ export async function runBuildCommand(options: RunBuildOptions): Promise<BuildRu
   try {
     exit = await superviseGroup(child, { timeoutMs: options.timeoutMs, killGraceMs: options.killGraceMs });
   } catch (cause) {
-    throw new SlipwayError('internal_error', `could not start the build: ${(cause as Error).message}`, { cause });
+    options.signal?.removeEventListener('abort', kill);
+    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new SlipwayError(missing ? 'build_failed' : 'internal_error', `could not start ${what}: ${(cause as Error).message}`, {
+      cause,
+      details: { argv: [...argv], exitCode: null, signal: null, logTail: log.tail() },
+    });
   }
   options.signal?.removeEventListener('abort', kill);
   log.flush();
@@ -88,13 +111,13 @@ export async function runBuildCommand(options: RunBuildOptions): Promise<BuildRu
   }
   if (exit.timedOut) {
     throw new SlipwayError('build_timeout', `the build did not finish within ${options.timeoutMs} ms`, {
-      details: { timeoutMs: options.timeoutMs, logTail: log.tail() },
+      details: { argv: [...argv], timeoutMs: options.timeoutMs, logTail: log.tail() },
     });
   }
   if (exit.exitCode !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-    throw new SlipwayError('build_failed', `the build command ${how}`, {
-      details: { exitCode: exit.exitCode, signal: exit.signal, logTail: log.tail() },
+    throw new SlipwayError('build_failed', `${what} ${how}`, {
+      details: { argv: [...argv], exitCode: exit.exitCode, signal: exit.signal, logTail: log.tail() },
     });
   }
   return { exitCode: 0, durationMs: exit.durationMs };

@@ -12,3 +12,10 @@ export function parseVersionNumber(value: string): number {
   }
   return n;
 }
+
+/** Parses a whole number ≥ 0 (`--replicas 2`); a typo is a usage error. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number such as 2');
+  return n;
+}

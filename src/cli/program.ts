@@ -6,6 +6,7 @@ import { registerEventsCommand } from './commands/events.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerRollbackCommand } from './commands/rollback.js';
+import { registerScaleCommands } from './commands/scale.js';
 import { registerVersionsCommand } from './commands/versions.js';
 
 export { EXIT_ERROR, EXIT_USAGE };
@@ -38,6 +39,7 @@ export function createCliProgram(io: CliIo): Command {
   registerDeploymentsCommand(program, ctx);
   registerVersionsCommand(program, ctx);
   registerRollbackCommand(program, ctx);
+  registerScaleCommands(program, ctx);
   registerEventsCommand(program, ctx);
   registerLogsCommand(program, ctx);
   return program;

@@ -36,6 +36,18 @@ export const ERROR_CODES = [
   'build_timeout',
   'build_output_too_large',
   'output_path_missing',
+  'dockerfile_requires_container_driver',
+  'build_toolchain_missing',
+  'run_command_missing',
+  // runtime
+  'service_not_found',
+  'instance_not_found',
+  'health_check_failed',
+  'instance_exited',
+  'instance_not_listening',
+  'instance_wrong_port',
+  'instance_oom_killed',
+  'rollout_timeout',
   // integrity and internals
   'blob_corrupt',
   'interrupted',

@@ -9,6 +9,16 @@ export interface RouteRelease {
   version_number: number;
   version_id: string;
   artifact_sha256: string;
+  /**
+   * `static` (default when absent): the edge serves the release's files from memory.
+   * `dynamic`: the edge proxies to {@link upstreams} and never downloads the release.
+   */
+  kind?: 'static' | 'dynamic';
+  /**
+   * Dynamic only: `host:port` of every healthy instance of this version, in a stable order.
+   * Empty while none is healthy (the edge answers 503).
+   */
+  upstreams?: string[];
 }
 
 /** Everything the edge needs to serve one deployment. */
@@ -18,6 +28,12 @@ export interface Route {
   slug: string;
   /** When true, unknown paths without a file extension serve `/index.html` with 200. */
   spa_fallback: boolean;
+  /**
+   * Dynamic only: how the edge picks an upstream. Absent: round-robin. `{ cookie: name }` or
+   * `{ header: name }`: requests with the same value of that cookie or header go to the same
+   * instance while the pool is unchanged (requests without it are round-robined).
+   */
+  sticky?: { cookie: string } | { header: string } | null;
   /** The production ring's active release, or null before the first promotion. */
   active: RouteRelease | null;
   /** Every ready version, for immutable preview hosts `v<N>--<slug>.<base domain>`. */

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 
 /** A fixed response with its headers computed once at start-up. */
 export interface CannedResponse {
@@ -43,6 +43,15 @@ export const UNAVAILABLE = canned(503, page('503 Service Unavailable'), {
   contentType: HTML,
   headers: ['Retry-After', '5'],
 });
+/** A dynamic release with no healthy instance right now (one is usually a moment away). */
+export const NO_UPSTREAM = canned(503, page('503 Service Unavailable'), {
+  contentType: HTML,
+  headers: ['Retry-After', '1'],
+});
+/** The upstream refused, reset or answered garbage before sending a response. */
+export const BAD_GATEWAY = canned(502, page('502 Bad Gateway'), { contentType: HTML });
+/** The upstream did not send response headers in time. */
+export const GATEWAY_TIMEOUT = canned(504, page('504 Gateway Timeout'), { contentType: HTML });
 /** `GET /_slipway/health`. */
 export const HEALTH_OK = canned(200, 'ok');
 
@@ -51,4 +60,14 @@ export function sendCanned(res: ServerResponse, isHead: boolean, response: Canne
   res.writeHead(response.status, response.headers);
   if (isHead) res.end();
   else res.end(response.body);
+}
+
+/**
+ * A canned response as raw bytes ending the connection, for a socket node:http has handed
+ * over (a refused WebSocket upgrade), where no ServerResponse exists.
+ */
+export function cannedBytes(response: CannedResponse): Buffer {
+  let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\nConnection: close\r\n`;
+  for (let i = 0; i < response.headers.length; i += 2) head += `${response.headers[i]}: ${response.headers[i + 1]}\r\n`;
+  return Buffer.concat([Buffer.from(`${head}\r\n`), response.body]);
 }

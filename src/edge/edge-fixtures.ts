@@ -52,7 +52,7 @@ export async function tempDir(t: After): Promise<string> {
 /** An edge on a free port with fast reconnects and retries, closed after the test. */
 export async function startEdge(
   t: After,
-  config: Pick<EdgeServerConfig, 'serverUrl' | 'token' | 'stateDir'>,
+  config: Pick<EdgeServerConfig, 'serverUrl' | 'token' | 'stateDir'> & Partial<EdgeServerConfig>,
 ): Promise<{ edge: EdgeServer; port: number }> {
   const edge = createEdgeServer({
     port: 0, host: '127.0.0.1', baseDomain: 'localhost', logger: silentLogger,

@@ -3,12 +3,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConsoleLogger, type EdgeLogger } from './logger.js';
 import { createReleaseCache, type ReleaseCache } from './release-cache.js';
+import { createProxyHandler } from './proxy-handler.js';
 import { createRequestHandler } from './request-handler.js';
 import { startRouteWatcher, type RouteWatcher } from './route-watcher.js';
 import { createRouteStateWriter, readRouteState, type RouteStateWriter } from './route-state.js';
 import { RouteSync } from './route-sync.js';
-import { RouteTable } from './route-table.js';
+import { RouteTable, upstreamAddresses } from './route-table.js';
 import { createRevisionAcker } from './revision-ack.js';
+import { createUpgradeHandler } from './upgrade-handler.js';
+import { UpstreamPools } from './upstream-pool.js';
 
 /** Options for {@link createEdgeServer}. */
 export interface EdgeServerConfig {
@@ -33,6 +36,15 @@ export interface EdgeServerConfig {
   loadRetryMs?: { min: number; max: number };
   /** How long `close()` lets in-flight requests finish before cutting them; default 10 s. */
   closeGraceMs?: number;
+  /**
+   * `X-Forwarded-Proto` sent to dynamic releases' instances: the scheme clients use to reach
+   * this edge (`https` behind a TLS terminator). Default `http`.
+   */
+  forwardedProto?: 'http' | 'https';
+  /** Time an instance has to send response headers (or a WebSocket answer); default 60 s (504). */
+  upstreamTimeoutMs?: number;
+  /** Keep-alive pools of instances no route names any more close after this idle; default 60 s. */
+  upstreamPoolIdleMs?: number;
 }
 
 /** The routing side of a running edge, for wiring and tests. */
@@ -60,7 +72,10 @@ export interface EdgeServer {
   readonly routes: EdgeRoutes;
 }
 
-/** Creates the edge: static sites from memory by host, routes from the server's watch stream. */
+/**
+ * Creates the edge: static sites from memory and dynamic releases proxied to their instances,
+ * by host, with routes from the server's watch stream.
+ */
 export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   const logger = config.logger ?? createConsoleLogger();
   const table = new RouteTable(config.baseDomain);
@@ -70,7 +85,17 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   const edgeId = randomUUID();
   const acks = createRevisionAcker({ serverUrl: config.serverUrl, token: config.token, edgeId });
   const sync = new RouteSync({ table, cache, writer, logger, retryMs: config.loadRetryMs, onApplied: acks.ack });
-  const server = createServer({ keepAlive: true }, createRequestHandler({ table, cache, logger }));
+  const forwardedProto = config.forwardedProto ?? 'http';
+  const pools = new UpstreamPools({
+    inUse: () => upstreamAddresses(table.current),
+    logger,
+    headersTimeoutMs: config.upstreamTimeoutMs,
+    idleCloseMs: config.upstreamPoolIdleMs,
+  });
+  const proxy = createProxyHandler({ pools, logger, forwardedProto });
+  const upgrades = createUpgradeHandler({ table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs });
+  const server = createServer({ keepAlive: true }, createRequestHandler({ table, cache, logger, proxy }));
+  server.on('upgrade', upgrades.handle);
   let watcher: RouteWatcher | null = null;
 
   const routes: EdgeRoutes = {
@@ -109,6 +134,8 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Tunnels never end by themselves and server.close() would wait for them forever.
+      upgrades.closeAll();
       // close() already drops idle keep-alive sockets; these catch the ones that go idle
       // after their last in-flight response, and cut everything once the grace is over.
       const idle = setInterval(() => server.closeIdleConnections(), 50);
@@ -116,6 +143,8 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
       await Promise.all([closed, watcher?.close(), sync.close()]);
       clearInterval(idle);
       clearTimeout(cut);
+      // Every client connection is gone, so no pool has anyone left to answer.
+      await pools.close();
       await writer.flush();
     },
   };

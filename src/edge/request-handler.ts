@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, UNAVAILABLE, sendCanned } from './canned-responses.js';
 import type { EdgeLogger } from './logger.js';
+import type { ProxyHandler } from './proxy-handler.js';
 import type { ReleaseCache } from './release-cache.js';
 import { normalizeHost, type PreviewMatch, type RouteTable } from './route-table.js';
 import { serveStatic } from './static-handler.js';
@@ -16,12 +17,15 @@ export interface RequestHandlerDeps {
   table: RouteTable;
   cache: ReleaseCache;
   logger: EdgeLogger;
+  /** Serves dynamic releases. */
+  proxy: ProxyHandler;
 }
 
 /**
  * The edge's request listener: health probe, then `<slug>.<base>` → the active release
- * (synchronous; the site is already in memory), then `v<N>--<slug>.<base>` → that version's
- * release (from memory, or loaded once on first use). Unknown hosts get the neutral 404.
+ * (synchronous; the site is already in memory, or the request is proxied to an instance when
+ * the release is dynamic), then `v<N>--<slug>.<base>` → that version's release (proxied when
+ * dynamic; else from memory, or loaded once on first use). Unknown hosts get the neutral 404.
  */
 export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { table, logger } = deps;
@@ -36,6 +40,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       const entry = host === null ? undefined : table.active(host);
       if (entry !== undefined) {
         if (entry.target !== null) return serveStatic(req, res, entry.target);
+        if (entry.proxy !== null) return deps.proxy(req, res, entry.proxy);
         return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
       }
       const preview = host === null ? null : table.preview(host);
@@ -53,6 +58,8 @@ function servePreview(
   deps: RequestHandlerDeps & { preview: PreviewMatch },
 ): void {
   const { entry, release } = deps.preview;
+  const proxy = entry.previewProxies.get(release.version_number);
+  if (proxy !== undefined) return deps.proxy(req, res, proxy);
   const spaFallback = entry.route.spa_fallback;
   const sha = release.artifact_sha256;
   if (entry.target !== null && entry.route.active?.artifact_sha256 === sha) {

@@ -4,6 +4,23 @@ import { isSha256Hex } from '../util/sha256.js';
 
 const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** An HTTP token (RFC 9110 §5.6.2): what a header or cookie name may be. */
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** `host:port` with a DNS name, IPv4 or bracketed IPv6 host. */
+const ADDRESS_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\]):([0-9]{1,5})$/;
+
+/**
+ * True for an upstream address the edge can dial. It becomes an undici origin
+ * (`http://<address>`) and a TCP target, so anything that could smuggle a path, userinfo or a
+ * second host is refused here.
+ */
+export function isUpstreamAddress(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const m = ADDRESS_RE.exec(value);
+  const port = m === null ? 0 : Number(m[1]);
+  return port >= 1 && port <= 65535;
+}
+
 function isRelease(value: unknown): value is RouteRelease {
   const r = value as Partial<RouteRelease> | null;
   return (
@@ -11,8 +28,18 @@ function isRelease(value: unknown): value is RouteRelease {
     Number.isSafeInteger(r.version_number) && (r.version_number ?? 0) > 0 &&
     typeof r.version_id === 'string' &&
     // The sha names a file under the state directory: anything but 64 hex is refused here.
-    typeof r.artifact_sha256 === 'string' && isSha256Hex(r.artifact_sha256)
+    typeof r.artifact_sha256 === 'string' && isSha256Hex(r.artifact_sha256) &&
+    (r.kind === undefined || r.kind === 'static' || r.kind === 'dynamic') &&
+    (r.upstreams === undefined || (Array.isArray(r.upstreams) && r.upstreams.every(isUpstreamAddress)))
   );
+}
+
+function isSticky(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (typeof value !== 'object' || Object.keys(value).length !== 1) return false;
+  const s = value as { cookie?: unknown; header?: unknown };
+  const name = s.cookie ?? s.header;
+  return typeof name === 'string' && TOKEN_RE.test(name);
 }
 
 /**
@@ -27,6 +54,7 @@ export function isRoute(value: unknown): value is Route {
     typeof r.deployment_id === 'string' &&
     typeof r.slug === 'string' && SLUG_RE.test(r.slug) &&
     typeof r.spa_fallback === 'boolean' &&
+    isSticky(r.sticky) &&
     (r.active === null || isRelease(r.active)) &&
     Array.isArray(r.versions) && r.versions.every(isRelease)
   );

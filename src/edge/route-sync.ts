@@ -2,7 +2,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { Route, RouteMessage } from '../core/routes.js';
 import type { EdgeLogger } from './logger.js';
 import type { ReleaseCache } from './release-cache.js';
-import { createRouteEntry, type RouteEntry, type RouteTable } from './route-table.js';
+import { createRouteEntry, isDynamic, type RouteEntry, type RouteTable } from './route-table.js';
 import type { RouteState, RouteStateWriter } from './route-state.js';
 import type { Site } from './site.js';
 
@@ -23,6 +23,7 @@ const LOAD_CONCURRENCY = 4;
 
 /**
  * Turns route messages into the served table without ever exposing an unloaded release.
+ * Dynamic releases (proxied to running instances) are never loaded and publish at once.
  * Messages update the desired routes at once; a pass then publishes, in one table swap, every
  * route whose active release is in memory, keeps the previous entry (or nothing, if new) for
  * routes whose release is still loading, and starts those loads; each finished load triggers
@@ -135,7 +136,8 @@ export class RouteSync {
     const entries: RouteEntry[] = [];
     let missing = 0;
     for (const route of this.#desired.values()) {
-      const sha = route.active?.artifact_sha256;
+      // A dynamic release has nothing to load: its instances are already running.
+      const sha = route.active === null || isDynamic(route.active) ? undefined : route.active.artifact_sha256;
       const site = sha === undefined ? null : this.#ready.get(sha) ?? this.#c.cache.get(sha);
       if (site !== undefined) {
         entries.push(createRouteEntry(route, site));
@@ -199,6 +201,7 @@ export class RouteSync {
   }
 }
 
+/** The releases that must be in memory before their routes are published (static only). */
 function activeShas(routes: Route[]): string[] {
-  return [...new Set(routes.flatMap((r) => (r.active === null ? [] : [r.active.artifact_sha256])))];
+  return [...new Set(routes.flatMap((r) => (r.active === null || isDynamic(r.active) ? [] : [r.active.artifact_sha256])))];
 }

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { testRoute } from './fake-control-plane.js';
 import { silentLogger } from './logger.js';
 import { createRouteStateWriter, readRouteState, routeStatePath } from './route-state.js';
-import { createRouteEntry, normalizeHost, RouteTable } from './route-table.js';
+import { createRouteEntry, normalizeHost, RouteTable, upstreamAddresses } from './route-table.js';
 import { loadSite } from './site.js';
 import { buildReleaseTar } from './test-helpers.js';
+import { dynamicRoute } from './upstream-fixtures.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -57,4 +58,20 @@ test('route state is written atomically and read back; a corrupt file is ignored
   assert.equal(await readRouteState(dir, silentLogger), null);
   await writeFile(routeStatePath(dir), 'not json');
   assert.equal(await readRouteState(dir, silentLogger), null);
+});
+
+test('dynamic releases resolve to proxy targets, active and preview; static ones do not', () => {
+  const table = new RouteTable('localhost');
+  const site = loadSite(buildReleaseTar({ 'index.html': 'x' }).tar);
+  const mixed = dynamicRoute('mixed', [['10.0.0.1:80'], ['10.0.0.2:80', '10.0.0.3:80']]);
+  const staticV3 = { version_number: 3, version_id: 'v3', artifact_sha256: A };
+  mixed.versions = [...mixed.versions, staticV3];
+  table.publish(1, [createRouteEntry(mixed, null), createRouteEntry(testRoute('plain', [A]), site)]);
+  assert.equal(table.active('mixed.localhost')?.target, null);
+  assert.deepEqual(table.proxyTarget('mixed.localhost')?.upstreams, ['10.0.0.2:80', '10.0.0.3:80']);
+  assert.deepEqual(table.proxyTarget('v1--mixed.localhost')?.upstreams, ['10.0.0.1:80']);
+  assert.equal(table.proxyTarget('v3--mixed.localhost'), null, 'a static version is not proxied');
+  assert.equal(table.proxyTarget('plain.localhost'), null);
+  assert.equal(table.proxyTarget('nope.localhost'), null);
+  assert.deepEqual([...upstreamAddresses(table.current)].sort(), ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80']);
 });

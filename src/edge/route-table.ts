@@ -1,14 +1,22 @@
 import type { Route, RouteRelease } from '../core/routes.js';
+import { createProxyTarget, type ProxyTarget } from './pick-upstream.js';
 import type { Site } from './site.js';
 import type { StaticTarget } from './static-handler.js';
 
 /** One deployment as the edge serves it right now. */
 export interface RouteEntry {
   readonly route: Route;
-  /** The active release's site, or null while nothing is active (its host answers 404). */
+  /**
+   * The active static release's site; null while nothing is active (its host answers 404) or
+   * when the active release is dynamic.
+   */
   readonly target: StaticTarget | null;
+  /** The active release's instances when it is dynamic, else null. */
+  readonly proxy: ProxyTarget | null;
   /** Ready versions by number, for preview hosts. */
   readonly versions: ReadonlyMap<number, RouteRelease>;
+  /** The instances of each dynamic version, by number, for its preview host. */
+  readonly previewProxies: ReadonlyMap<number, ProxyTarget>;
 }
 
 /** An immutable view of every route; requests read one and never see it change. */
@@ -26,15 +34,42 @@ export interface PreviewMatch {
   readonly release: RouteRelease;
 }
 
+const NO_PROXIES: ReadonlyMap<number, ProxyTarget> = new Map();
 const PREVIEW_RE = /^v([1-9][0-9]{0,9})--(.+)$/;
 
-/** Builds an entry; `site` must be the loaded release of `route.active` (null when none). */
+/**
+ * Builds an entry; `site` must be the loaded release of a static `route.active` (null when
+ * none is active or it is dynamic: dynamic releases are never loaded).
+ */
 export function createRouteEntry(route: Route, site: Site | null): RouteEntry {
+  let previewProxies: Map<number, ProxyTarget> | null = null;
+  for (const v of route.versions) {
+    const proxy = createProxyTarget(v, route.sticky);
+    if (proxy !== null) (previewProxies ??= new Map()).set(v.version_number, proxy);
+  }
   return {
     route,
     target: site === null ? null : { site, spaFallback: route.spa_fallback },
+    proxy: route.active === null ? null : createProxyTarget(route.active, route.sticky),
     versions: new Map(route.versions.map((v) => [v.version_number, v])),
+    // Shared when empty: most routes are static, and a table rebuild touches every route.
+    previewProxies: previewProxies ?? NO_PROXIES,
   };
+}
+
+/** True when `release` is served by proxying to instances rather than from its files. */
+export function isDynamic(release: RouteRelease): boolean {
+  return release.kind === 'dynamic';
+}
+
+/** Every upstream address a snapshot names (active and preview), for closing unused pools. */
+export function upstreamAddresses(snapshot: RouteSnapshot): Set<string> {
+  const out = new Set<string>();
+  for (const entry of snapshot.byId.values()) {
+    for (const address of entry.proxy?.upstreams ?? []) out.add(address);
+    for (const proxy of entry.previewProxies.values()) for (const address of proxy.upstreams) out.add(address);
+  }
+  return out;
 }
 
 /**
@@ -82,6 +117,14 @@ export class RouteTable {
     const entry = this.#current.byHost.get(match[2] + this.#suffix);
     const release = entry?.versions.get(Number(match[1]));
     return entry === undefined || release === undefined ? null : { entry, release };
+  }
+
+  /** The instances a host proxies to (an active or preview dynamic release), else null. */
+  proxyTarget(hostname: string): ProxyTarget | null {
+    const entry = this.#current.byHost.get(hostname);
+    if (entry !== undefined) return entry.proxy;
+    const preview = this.preview(hostname);
+    return preview === null ? null : preview.entry.previewProxies.get(preview.release.version_number) ?? null;
   }
 }
 

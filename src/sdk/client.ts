@@ -1,6 +1,6 @@
 import type { PublishOptions, PublishSource } from './publish-request.js';
 import type {
-  Deployment, Health, Operation, Page, PublishResult, RollbackResult, SlipwayEvent, Version,
+  Deployment, Health, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateServiceInput, Version,
 } from './types.js';
 
 /** Options of {@link createClient}. */
@@ -110,6 +110,22 @@ export interface SlipwayClient {
   listVersions(deployment: string, options?: ListOptions): Promise<Page<Version>>;
   /** One version, by id or number. */
   getVersion(deployment: string, version: string | number): Promise<Version>;
+  /**
+   * A deployment's services (empty for a static site).
+   *
+   * @example
+   * const [web] = await client.listServices('my-api');
+   */
+  listServices(deployment: string): Promise<Service[]>;
+  /** A deployment's runtime instances, newest first. */
+  listInstances(deployment: string): Promise<RuntimeInstance[]>;
+  /**
+   * Scales a service or changes its health check or resources.
+   *
+   * @example
+   * await client.updateService(web.id, { desired_replicas: 3 });
+   */
+  updateService(serviceId: string, input: UpdateServiceInput): Promise<Service>;
   /** The stored build log of a version, as text. */
   getBuildLog(deployment: string, version: string | number): Promise<string>;
   /**

@@ -3,7 +3,7 @@ import { readEventStream } from './follow-events.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
 import { buildPublishRequest } from './publish-request.js';
 import type {
-  Deployment, Health, Operation, Page, PublishResult, RollbackResult, SlipwayEvent, Version,
+  Deployment, Health, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
 } from './types.js';
 
 const DEFAULT_USER_AGENT = 'slipway-sdk';
@@ -65,6 +65,11 @@ export function createClient(options: ClientOptions): SlipwayClient {
       return toPage(await http.json<Version[]>({ method: 'GET', path: apiPath`/deployments/${deployment}/versions`, query: listQuery(list) }));
     },
     getVersion: (deployment, version) => get<Version>(apiPath`/deployments/${deployment}/versions/${version}`),
+    listServices: (deployment) => get<Service[]>(apiPath`/deployments/${deployment}/services`),
+    listInstances: (deployment) => get<RuntimeInstance[]>(apiPath`/deployments/${deployment}/instances`),
+    async updateService(serviceId, input) {
+      return (await http.json<Service>({ method: 'PATCH', path: apiPath`/services/${serviceId}`, json: input })).data;
+    },
     async getBuildLog(deployment, version) {
       const path = apiPath`/deployments/${deployment}/versions/${version}/build-log`;
       const response = await http.send({ method: 'GET', path, headers: { accept: 'text/plain, application/json' } });

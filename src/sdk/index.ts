@@ -26,7 +26,8 @@ export { SlipwayApiError, isSlipwayApiError, type SlipwayApiErrorOptions } from 
 export { paginate, collectAll } from './paginate.js';
 export { parseSse, type SseMessage } from './parse-sse.js';
 export { packDirectory, type PackDirectoryOptions } from './pack-directory.js';
-export type { FileMapEntry, FileMapSource, PublishOptions, PublishSource } from './publish-request.js';
+export { PUBLISH_SETTINGS } from './publish-request.js';
+export type { FileMapEntry, FileMapSource, PublishOptions, PublishSetting, PublishSource } from './publish-request.js';
 export { EVENT_TYPES } from './types.js';
 export type {
   Deployment,
@@ -40,6 +41,11 @@ export type {
   PublishResult,
   RollbackResult,
   ServiceSummary,
+  Service,
+  RuntimeInstance,
+  HealthCheck,
+  Resources,
+  UpdateServiceInput,
   SlipwayEvent,
   Timestamp,
   Version,

@@ -24,7 +24,19 @@ export interface PublishOptions {
   buildCommand?: string;
   /** The folder to serve, relative to the source root (`dist`). */
   outputPath?: string;
-  kind?: 'auto' | 'static';
+  kind?: 'auto' | 'static' | 'dynamic';
+  /** Makes the version a dynamic app: the command that starts it (`node server.js`). */
+  runCommand?: string;
+  /** The port the app listens on (it is also given `PORT`). */
+  port?: number;
+  /**
+   * Runtime settings of a dynamic app, by their wire names (docs/api.md#publish):
+   * `health_check_path`, `health_grace_period_ms`, `health_interval_ms`, `health_timeout_ms`,
+   * `health_unhealthy_threshold`, `health_healthy_threshold`, `replicas`, `memory_mb`,
+   * `cpu_millis`, `disk_mb`, `pids_max`, `crash_loop_budget`, `drain_timeout_ms`,
+   * `sticky_cookie`, `sticky_header`.
+   */
+  settings?: Partial<Record<PublishSetting, string | number>>;
   /** Makes a retried publish replay the first answer instead of building twice. */
   idempotencyKey?: string;
   /**
@@ -33,6 +45,21 @@ export interface PublishOptions {
    */
   archiveType?: 'tar' | 'gzip';
   signal?: AbortSignal;
+}
+
+/** Names of the runtime settings a publish may carry. */
+export const PUBLISH_SETTINGS = [
+  'health_check_path', 'health_grace_period_ms', 'health_interval_ms', 'health_timeout_ms', 'health_unhealthy_threshold',
+  'health_healthy_threshold', 'replicas', 'memory_mb', 'cpu_millis', 'disk_mb', 'pids_max', 'crash_loop_budget',
+  'drain_timeout_ms', 'sticky_cookie', 'sticky_header',
+] as const;
+export type PublishSetting = (typeof PUBLISH_SETTINGS)[number];
+
+function wireOptions(options: PublishOptions): Record<string, string | number | undefined> {
+  return {
+    build_command: options.buildCommand, output_path: options.outputPath, kind: options.kind,
+    run_command: options.runCommand, port: options.port, ...options.settings,
+  };
 }
 
 function isFileMap(source: PublishSource): source is FileMapSource {
@@ -68,11 +95,12 @@ export function buildPublishRequest(path: string, source: PublishSource, options
   };
   if (isFileMap(source)) {
     const files = Object.fromEntries(Object.entries(source.files).map(([name, entry]) => [name, encodeEntry(entry)]));
-    spec.json = { files, build_command: options.buildCommand, output_path: options.outputPath, kind: options.kind };
+    spec.json = { files, ...wireOptions(options) };
     return spec;
   }
   headers['content-type'] = archiveContentType(source, options);
-  spec.query = { ...spec.query, build_command: options.buildCommand, output_path: options.outputPath, kind: options.kind };
+  const query = Object.fromEntries(Object.entries(wireOptions(options)).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
+  spec.query = { ...spec.query, ...query };
   spec.body = source instanceof Uint8Array ? source : (source as RequestInit['body']);
   return spec;
 }

@@ -69,6 +69,16 @@ export const EVENT_TYPES = [
   'version.failed',
   'deployment.promoted',
   'deployment.rolled_back',
+  'rollout.deploying',
+  'service.updated',
+  'service.scaled_down',
+  'instance.pending',
+  'instance.starting',
+  'instance.healthy',
+  'instance.unhealthy',
+  'instance.stopping',
+  'instance.stopped',
+  'instance.failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -141,3 +151,62 @@ export interface Page<T> {
 
 /** Alias matching docs/api.md's name; {@link SlipwayEvent} avoids shadowing the DOM `Event`. */
 export type Event = SlipwayEvent;
+
+/** How a dynamic app is health-checked (docs/api.md#services); durations in milliseconds. */
+export interface HealthCheck {
+  path: string;
+  grace_period_ms: number;
+  interval_ms: number;
+  timeout_ms: number;
+  unhealthy_threshold: number;
+  healthy_threshold: number;
+}
+
+/** Limits of each instance of a service. */
+export interface Resources {
+  memory_mb: number;
+  cpu_millis: number;
+  disk_mb: number;
+  pids_max: number;
+}
+
+/** A deployment's service (`web` for a dynamic app). */
+export interface Service {
+  id: string;
+  deployment_id: string;
+  type: string;
+  state: 'running' | 'starting' | 'degraded';
+  desired_replicas: number;
+  healthy_instances: number;
+  health: HealthCheck;
+  resources: Resources;
+  sticky: { cookie: string } | { header: string } | null;
+  crash_loop_budget: number;
+  drain_timeout_ms: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One running copy of a dynamic release (ARCHITECTURE §3 gives its states). */
+export interface RuntimeInstance {
+  id: string;
+  deployment_id: string;
+  service_id: string;
+  version_id: string;
+  host_id: string;
+  desired: 'running' | 'stopped';
+  state: 'pending' | 'starting' | 'healthy' | 'unhealthy' | 'stopping' | 'stopped' | 'failed';
+  address: string | null;
+  reason: string;
+  reason_code: string | null;
+  restart_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Body of `PATCH /services/:id`; absent fields stay as they are. */
+export interface UpdateServiceInput {
+  desired_replicas?: number;
+  health?: Partial<HealthCheck>;
+  resources?: Partial<Resources>;
+}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
@@ -24,6 +25,16 @@ export interface SlipwayConfig {
   /** First uid of the build users (root only); undefined runs builds as Slipway's own user. */
   buildUidBase: number | undefined;
   logLevel: string;
+  /** The agent's host id in assignments. */
+  hostId: string;
+  /** `auto` isolates instances when the host can (root + bubblewrap + nftables); `none` never does. */
+  runtimeIsolation: 'auto' | 'none';
+  /** First uid of instance users (root only); each instance gets its own. */
+  instanceUidBase: number;
+  /** An IPv4 /16 the instances' addresses come from; blackholed on the host. */
+  instanceSubnet: string;
+  /** Prefix of everything the runtime creates on the host (namespaces, interfaces, cgroups, firewall table). */
+  runtimeLabel: string;
 }
 
 /** Where things live inside SLIPWAY_HOME. */
@@ -35,6 +46,7 @@ export function homePaths(home: string) {
     uploads: join(home, 'uploads'),
     buildLogs: join(home, 'build-logs'),
     edge: join(home, 'edge'),
+    agent: join(home, 'agent'),
     credentials: join(home, 'credentials.json'),
     internalToken: join(home, 'internal-token'),
     upLock: join(home, 'up.lock'),
@@ -60,8 +72,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
   if (scheme !== 'http' && scheme !== 'https') {
     throw new SlipwayError('invalid_request', `SLIPWAY_PUBLIC_SCHEME must be http or https, not "${scheme}"`);
   }
+  const home = resolve(env.SLIPWAY_HOME || join(homedir(), '.slipway'));
   return {
-    home: resolve(env.SLIPWAY_HOME || join(homedir(), '.slipway')),
+    home,
     apiHost: env.SLIPWAY_API_HOST || '127.0.0.1',
     apiPort: int(env, 'SLIPWAY_API_PORT', { fallback: 7070 }),
     httpHost: env.SLIPWAY_HTTP_HOST || '127.0.0.1',
@@ -79,6 +92,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     buildConcurrency: int(env, 'SLIPWAY_BUILD_CONCURRENCY', { fallback: 2, min: 1 }),
     buildUidBase: buildUidBase(env),
     logLevel: env.SLIPWAY_LOG_LEVEL || 'info',
+    hostId: env.SLIPWAY_HOST_ID || 'local',
+    runtimeIsolation: isolation(env),
+    instanceUidBase: int(env, 'SLIPWAY_INSTANCE_UID_BASE', { fallback: 300_000, min: 1000 }),
+    instanceSubnet: subnet(env),
+    runtimeLabel: label(env, home),
   };
 }
 
@@ -90,4 +108,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
 function buildUidBase(env: NodeJS.ProcessEnv): number | undefined {
   if (process.getuid?.() !== 0 || env.SLIPWAY_BUILD_UID_BASE === 'off') return undefined;
   return int(env, 'SLIPWAY_BUILD_UID_BASE', { fallback: 100_000, min: 1000 });
+}
+
+function isolation(env: NodeJS.ProcessEnv): 'auto' | 'none' {
+  const v = env.SLIPWAY_RUNTIME_ISOLATION || 'auto';
+  if (v !== 'auto' && v !== 'none') throw new SlipwayError('invalid_request', `SLIPWAY_RUNTIME_ISOLATION must be auto or none, not "${v}"`);
+  return v;
+}
+
+function subnet(env: NodeJS.ProcessEnv): string {
+  const v = env.SLIPWAY_INSTANCE_SUBNET || '10.213.0.0/16';
+  const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(v);
+  if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) {
+    throw new SlipwayError('invalid_request', `SLIPWAY_INSTANCE_SUBNET must be an IPv4 /16 such as 10.213.0.0/16, not "${v}"`);
+  }
+  return v;
+}
+
+/** Default label: `slw` + 4 hex of the home path, so two homes on one host never share names. */
+function label(env: NodeJS.ProcessEnv, home: string): string {
+  const v = env.SLIPWAY_RUNTIME_LABEL || `slw${createHash('sha256').update(home).digest('hex').slice(0, 4)}`;
+  if (!/^[a-z][a-z0-9]{2,7}$/.test(v)) throw new SlipwayError('invalid_request', `SLIPWAY_RUNTIME_LABEL must be 3-8 of [a-z0-9], starting with a letter, not "${v}"`);
+  return v;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { startAgent } from '../agent/agent-process.js';
+import { startAgentProcess } from './agent-startup.js';
 import { loadConfig } from './config.js';
-import { readInternalToken, serverUrl, startEdge } from './edge-process.js';
+import { startEdge } from './edge-process.js';
 import { startServer } from './server-process.js';
 import { runUp } from './up.js';
 
@@ -51,8 +51,7 @@ export function registerProcessCommands(program: Command, print: (line: string) 
     .command('agent')
     .description('run the host agent (runtime instances)')
     .action(async () => {
-      const config = loadConfig();
-      const agent = startAgent({ serverUrl: serverUrl(config), token: await readInternalToken(config) });
+      const agent = await startAgentProcess(loadConfig());
       await runUntilStopped(agent.close);
     });
 }

@@ -46,6 +46,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     const url = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${port}`;
     await bootstrap(store.db, { credentialsFile: paths.credentials, internalTokenFile: paths.internalToken }, url);
     await services.worker.resume();
+    services.reconciler.start();
     const sweeper = setInterval(() => {
       sweepIdempotencyKeys(store.db).catch((err) => logger.warn({ err }, 'idempotency sweep failed'));
     }, 60 * 60 * 1000).unref();
@@ -56,6 +57,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       close: async () => {
         clearInterval(sweeper);
         await services.worker.stop();
+        await services.reconciler.stop();
         services.routes.stop();
         await app.close();
         await store.close();

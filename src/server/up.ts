@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homePaths, type SlipwayConfig } from './config.js';
+import { destroyRuntime } from './agent-startup.js';
 import { acquirePidLock } from './pid-lock.js';
 import { Supervisor } from './supervisor.js';
 import { waitForHttp } from './wait-http.js';
@@ -25,7 +26,10 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   const apiHost = config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost;
   const edgeHost = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= supervisor.stop().then(() => lock.release()));
+  // Stopping `up` stops the apps too (unlike an agent restart, which leaves them running).
+  const stop = () => (stopping ??= supervisor.stop()
+    .then(() => destroyRuntime(config).catch((err: Error) => print(`slipway: could not stop every instance: ${err.message}`)))
+    .then(() => lock.release()));
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
   try {

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { toSlipwayError } from '../core/errors.js';
 import { createCachingCompressor } from '../build/precompress.js';
-import { buildStaticRelease } from '../build/static-build.js';
+import { buildRelease } from '../build/build-release.js';
 import { operations, rings, versions } from '../store/schema.js';
 import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
+import type { RolloutService } from './rollout-service.js';
 
 type VersionRow = typeof versions.$inferSelect;
 
@@ -33,7 +34,7 @@ export class BuildWorker {
   /** Compressed variants by content hash, shared by all builds of this server. */
   private readonly compressor = createCachingCompressor();
 
-  constructor(private readonly ctx: ServiceContext) {
+  constructor(private readonly ctx: ServiceContext, private readonly rollout: RolloutService) {
     this.freeSlots = Array.from({ length: ctx.config.buildConcurrency }, (_, i) => i);
     this.off = ctx.notifier.on('work', (id) => this.kick(id));
   }
@@ -113,21 +114,40 @@ export class BuildWorker {
     const dir = join(this.ctx.config.workDir, version.id);
     await mkdir(this.ctx.config.logDir, { recursive: true });
     const logPath = join(this.ctx.config.logDir, `${version.id}.log`);
-    const log = createWriteStream(logPath, { flags: 'w' });
+    // A dynamic version interrupted after its build keeps its log and release: only the rollout runs again.
+    const resumeRollout = version.kind === 'dynamic' && version.artifactSha256 !== null && version.releaseManifest !== null;
+    const log = createWriteStream(logPath, { flags: resumeRollout ? 'a' : 'w' });
+    const onLog = (chunk: string) => log.write(chunk);
     try {
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-      const snapshotPath = join(dir, 'source.tar');
-      await this.ctx.blobs.readToFile(version.sourceSha256, snapshotPath);
-      const release = await buildStaticRelease({
-        snapshotPath, workDir: dir, buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
-        timeoutMs: this.ctx.config.buildTimeoutMs, onLog: (chunk) => log.write(chunk),
-        user, signal: this.abort.signal, compressor: this.compressor,
-      });
-      const artifact = await this.ctx.blobs.putFile(release.releasePath);
-      log.write(`release ${artifact.sha256} (${release.manifest.files.length} files, ${artifact.size} bytes)\n`);
+      let built: { kind: 'static' | 'dynamic'; artifactSha256: string; note: Record<string, unknown> };
+      if (resumeRollout) {
+        onLog(`[slipway] resuming the rollout after an interruption\n`);
+        built = { kind: 'dynamic', artifactSha256: version.artifactSha256!, note: {} };
+      } else {
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+        const snapshotPath = join(dir, 'source.tar');
+        await this.ctx.blobs.readToFile(version.sourceSha256, snapshotPath);
+        const release = await buildRelease({
+          snapshotPath, workDir: dir, kind: version.requestedKind as 'auto' | 'static' | 'dynamic',
+          buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
+          runCommand: version.runCommand ?? undefined, port: version.port ?? undefined,
+          timeoutMs: this.ctx.config.buildTimeoutMs, onLog, user, signal: this.abort.signal, compressor: this.compressor,
+        });
+        const artifact = await this.ctx.blobs.putFile(release.releasePath);
+        onLog(`release ${artifact.sha256} (${artifact.size} bytes)\n`);
+        built = { kind: release.kind, artifactSha256: artifact.sha256, note: release.kind === 'static' ? { files: release.manifest.files.length } : { detected: release.manifest.detected } };
+        if (release.kind === 'dynamic') {
+          await db.update(versions).set({ kind: 'dynamic', artifactSha256: artifact.sha256, releaseManifest: release.manifest }).where(eq(versions.id, version.id));
+        }
+      }
+      if (built.kind === 'dynamic') {
+        await this.rollout.boot(version, { runtime: version.runtimeOptions, onLog: (line) => onLog(`${line}\n`), signal: this.abort.signal, actor: 'system' });
+      }
       const logSha = await this.storeLog(log, logPath);
-      await this.finish(version, null, { artifactSha256: artifact.sha256, buildLogSha256: logSha, files: release.manifest.files.length });
+      await this.finish(version, null, { artifactSha256: built.artifactSha256, buildLogSha256: logSha, kind: built.kind, data: built.note });
+      // Whatever ran before (the previous dynamic version) drains once the edges serve this one.
+      await this.rollout.retireOthers(version.deploymentId, version.id);
     } catch (err) {
       const e = toSlipwayError(err);
       // Stopped by shutdown: leave the version `building` so the next start builds it again.
@@ -141,7 +161,7 @@ export class BuildWorker {
       await this.finish(version, { code: e.code, message: e.message }, { buildLogSha256: logSha });
     } finally {
       // Only a build command can leave processes behind.
-      if (user && version.buildCommand) await killAllOf(user);
+      if (user && (version.buildCommand || version.kind === 'dynamic')) await killAllOf(user);
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -157,13 +177,14 @@ export class BuildWorker {
   private async finish(
     version: VersionRow,
     error: { code: string; message: string } | null,
-    result: { artifactSha256?: string; buildLogSha256?: string | null; files?: number } = {},
+    result: { artifactSha256?: string; buildLogSha256?: string | null; kind?: 'static' | 'dynamic'; data?: Record<string, unknown> } = {},
   ): Promise<void> {
     const now = new Date();
     const base = { tenantId: version.tenantId, deploymentId: version.deploymentId, versionId: version.id, actor: 'system' };
     await this.ctx.store.db.transaction(async (tx) => {
       await tx.update(versions).set({
-        state: error ? 'failed' : 'ready', artifactSha256: result.artifactSha256 ?? null, buildLogSha256: result.buildLogSha256 ?? null,
+        state: error ? 'failed' : 'ready', buildLogSha256: result.buildLogSha256 ?? null,
+        ...(result.artifactSha256 ? { artifactSha256: result.artifactSha256 } : {}), ...(result.kind ? { kind: result.kind } : {}),
         errorCode: error?.code ?? null, errorMessage: error?.message ?? null, finishedAt: now,
       }).where(eq(versions.id, version.id));
       await tx.update(operations).set({
@@ -173,7 +194,7 @@ export class BuildWorker {
         await recordEvent(tx, { ...base, type: 'version.failed', reason: error.message, data: { code: error.code } });
         return;
       }
-      await recordEvent(tx, { ...base, type: 'version.ready', reason: `version ${version.versionNumber} built`, data: { artifact_sha256: result.artifactSha256, files: result.files } });
+      await recordEvent(tx, { ...base, type: 'version.ready', reason: `version ${version.versionNumber} built`, data: { artifact_sha256: result.artifactSha256, kind: result.kind, ...result.data } });
       await tx.update(rings).set({ activeVersionId: version.id, updatedAt: now })
         .where(and(eq(rings.deploymentId, version.deploymentId), eq(rings.name, 'production')));
       await recordEvent(tx, { ...base, type: 'deployment.promoted', reason: `version ${version.versionNumber} is now active`, data: { version_number: version.versionNumber } });

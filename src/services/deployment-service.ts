@@ -2,7 +2,7 @@ import { and, desc, eq, isNull, lt } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { assertSlug } from '../core/slug.js';
-import { deployments, projects, rings } from '../store/schema.js';
+import { deployments, projects, rings, runtimeInstances } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { findDeployment, loadDeploymentFacts, type DeploymentRow } from './deployment-queries.js';
 import { recordEvent } from './event-log.js';
@@ -109,8 +109,12 @@ export class DeploymentService {
     await this.ctx.store.db.transaction(async (tx) => {
       await tx.update(deployments).set({ deletedAt, updatedAt: deletedAt }).where(eq(deployments.id, row.id));
       await recordEvent(tx, { tenantId: row.tenantId, deploymentId: row.id, type: 'deployment.deleted', actor: principal.keyId, reason: `deleted ${row.slug}` });
+      // Its instances drain and stop; their rows stay as history.
+      await tx.update(runtimeInstances).set({ desired: 'stopped', reason: 'the deployment was deleted', updatedAt: deletedAt })
+        .where(and(eq(runtimeInstances.deploymentId, row.id), eq(runtimeInstances.desired, 'running')));
     });
     this.ctx.notifier.emit('route', row.id);
+    this.ctx.notifier.emit('assignments', 'local');
     return this.view({ ...row, deletedAt });
   }
 

@@ -10,6 +10,10 @@ export interface NotifierTopics {
   route: string;
   /** New queued work for a deployment (payload: deployment id). */
   work: string;
+  /** What some host should run changed (payload: host id). */
+  assignments: string;
+  /** An instance's reported state changed (payload: deployment id). */
+  instance: string;
 }
 
 /**

@@ -10,17 +10,23 @@ import { deployments, operations, versions } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import type { DeploymentRow } from './deployment-queries.js';
 import { recordEvent } from './event-log.js';
+import type { RuntimeOptions } from '../core/runtime-options.js';
 
 /** Where the source of a publish comes from; already received by the API layer. */
 export type PublishSource =
   | { type: 'archive'; path: string; format: 'tar' | 'tgz' }
   | { type: 'files'; files: Record<string, FileMapValue> };
 
-/** Build settings of a publish. */
+/** Build and runtime settings of a publish. */
 export interface PublishOptions {
-  kind: 'auto' | 'static';
+  /** `auto` decides from the source; `run_command` or `port` make it dynamic. */
+  kind: 'auto' | 'static' | 'dynamic';
   buildCommand?: string;
   outputPath?: string;
+  runCommand?: string;
+  port?: number;
+  /** Applied to the deployment's web service when a dynamic version rolls out. */
+  runtime?: RuntimeOptions;
 }
 
 /** Input of {@link PublishService.accept}. */
@@ -63,7 +69,10 @@ export class PublishService {
       const versionNumber = row!.next - 1;
       const now = new Date();
       await tx.insert(versions).values({
-        id: versionId, tenantId: deployment.tenantId, deploymentId: deployment.id, versionNumber, kind: 'static',
+        id: versionId, tenantId: deployment.tenantId, deploymentId: deployment.id, versionNumber,
+        // What the build finds replaces this guess; `auto` with a run command is dynamic.
+        kind: options.kind === 'dynamic' || options.runCommand !== undefined ? 'dynamic' : 'static',
+        requestedKind: options.kind, runCommand: options.runCommand ?? null, port: options.port ?? null, runtimeOptions: options.runtime ?? {},
         state: 'queued', sourceSha256, buildCommand: options.buildCommand ?? null, outputPath: options.outputPath ?? null,
         attempts: 0, createdBy: principal.keyId, idempotencyKey: input.idempotencyKey ?? null, createdAt: now,
       });
@@ -113,5 +122,6 @@ function normalizeOptions(o: PublishOptions): PublishOptions {
       throw new SlipwayError('invalid_request', 'output_path must be a relative path inside the source', { details: { field: 'output_path' } });
     }
   }
-  return { kind: o.kind, buildCommand, outputPath: outputPath === '.' ? undefined : outputPath };
+  const runCommand = o.runCommand?.trim() || undefined;
+  return { ...o, buildCommand, runCommand, outputPath: outputPath === '.' ? undefined : outputPath };
 }

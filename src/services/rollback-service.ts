@@ -4,6 +4,7 @@ import { rings } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { findDeployment } from './deployment-queries.js';
 import { recordEvent } from './event-log.js';
+import type { RolloutService } from './rollout-service.js';
 import type { VersionService } from './version-service.js';
 
 /** Which version to return to. */
@@ -15,7 +16,11 @@ export type RollbackTarget = { to: number } | { versionId: string };
  * behind running builds: a publish that finishes later still promotes its own version.
  */
 export class RollbackService {
-  constructor(private readonly ctx: ServiceContext, private readonly versionsService: VersionService) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly versionsService: VersionService,
+    private readonly rollouts: RolloutService,
+  ) {}
 
   async rollback(principal: Principal, deployment: string, target: RollbackTarget): Promise<{ deploymentId: string; versionId: string }> {
     const dep = await findDeployment(this.ctx.store.db, principal, deployment);
@@ -24,6 +29,12 @@ export class RollbackService {
       throw new SlipwayError('version_not_ready', `version ${version.versionNumber} is ${version.state}, not ready`, {
         details: { version_number: version.versionNumber, state: version.state },
       });
+    }
+    // A dynamic version with no healthy instance left boots first (blue/green), then switches;
+    // one still warm is a pointer move like a static one.
+    const warm = version.kind !== 'dynamic' || await this.rollouts.isWarm(version.id);
+    if (!warm) {
+      await this.rollouts.boot(version, { runtime: {}, actor: principal.keyId });
     }
     await this.ctx.store.db.transaction(async (tx) => {
       const [ring] = await tx.select().from(rings).where(and(eq(rings.deploymentId, dep.id), eq(rings.name, 'production'))).for('update');
@@ -36,6 +47,7 @@ export class RollbackService {
     });
     this.ctx.notifier.emit('route', dep.id);
     this.ctx.notifier.emit('events', dep.id);
+    await this.rollouts.retireOthers(dep.id, version.id);
     return { deploymentId: dep.id, versionId: version.id };
   }
 }

@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Route, RouteMessage, RouteRelease } from '../core/routes.js';
-import { deployments, rings, versions } from '../store/schema.js';
+import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { ServiceContext } from './context.js';
 
 type Listener = (message: RouteMessage) => void;
@@ -107,21 +107,31 @@ export class RouteFeed {
       .where(and(isNull(deployments.deletedAt), ids ? inArray(deployments.id, ids) : undefined));
     if (deps.length === 0) return [];
     const depIds = deps.map((d) => d.id);
-    const ready = await db.select({ id: versions.id, deploymentId: versions.deploymentId, n: versions.versionNumber, sha: versions.artifactSha256 })
+    const ready = await db.select({ id: versions.id, deploymentId: versions.deploymentId, n: versions.versionNumber, sha: versions.artifactSha256, kind: versions.kind })
       .from(versions).where(and(inArray(versions.deploymentId, depIds), eq(versions.state, 'ready')));
+    // Healthy instances that are meant to run are the upstreams; draining ones get no new requests.
+    const healthy = await db.select({ versionId: runtimeInstances.versionId, address: runtimeInstances.address })
+      .from(runtimeInstances).where(and(inArray(runtimeInstances.deploymentId, depIds), eq(runtimeInstances.state, 'healthy'), eq(runtimeInstances.desired, 'running')))
+      .orderBy(asc(runtimeInstances.id));
+    const upstreams = new Map<string, string[]>();
+    for (const h of healthy) if (h.address) upstreams.set(h.versionId, [...(upstreams.get(h.versionId) ?? []), h.address]);
+    const sticky = new Map((await db.select({ deploymentId: services.deploymentId, sticky: services.sticky }).from(services)
+      .where(and(inArray(services.deploymentId, depIds), eq(services.type, 'web')))).map((r) => [r.deploymentId, r.sticky]));
     const active = await db.select({ deploymentId: rings.deploymentId, versionId: rings.activeVersionId })
       .from(rings).where(and(inArray(rings.deploymentId, depIds), eq(rings.name, 'production')));
     const releases = new Map<string, RouteRelease[]>();
     for (const v of ready) {
       const list = releases.get(v.deploymentId) ?? [];
-      list.push({ version_number: v.n, version_id: v.id, artifact_sha256: v.sha! });
+      list.push(v.kind === 'dynamic'
+        ? { version_number: v.n, version_id: v.id, artifact_sha256: v.sha!, kind: 'dynamic', upstreams: upstreams.get(v.id) ?? [] }
+        : { version_number: v.n, version_id: v.id, artifact_sha256: v.sha! });
       releases.set(v.deploymentId, list);
     }
     const activeOf = new Map(active.map((a) => [a.deploymentId, a.versionId]));
     return deps.map((d) => {
       const list = (releases.get(d.id) ?? []).sort((a, b) => a.version_number - b.version_number);
       return {
-        deployment_id: d.id, slug: d.slug, spa_fallback: d.spaFallback,
+        deployment_id: d.id, slug: d.slug, spa_fallback: d.spaFallback, ...(sticky.get(d.id) ? { sticky: sticky.get(d.id) } : {}),
         active: list.find((r) => r.version_id === activeOf.get(d.id)) ?? null, versions: list,
       };
     });

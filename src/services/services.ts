@@ -4,6 +4,10 @@ import { DeploymentService } from './deployment-service.js';
 import { OperationService } from './operation-service.js';
 import { PublishService } from './publish-service.js';
 import { RollbackService } from './rollback-service.js';
+import { InstanceService } from './instance-service.js';
+import { Reconciler } from './reconciler.js';
+import { RolloutService } from './rollout-service.js';
+import { RuntimeService } from './runtime-service.js';
 import { RouteFeed } from './route-feed.js';
 import { VersionService } from './version-service.js';
 
@@ -16,20 +20,32 @@ export interface Services {
   rollbacks: RollbackService;
   operations: OperationService;
   routes: RouteFeed;
+  instances: InstanceService;
+  rollouts: RolloutService;
+  reconciler: Reconciler;
+  runtime: RuntimeService;
   worker: BuildWorker;
 }
 
 /** Builds the services over one context. */
 export function createServices(ctx: ServiceContext): Services {
   const versions = new VersionService(ctx);
+  const routes = new RouteFeed(ctx);
+  const instances = new InstanceService(ctx);
+  const rollouts = new RolloutService(ctx, instances, routes);
+  const reconciler = new Reconciler(ctx, instances);
   return {
     ctx,
     deployments: new DeploymentService(ctx),
     versions,
     publishes: new PublishService(ctx),
-    rollbacks: new RollbackService(ctx, versions),
+    rollbacks: new RollbackService(ctx, versions, rollouts),
+    reconciler,
+    runtime: new RuntimeService(ctx, reconciler),
     operations: new OperationService(ctx),
-    routes: new RouteFeed(ctx),
-    worker: new BuildWorker(ctx),
+    routes,
+    instances,
+    rollouts,
+    worker: new BuildWorker(ctx, rollouts),
   };
 }

@@ -3,6 +3,8 @@
  * themselves are created by the SQL in `migrations/`, which is written by hand to run
  * unchanged on PostgreSQL 15 and on PGlite (PostgreSQL 18 inside); keep the two in step.
  */
+import type { DynamicReleaseManifest, HealthCheckSpec, InstanceState, ResourceSpec } from '../core/runtime.js';
+import type { RuntimeOptions, StickySpec } from '../core/runtime-options.js';
 import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -65,6 +67,14 @@ export const versions = pgTable('versions', {
   buildLogSha256: text('build_log_sha256'),
   buildCommand: text('build_command'),
   outputPath: text('output_path'),
+  /** What the publish asked for: `auto`, `static` or `dynamic`; `kind` is what the build found. */
+  requestedKind: text('requested_kind').notNull(),
+  runCommand: text('run_command'),
+  port: integer('port'),
+  /** Runtime settings given at publish (health, resources, replicas), applied at rollout. */
+  runtimeOptions: jsonb('runtime_options').notNull().$type<RuntimeOptions>(),
+  /** The dynamic release's manifest, once built. */
+  releaseManifest: jsonb('release_manifest').$type<DynamicReleaseManifest>(),
   errorCode: text('error_code'),
   errorMessage: text('error_message'),
   attempts: integer('attempts').notNull(),
@@ -114,7 +124,41 @@ export const idempotencyKeys = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
 );
 
+export const services = pgTable('services', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  deploymentId: text('deployment_id').notNull(),
+  type: text('type').notNull(),
+  desiredReplicas: integer('desired_replicas').notNull(),
+  health: jsonb('health').notNull().$type<HealthCheckSpec>(),
+  resources: jsonb('resources').notNull().$type<ResourceSpec>(),
+  sticky: jsonb('sticky').$type<StickySpec | null>(),
+  crashLoopBudget: integer('crash_loop_budget').notNull(),
+  drainTimeoutMs: integer('drain_timeout_ms').notNull(),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+});
+
+export const runtimeInstances = pgTable('runtime_instances', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  deploymentId: text('deployment_id').notNull(),
+  serviceId: text('service_id').notNull(),
+  versionId: text('version_id').notNull(),
+  hostId: text('host_id').notNull(),
+  desired: text('desired').notNull().$type<'running' | 'stopped'>(),
+  state: text('state').notNull().$type<InstanceState>(),
+  address: text('address'),
+  reason: text('reason').notNull(),
+  reasonCode: text('reason_code'),
+  restartCount: integer('restart_count').notNull(),
+  failFast: boolean('fail_fast').notNull(),
+  logTail: text('log_tail'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+});
+
 /** Every table, for `drizzle(client, { schema })`. */
 export const schema = {
-  tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys,
+  tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys, services, runtimeInstances,
 };

@@ -77,6 +77,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // Platforms of test files running side by side must not share build users: each server
     // kills every process of its build uids after a build.
     SLIPWAY_BUILD_UID_BASE: String(200_000 + randomInt(0, 50_000) * 16),
+    // Nor instance users, addresses or host names (netns, interfaces, cgroups, firewall table).
+    SLIPWAY_INSTANCE_UID_BASE: String(1_100_000 + randomInt(0, 10_000) * 1000),
+    SLIPWAY_INSTANCE_SUBNET: `10.${randomInt(100, 200)}.0.0/16`,
+    SLIPWAY_RUNTIME_LABEL: `t${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
     ...options.env,
   };
   delete env.SLIPWAY_API_URL;

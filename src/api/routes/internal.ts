@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SlipwayError } from '../../core/errors.js';
+import { INSTANCE_STATES } from '../../core/runtime.js';
 import { requireRole } from '../../services/api-keys.js';
 import { isSha256Hex } from '../../util/sha256.js';
 import type { Services } from '../../services/services.js';
@@ -33,6 +34,33 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
   }, async (req) => {
     requireRole(principalOf(req), ['internal']);
     services.routes.ack(req.body.edge_id, req.body.revision);
+    return { data: { ok: true } };
+  });
+
+  r.get('/api/v1/internal/hosts/:host/assignments', {
+    schema: {
+      hide: true, params: z.object({ host: z.string().min(1).max(100) }),
+      querystring: z.object({ after: z.string().max(100).optional(), wait_ms: z.coerce.number().int().min(0).max(60_000).default(25_000) }),
+    },
+  }, async (req) => {
+    requireRole(principalOf(req), ['internal']);
+    const revision = await services.instances.waitForChange(req.query.after, req.query.wait_ms);
+    return { data: { revision, assignments: await services.instances.assignments(req.params.host) } };
+  });
+
+  r.post('/api/v1/internal/hosts/:host/instances/:instance/report', {
+    schema: {
+      hide: true, params: z.object({ host: z.string().min(1).max(100), instance: z.string().min(1).max(100) }),
+      body: z.object({
+        runtime_instance_id: z.string().max(100), state: z.enum(INSTANCE_STATES), address: z.string().max(200).nullable(),
+        reason: z.string().max(2000), reason_code: z.string().max(100).nullable(), restart_count: z.number().int().min(0),
+        log_tail: z.string().max(20_000).optional(),
+      }),
+    },
+  }, async (req) => {
+    requireRole(principalOf(req), ['internal']);
+    if (req.body.runtime_instance_id !== req.params.instance) throw new SlipwayError('invalid_request', 'the body names another instance');
+    await services.instances.report(req.params.host, req.body);
     return { data: { ok: true } };
   });
 

@@ -10,7 +10,8 @@ import type { PublishSource } from '../../services/publish-service.js';
 import type { Services } from '../../services/services.js';
 import { principalOf } from '../auth.js';
 import { renderPublish } from '../publish-view.js';
-import { DeploymentParams, ErrorSchema, PublishJsonBody, PublishQuery, PublishResultSchema, RollbackBody, flag, one } from '../schemas.js';
+import { toPublishOptions } from '../publish-options.js';
+import { DeploymentParams, ErrorSchema, type PublishOptionsInput, PublishJsonBody, PublishQuery, PublishResultSchema, RollbackBody, flag, one } from '../schemas.js';
 import { saveUpload } from '../upload.js';
 import { toWireError } from '../error-handler.js';
 import { untilEdgesServe } from '../edge-wait.js';
@@ -37,7 +38,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
     const dep = await findDeployment(ctx.store.db, principal, req.params.deployment);
     const received = await receiveSource(req, services);
     try {
-      const options = { kind: received.options.kind, buildCommand: received.options.build_command, outputPath: received.options.output_path };
+      const options = toPublishOptions(received.options);
       const key = idempotencyKey(req);
       const work = async (): Promise<StoredAnswer> => {
         const accepted = await services.publishes.accept({ principal, deployment: dep, source: received.source, options, idempotencyKey: key });
@@ -92,13 +93,13 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
 interface ReceivedSource {
   source: PublishSource;
   bodySha256: string;
-  options: { kind: 'auto' | 'static'; build_command?: string; output_path?: string };
+  options: PublishOptionsInput;
   cleanup(): Promise<void>;
 }
 
 /** Reads the body: a JSON file map is validated here, an archive is saved to disk first. */
 async function receiveSource(req: FastifyRequest, services: Services): Promise<ReceivedSource> {
-  const query = req.query as { kind: 'auto' | 'static'; build_command?: string; output_path?: string };
+  const { wait: _wait, ...query } = req.query as PublishOptionsInput & { wait?: string };
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type === 'application/json') {
     const parsed = PublishJsonBody.safeParse(req.body);

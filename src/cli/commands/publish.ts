@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { packDirectory, type PublishResult, type SlipwayClient } from '../../sdk/index.js';
+import { PUBLISH_SETTINGS, packDirectory, type PublishResult, type PublishSetting, type SlipwayClient } from '../../sdk/index.js';
 import { writeJson } from '../cli-io.js';
 import { handleErrors, ReportedFailure, type CommandContext } from '../command-context.js';
 import { ensureDeployment } from '../ensure-deployment.js';
 import { formatBytes } from '../format.js';
+import { InvalidArgumentError } from 'commander';
+import { parsePositiveInt } from '../parse-args.js';
 
 interface PublishFlags {
   deployment: string;
@@ -13,6 +15,34 @@ interface PublishFlags {
   idempotencyKey?: string;
   spa?: boolean;
   json?: boolean;
+  kind?: 'auto' | 'static' | 'dynamic';
+  runCommand?: string;
+  port?: number;
+  healthCheckPath?: string;
+  replicas?: number;
+  memory?: number;
+  set: string[];
+}
+
+/** `--set name=value`, repeatable: any runtime setting by its API name. */
+function collectSetting(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseSettings(flags: PublishFlags): Partial<Record<PublishSetting, string | number>> {
+  const out: Partial<Record<PublishSetting, string | number>> = {};
+  for (const pair of flags.set) {
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq) as PublishSetting;
+    if (eq <= 0 || !PUBLISH_SETTINGS.includes(name)) {
+      throw new InvalidArgumentError(`--set takes name=value with name one of ${PUBLISH_SETTINGS.join(', ')}; got "${pair}"`);
+    }
+    out[name] = pair.slice(eq + 1);
+  }
+  if (flags.healthCheckPath !== undefined) out.health_check_path = flags.healthCheckPath;
+  if (flags.replicas !== undefined) out.replicas = flags.replicas;
+  if (flags.memory !== undefined) out.memory_mb = flags.memory;
+  return out;
 }
 
 /**
@@ -58,6 +88,13 @@ export function registerPublishCommand(program: Command, ctx: CommandContext): v
     .option('--output-path <path>', 'folder to serve, relative to <dir>')
     .option('--idempotency-key <key>', 'makes a retried publish replay the first answer')
     .option('--spa', 'serve /index.html for unknown paths (single-page app)')
+    .option('--kind <kind>', 'auto (default), static or dynamic')
+    .option('--run-command <cmd>', 'makes it a dynamic app: the command that starts it')
+    .option('--port <n>', 'the port the app listens on (default 3000 for Node, 8000 for Python)', parsePositiveInt)
+    .option('--health-check-path <path>', 'path that answers 2xx when the app is healthy (default /)')
+    .option('--replicas <n>', 'instances to run (default 1)', parsePositiveInt)
+    .option('--memory <mb>', 'memory limit per instance in MB (default 512)', parsePositiveInt)
+    .option('--set <name=value>', 'any other runtime setting by its API name (repeatable), e.g. health_grace_period_ms=5000', collectSetting, [])
     .option('--json', 'print the API data as JSON')
     .action(handleErrors(ctx.io, async (dir: string, flags: PublishFlags) => {
       const { io } = ctx;
@@ -73,6 +110,10 @@ export function registerPublishCommand(program: Command, ctx: CommandContext): v
         buildCommand: flags.buildCommand,
         outputPath: flags.outputPath,
         idempotencyKey: flags.idempotencyKey,
+        kind: flags.kind,
+        runCommand: flags.runCommand,
+        port: flags.port,
+        settings: parseSettings(flags),
       });
       const label = `v${first.version.version_number}`;
       if (!flags.wait) {
@@ -82,7 +123,7 @@ export function registerPublishCommand(program: Command, ctx: CommandContext): v
         io.stdout(`URL: ${first.deployment.public_url}\n`);
         return;
       }
-      if (first.operation.state === 'running') progress('Building…');
+      if (first.operation.state === 'running') progress(flags.runCommand || flags.kind === 'dynamic' ? 'Building and starting…' : 'Building…');
       const result = await waitForPublish(client, first);
       if (flags.json) writeJson(io.stdout, result);
       const failure = failureOf(result);

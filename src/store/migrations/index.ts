@@ -1,4 +1,5 @@
 import { sql as init } from './0001-init.js';
+import { sql as dynamic } from './0002-dynamic.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -7,4 +8,7 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Kept as TypeScript strings so they ship inside `dist/`. */
-export const MIGRATIONS: readonly Migration[] = [{ id: '0001-init', sql: init }];
+export const MIGRATIONS: readonly Migration[] = [
+  { id: '0001-init', sql: init },
+  { id: '0002-dynamic', sql: dynamic },
+];

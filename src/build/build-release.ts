@@ -1,0 +1,42 @@
+import type { DynamicReleaseManifest } from '../core/runtime.js';
+import { buildDynamicRelease } from './dynamic-build.js';
+import { looksDynamic, peekSnapshot } from './peek-snapshot.js';
+import type { Compressor } from './precompress.js';
+import { buildStaticRelease, type StaticRelease } from './static-build.js';
+
+/** Options for {@link buildRelease}: the union of what the two builders take. */
+export interface BuildReleaseOptions {
+  snapshotPath: string;
+  workDir: string;
+  /** What the publish asked for; `auto` decides from the source. */
+  kind: 'auto' | 'static' | 'dynamic';
+  buildCommand?: string;
+  outputPath?: string;
+  runCommand?: string;
+  port?: number;
+  timeoutMs: number;
+  onLog: (chunk: string) => void;
+  env?: Record<string, string>;
+  user?: { uid: number; gid: number };
+  signal?: AbortSignal;
+  compressor?: Compressor;
+}
+
+/** A built release of either kind, ready to store under its sha256. */
+export type BuiltRelease =
+  | ({ kind: 'static' } & StaticRelease)
+  | { kind: 'dynamic'; releasePath: string; sha256: string; size: number; manifest: DynamicReleaseManifest };
+
+/**
+ * Builds a snapshot into a release: a dynamic app when the publish says so (`kind: dynamic`,
+ * a run command or a port) or, for `auto`, when the source looks like a server app (see
+ * {@link looksDynamic}); a static site otherwise.
+ */
+export async function buildRelease(options: BuildReleaseOptions): Promise<BuiltRelease> {
+  const dynamic = options.kind === 'dynamic' || options.runCommand !== undefined || options.port !== undefined
+    || (options.kind === 'auto' && looksDynamic(await peekSnapshot(options.snapshotPath)));
+  if (!dynamic) return { kind: 'static', ...(await buildStaticRelease(options)) };
+  options.onLog('[slipway] building a dynamic app\n');
+  const release = await buildDynamicRelease(options);
+  return { kind: 'dynamic', ...release };
+}

@@ -1,0 +1,183 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { isSlipwayError, type ErrorCode, type SlipwayError } from '../core/errors.js';
+import { makeTempDir, removeDir } from '../util/temp-dir.js';
+import { detectApp, type AppPlan, type DetectAppOptions } from './detect-app.js';
+import { findExecutable } from './find-executable.js';
+
+let work: string;
+/** A PATH with fake node, npm, pnpm, yarn and python3: detection looks tools up, never runs them. */
+let fakePath: string;
+let counter = 0;
+
+before(async () => {
+  work = await makeTempDir('detect-app-test-');
+  const bin = join(work, 'bin');
+  await mkdir(bin);
+  for (const tool of ['node', 'npm', 'pnpm', 'yarn', 'python3']) {
+    await writeFile(join(bin, tool), '#!/bin/sh\nexit 0\n');
+    await chmod(join(bin, tool), 0o755);
+  }
+  await writeFile(join(bin, 'not-executable'), '');
+  fakePath = bin;
+});
+after(async () => {
+  await removeDir(work);
+});
+
+async function tree(files: Record<string, string>): Promise<string> {
+  const dir = join(work, `src-${counter++}`);
+  await mkdir(dir);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
+  return dir;
+}
+
+async function detect(files: Record<string, string>, options: Partial<DetectAppOptions> = {}): Promise<AppPlan> {
+  return detectApp(await tree(files), { kind: 'auto', pathEnv: fakePath, ...options });
+}
+
+async function detectError(files: Record<string, string>, options: Partial<DetectAppOptions>, code: ErrorCode): Promise<SlipwayError> {
+  const err = await detect(files, options).catch((e: unknown) => e);
+  assert.ok(isSlipwayError(err, code), `expected ${code}, got ${String(err)}`);
+  return err;
+}
+
+const pkg = (o: object): string => JSON.stringify(o);
+
+test('the lockfile picks the package manager and its install command', async () => {
+  const start = pkg({ scripts: { start: 'node s.js' } });
+  const cases: Array<[Record<string, string>, string, string[]]> = [
+    [{ 'package-lock.json': '{}' }, 'node (npm)', ['npm', 'ci', '--no-audit', '--no-fund']],
+    [{ 'npm-shrinkwrap.json': '{}' }, 'node (npm)', ['npm', 'ci', '--no-audit', '--no-fund']],
+    [{ 'pnpm-lock.yaml': '' }, 'node (pnpm)', ['pnpm', 'install', '--frozen-lockfile']],
+    [{ 'yarn.lock': '' }, 'node (yarn)', ['yarn', 'install', '--frozen-lockfile']],
+    [{}, 'node (npm)', ['npm', 'install', '--no-audit', '--no-fund']],
+  ];
+  for (const [files, detected, install] of cases) {
+    const plan = await detect({ 'package.json': start, ...files });
+    assert.deepEqual(plan, { kind: 'dynamic', detected, install: [install], runCommand: 'npm start', port: 3000 }, detected);
+  }
+});
+
+test('a build script is the build step, and devDependencies are then installed', async () => {
+  const plan = await detect({ 'package.json': pkg({ scripts: { build: 'tsc', start: 'node dist/s.js' } }), 'package-lock.json': '{}' });
+  assert.equal(plan.kind, 'dynamic');
+  assert.equal(plan.buildCommand, 'npm run build');
+  assert.deepEqual(plan.install, [['npm', 'ci', '--no-audit', '--no-fund', '--include=dev']]);
+  const pnpm = await detect({ 'package.json': pkg({ scripts: { build: 'vite build' }, main: 'x.js' }), 'pnpm-lock.yaml': '' });
+  assert.equal(pnpm.kind === 'dynamic' && pnpm.buildCommand, 'pnpm run build');
+});
+
+test('the user build command replaces the detected one; the install stays', async () => {
+  const plan = await detect({ 'package.json': pkg({ scripts: { build: 'tsc', start: 'x' } }) }, { buildCommand: 'make app' });
+  assert.equal(plan.kind === 'dynamic' && plan.buildCommand, 'make app');
+  assert.equal(plan.kind === 'dynamic' && plan.install.length, 1);
+});
+
+test('the run command: start script, else main when it exists, else server.js', async () => {
+  const both = await detect({ 'package.json': pkg({ scripts: { start: 'node a.js' }, main: 'b.js' }), 'b.js': '' });
+  assert.equal(both.kind === 'dynamic' && both.runCommand, 'npm start');
+  const main = await detect({ 'package.json': pkg({ main: 'lib/app.js' }), 'lib/app.js': '' });
+  assert.equal(main.kind === 'dynamic' && main.runCommand, 'node lib/app.js');
+  const quoted = await detect({ 'package.json': pkg({ main: 'my app.js' }), 'my app.js': '' });
+  assert.equal(quoted.kind === 'dynamic' && quoted.runCommand, "node 'my app.js'");
+  const built = await detect({ 'package.json': pkg({ main: 'dist/index.js', scripts: { build: 'tsc' } }) });
+  assert.equal(built.kind === 'dynamic' && built.runCommand, 'node dist/index.js', 'the build may create main');
+  const server = await detect({ 'package.json': pkg({}), 'server.js': '' });
+  assert.equal(server.kind === 'dynamic' && server.runCommand, 'node server.js');
+});
+
+test('a package.json that does not say how to start is a static site for auto', async () => {
+  assert.deepEqual(await detect({ 'package.json': pkg({ scripts: { build: 'vite build' } }) }), { kind: 'static' });
+  assert.deepEqual(await detect({ 'package.json': pkg({ main: 'missing.js' }) }), { kind: 'static' });
+  assert.deepEqual(await detect({ 'package.json': pkg({ main: '../../etc/passwd' }) }), { kind: 'static' });
+  await detectError({ 'package.json': pkg({}) }, { kind: 'dynamic' }, 'run_command_missing');
+});
+
+test('plain files are static; kind static wins over everything, but takes no run command', async () => {
+  assert.deepEqual(await detect({ 'index.html': 'hi' }), { kind: 'static' });
+  assert.deepEqual(await detect({ 'package.json': pkg({ scripts: { start: 'x' } }) }, { kind: 'static' }), { kind: 'static' });
+  assert.deepEqual(await detect({ Dockerfile: 'FROM scratch' }, { kind: 'static' }), { kind: 'static' });
+  await detectError({ 'index.html': 'hi' }, { kind: 'static', runCommand: 'x' }, 'invalid_request');
+  await detectError({ 'index.html': 'hi' }, { kind: 'dynamic' }, 'run_command_missing');
+});
+
+test('an explicit run command makes a dynamic app, keeping the detected install steps', async () => {
+  assert.deepEqual(await detect({ 'index.js': '' }, { runCommand: './serve', buildCommand: 'make', port: 9000 }), {
+    kind: 'dynamic', detected: 'explicit', install: [], buildCommand: 'make', runCommand: './serve', port: 9000,
+  });
+  const node = await detect({ 'package.json': pkg({}), 'package-lock.json': '{}' }, { runCommand: 'node x.js' });
+  assert.deepEqual(node, { kind: 'dynamic', detected: 'node (npm)', install: [['npm', 'ci', '--no-audit', '--no-fund']], runCommand: 'node x.js', port: 3000 });
+  const py = await detect({ 'requirements.txt': 'flask==3.0\n' }, { runCommand: '.venv/bin/python -m flask run' });
+  assert.equal(py.kind === 'dynamic' && py.install.length, 2);
+});
+
+test('a Dockerfile without a run command needs a container driver', async () => {
+  const err = await detectError({ Dockerfile: 'FROM node', 'package.json': pkg({ scripts: { start: 'x' } }) }, {}, 'dockerfile_requires_container_driver');
+  assert.match(err.message, /runs processes, not images/);
+  await detectError({ Dockerfile: 'FROM node' }, { kind: 'dynamic' }, 'dockerfile_requires_container_driver');
+  const plan = await detect({ Dockerfile: 'FROM node' }, { runCommand: 'node s.js' });
+  assert.equal(plan.kind === 'dynamic' && plan.detected, 'explicit');
+});
+
+test('python: a stdlib-only app installs nothing and runs with python3', async () => {
+  const plan = await detect({ 'requirements.txt': '# nothing\n\n   # still nothing\n', 'main.py': '' });
+  assert.deepEqual(plan, { kind: 'dynamic', detected: 'python', install: [], runCommand: 'python3 main.py', port: 8000 });
+  const tools = await detect({ 'pyproject.toml': '[tool.black]\nline-length = 100\n', 'server.py': '' });
+  assert.deepEqual(tools.kind === 'dynamic' && tools.install, [], 'tool settings alone are not a project');
+});
+
+test('python: packages go into a .venv inside the app, which then runs the app', async () => {
+  const plan = await detect({ 'requirements.txt': 'flask==3.0  # web\n', 'app.py': '', 'main.py': '' });
+  assert.deepEqual(plan.kind === 'dynamic' && plan.install, [
+    ['python3', '-m', 'venv', '--copies', '.venv'],
+    ['.venv/bin/python', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '-r', 'requirements.txt'],
+  ]);
+  assert.equal(plan.kind === 'dynamic' && plan.runCommand, '.venv/bin/python app.py', 'app.py comes before main.py');
+  const project = await detect({ 'pyproject.toml': '[project]\nname = "x"\n', 'server.py': '' });
+  assert.deepEqual(project.kind === 'dynamic' && project.install[1]?.slice(-1), ['.']);
+});
+
+test('python without an entry file or python3 fails with the right code', async () => {
+  await detectError({ 'requirements.txt': '' }, {}, 'run_command_missing');
+  const err = await detectError({ 'requirements.txt': '', 'app.py': '' }, { pathEnv: join(work, 'empty') }, 'build_toolchain_missing');
+  assert.equal(err.details.toolchain, 'python3');
+});
+
+test('node: a missing package manager or node is build_toolchain_missing naming it', async () => {
+  const empty = join(work, 'empty');
+  const pnpm = await detectError({ 'package.json': pkg({ main: 'a.js' }), 'a.js': '', 'pnpm-lock.yaml': '' }, { pathEnv: empty }, 'build_toolchain_missing');
+  assert.equal(pnpm.details.toolchain, 'node');
+  const onlyNode = join(work, 'only-node');
+  await mkdir(onlyNode);
+  await writeFile(join(onlyNode, 'node'), '#!/bin/sh\n', { mode: 0o755 });
+  const yarn = await detectError({ 'package.json': pkg({ main: 'a.js' }), 'a.js': '', 'yarn.lock': '' }, { pathEnv: onlyNode }, 'build_toolchain_missing');
+  assert.equal(yarn.details.toolchain, 'yarn');
+});
+
+test('go and mix need their toolchains', async (t) => {
+  const goErr = await detectError({ 'go.mod': 'module x\n' }, {}, 'build_toolchain_missing');
+  assert.equal(goErr.details.toolchain, 'go');
+  const mixErr = await detectError({ 'mix.exs': 'defmodule X.MixProject do\nend\n' }, {}, 'build_toolchain_missing');
+  assert.deepEqual(mixErr.details, { toolchain: 'elixir', binary: 'mix' });
+  if (!(await findExecutable('go'))) return t.diagnostic('go is not installed here: the go plan itself is not checked');
+  const plan = await detect({ 'go.mod': 'module x\n' }, { pathEnv: process.env.PATH });
+  assert.deepEqual(plan, { kind: 'dynamic', detected: 'go', install: [], buildCommand: 'go build -trimpath -o .slipway/app .', runCommand: './.slipway/app', port: 8080 });
+});
+
+test('findExecutable searches PATH like which, skipping non-executables and relative entries', async () => {
+  assert.equal(await findExecutable('node', `relative:${fakePath}`), join(fakePath, 'node'));
+  assert.equal(await findExecutable('not-executable', fakePath), null);
+  assert.equal(await findExecutable('../bin/node', fakePath), null);
+  assert.equal(await findExecutable('node', `${join(work, 'empty')}:${fakePath}`), join(fakePath, 'node'), 'a missing directory is passed over');
+});
+
+test('an invalid package.json fails the build, saying so', async () => {
+  const err = await detectError({ 'package.json': '{ nope' }, {}, 'build_failed');
+  assert.match(err.message, /package\.json is not valid JSON/);
+});

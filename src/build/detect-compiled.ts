@@ -1,0 +1,51 @@
+import { DEFAULT_PORTS, type EcosystemPlan } from './app-plan.js';
+import { readSourceFile, requireTool, type DetectContext } from './detect-support.js';
+
+/** Where compiled apps put what they run, inside the app tree. */
+export const SLIPWAY_BUILD_DIR = '.slipway';
+
+/**
+ * A Go module (`go.mod` at the root); needs `go`. Built with
+ * `go build -trimpath -o .slipway/app .` (the main package at the root) and started as
+ * `./.slipway/app`. Modules are downloaded into the build's cache, outside the release; the
+ * binary needs none of them.
+ */
+export async function detectGo(ctx: DetectContext): Promise<EcosystemPlan | null> {
+  if ((await readSourceFile(ctx, 'go.mod')) === undefined) return null;
+  await requireTool(ctx, 'go');
+  return {
+    detected: 'go',
+    install: [],
+    buildCommand: `go build -trimpath -o ${SLIPWAY_BUILD_DIR}/app .`,
+    runCommand: `./${SLIPWAY_BUILD_DIR}/app`,
+    port: DEFAULT_PORTS.go,
+    canBeStatic: false,
+  };
+}
+
+/**
+ * An Elixir project (`mix.exs` at the root); needs `mix` (`build_toolchain_missing` names
+ * `elixir`). Installs Hex and rebar, fetches the prod dependencies, builds a release into
+ * `.slipway/release` with `MIX_ENV=prod mix release` and starts it as
+ * `.slipway/release/bin/<app> start`, `<app>` being the `app:` atom of `mix.exs`; without one
+ * there is no run command. Untested here (no Elixir on the build hosts so far).
+ */
+export async function detectMix(ctx: DetectContext): Promise<EcosystemPlan | null> {
+  const mixExs = await readSourceFile(ctx, 'mix.exs');
+  if (mixExs === undefined) return null;
+  await requireTool(ctx, 'mix', 'elixir');
+  const app = /\bapp:\s*:([a-z_][a-z0-9_]*)/.exec(mixExs)?.[1];
+  const release = `${SLIPWAY_BUILD_DIR}/release`;
+  return {
+    detected: 'elixir',
+    install: [
+      ['mix', 'local.hex', '--force', '--if-missing'],
+      ['mix', 'local.rebar', '--force', '--if-missing'],
+      ['mix', 'deps.get', '--only', 'prod'],
+    ],
+    buildCommand: `MIX_ENV=prod mix release --overwrite --path ${release}`,
+    runCommand: app === undefined ? undefined : `${release}/bin/${app} start`,
+    port: DEFAULT_PORTS.elixir,
+    canBeStatic: false,
+  };
+}

@@ -1,0 +1,133 @@
+import { mkdir, open, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { ReadEntry } from 'tar';
+import { SlipwayError } from '../core/errors.js';
+import { RELEASE_MANIFEST_ENTRY } from '../core/release-format.js';
+import type { DynamicReleaseManifest } from '../core/runtime.js';
+import { emptyDir, prepareEmptyDir } from './archive/dest-dir.js';
+import { normalizeEntryPath, unsafeEntry } from './archive/entry-path.js';
+import { readTar } from './archive/tar-reader.js';
+import { TreeChecker, type TreeEntry } from './archive/tree-checker.js';
+import { DEFAULT_MAX_APP_BYTES, DYNAMIC_APP_DIR } from './dynamic-packager.js';
+
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+const KINDS: Partial<Record<string, TreeEntry['kind']>> = { File: 'file', OldFile: 'file', ContiguousFile: 'file', Directory: 'dir', SymbolicLink: 'symlink' };
+
+/**
+ * Unpacks a dynamic release into `destDir` (created when missing, must be empty) and returns
+ * its manifest; this is how an agent gets an app ready to run. The release is read twice: once
+ * to check everything, once to write. `release.json` must come first and be a valid manifest
+ * (`invalid_archive`); every other entry must be a directory, file or symlink under `app/`
+ * with a safe name, and every symlink must stay inside the app once the other links are
+ * followed (`unsafe_archive`: absolute paths, `..`, links leaving `destDir`, hard links,
+ * devices). Files keep their executable bit (0755 or 0644). On failure `destDir` is left empty.
+ */
+export async function extractDynamicRelease(releasePath: string, destDir: string): Promise<DynamicReleaseManifest> {
+  const limits = { maxUploadBytes: Number.MAX_SAFE_INTEGER, maxUnpackedBytes: DEFAULT_MAX_APP_BYTES, maxFiles: Number.MAX_SAFE_INTEGER };
+  const scan = new TreeChecker(limits);
+  let manifest: DynamicReleaseManifest | undefined;
+  let index = 0;
+  await readTar({
+    archivePath: releasePath,
+    gzip: true,
+    onEntry: async (entry) => {
+      if (index++ === 0) {
+        manifest = await readManifest(entry);
+        return;
+      }
+      const checked = classify(entry);
+      if (checked) scan.add(checked);
+      entry.resume();
+    },
+  });
+  scan.finish();
+  if (manifest === undefined) throw invalid('the release is empty');
+
+  await prepareEmptyDir(destDir);
+  try {
+    const write = new TreeChecker(limits);
+    index = 0;
+    await readTar({
+      archivePath: releasePath,
+      gzip: true,
+      onEntry: async (entry) => {
+        if (index++ === 0) return entry.resume();
+        const checked = classify(entry);
+        if (checked) write.add(checked);
+        await writeEntry(destDir, entry, checked);
+      },
+    });
+    write.finish();
+    if (write.fileCount !== scan.fileCount || write.totalBytes !== scan.totalBytes) {
+      throw invalid('the release changed while it was being read');
+    }
+  } catch (err) {
+    await emptyDir(destDir);
+    throw err;
+  }
+  return manifest;
+}
+
+async function readManifest(entry: ReadEntry): Promise<DynamicReleaseManifest> {
+  if (entry.path !== RELEASE_MANIFEST_ENTRY || entry.type !== 'File') throw invalid(`the first entry is not ${RELEASE_MANIFEST_ENTRY}`);
+  if (entry.size > MAX_MANIFEST_BYTES) throw invalid(`${RELEASE_MANIFEST_ENTRY} is too large`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw invalid(`${RELEASE_MANIFEST_ENTRY} is not JSON`);
+  }
+  const m = raw as Partial<DynamicReleaseManifest> | null;
+  const ok = m !== null && typeof m === 'object' && m.format === 1 && m.kind === 'dynamic'
+    && typeof m.run_command === 'string' && m.run_command !== '' && typeof m.detected === 'string'
+    && Number.isInteger(m.port) && (m.port as number) >= 1 && (m.port as number) <= 65535;
+  if (!ok) throw invalid(`${RELEASE_MANIFEST_ENTRY} is not a dynamic release manifest`);
+  return { format: 1, kind: 'dynamic', run_command: m.run_command as string, port: m.port as number, detected: m.detected as string };
+}
+
+/** The entry's place under `destDir`, or null for `app/` itself. */
+function classify(entry: ReadEntry): TreeEntry | null {
+  const kind = KINDS[entry.type];
+  if (kind === undefined) throw unsafeEntry(entry.path, `${entry.type} entries are not allowed`);
+  const full = normalizeEntryPath(entry.path);
+  if (full === DYNAMIC_APP_DIR) {
+    if (kind === 'dir') return null;
+    throw unsafeEntry(entry.path, 'the app root must be a directory');
+  }
+  if (!full.startsWith(`${DYNAMIC_APP_DIR}/`)) throw unsafeEntry(entry.path, `entry outside ${DYNAMIC_APP_DIR}/`);
+  return { raw: entry.path, path: full.slice(DYNAMIC_APP_DIR.length + 1), kind, size: entry.size, linkpath: entry.linkpath };
+}
+
+async function writeEntry(destDir: string, entry: ReadEntry, checked: TreeEntry | null): Promise<void> {
+  if (!checked || checked.kind === 'dir') {
+    if (checked) await mkdir(join(destDir, checked.path), { recursive: true, mode: 0o755 });
+    entry.resume();
+    return;
+  }
+  const target = join(destDir, checked.path);
+  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+  if (checked.kind === 'symlink') {
+    await symlink(checked.linkpath ?? '', target);
+    entry.resume();
+    return;
+  }
+  const mode = (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644;
+  // 'wx' never follows or replaces an existing name; chmod undoes the umask.
+  const handle = await open(target, 'wx', mode);
+  let out;
+  try {
+    await handle.chmod(mode);
+    out = handle.createWriteStream();
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  await pipeline(entry, out);
+}
+
+function invalid(message: string): SlipwayError {
+  return new SlipwayError('invalid_archive', `dynamic release: ${message}`);
+}

@@ -1,0 +1,177 @@
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NO_UPSTREAM, sendCanned } from './canned-responses.js';
+import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
+import type { EdgeLogger } from './logger.js';
+import { pickUpstream, type ProxyTarget } from './pick-upstream.js';
+import type { UpstreamPools, UpstreamSlot } from './upstream-pool.js';
+
+/** What {@link createProxyHandler} needs. */
+export interface ProxyHandlerConfig {
+  pools: UpstreamPools;
+  logger: EdgeLogger;
+  /** `X-Forwarded-Proto` sent upstream. */
+  forwardedProto: 'http' | 'https';
+}
+
+/** Serves one request of a dynamic release by proxying it to one of its instances. */
+export type ProxyHandler = (req: IncomingMessage, res: ServerResponse, target: ProxyTarget) => void;
+
+/**
+ * Errors that mean the upstream never saw the request or dropped it before answering, so an
+ * idempotent request without a body may be tried once more on another instance.
+ */
+const RETRIABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Creates the proxy: undici `Pool.stream()` (the fastest Node path measured, MEASUREMENTS.md)
+ * writes the upstream's response straight into the client's ServerResponse, and the client's
+ * request is the upstream request's body, so both directions stream with backpressure and
+ * nothing is buffered. Failures before the response starts become 502 (after one retry for
+ * GET/HEAD without a body), 504 on a timeout, 503 when there is no instance; failures after it
+ * cut the client connection, which is all HTTP allows once a status was sent. A client that
+ * goes away aborts the upstream request.
+ */
+export function createProxyHandler(config: ProxyHandlerConfig): ProxyHandler {
+  return (req, res, target) => {
+    const isHead = req.method === 'HEAD';
+    // undici only takes origin-form targets; absolute-form is for forward proxies.
+    if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return sendCanned(res, isHead, BAD_REQUEST);
+    const index = pickUpstream(target, req);
+    if (index === -1) return sendCanned(res, isHead, NO_UPSTREAM);
+    new ProxyExchange(config, { req, res, target }).send(index);
+  };
+}
+
+/** One client request through to its response; the `opaque` of its undici stream. */
+class ProxyExchange {
+  readonly #config: ProxyHandlerConfig;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly #target: ProxyTarget;
+  readonly #headers: string[];
+  readonly #hasBody: boolean;
+  readonly #abort = new ClientGone();
+  #slot: UpstreamSlot | null = null;
+  #index = 0;
+  #retried = false;
+  /** Response headers were written to the client: from here on a failure can only cut. */
+  started = false;
+
+  constructor(config: ProxyHandlerConfig, exchange: { req: IncomingMessage; res: ServerResponse; target: ProxyTarget }) {
+    const { req, res, target } = exchange;
+    this.#config = config;
+    this.req = req;
+    this.res = res;
+    this.#target = target;
+    this.#headers = forwardRequestHeaders(req, { proto: config.forwardedProto });
+    const length = req.headers['content-length'];
+    this.#hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+    // Before the response starts undici does not watch the client, so tell it: an upstream
+    // long-poll for a client that left would otherwise hold a connection until it answers.
+    res.once('close', () => {
+      if (!res.writableFinished) this.#abort.fire();
+    });
+  }
+
+  send(index: number): void {
+    this.#index = index;
+    const slot = this.#config.pools.acquire(this.#target.upstreams[index] as string);
+    this.#slot = slot;
+    const options = {
+      path: this.req.url as string,
+      method: this.req.method as Dispatcher.HttpMethod,
+      headers: this.#headers,
+      body: this.#hasBody ? this.req : null,
+      signal: this.#abort as unknown as EventEmitter,
+      opaque: this,
+      responseHeaders: 'raw' as const,
+    };
+    slot.pool.stream(options, respond, settled);
+  }
+
+  /** The upstream's headers arrived: pass them on and hand undici the client as the sink. */
+  respond(statusCode: number, rawHeaders: string[]): ServerResponse {
+    this.res.writeHead(statusCode, forwardResponseHeaders(rawHeaders));
+    this.started = true;
+    return this.res;
+  }
+
+  settled(err: Error | null): void {
+    if (this.#slot !== null) this.#config.pools.release(this.#slot);
+    this.#slot = null;
+    if (err === null) return;
+    const { req, res } = this;
+    // Not `req.destroyed`: undici destroys a failed request's body (detached from the socket
+    // first), and the client still deserves its 502.
+    if (this.#abort.aborted || res.destroyed) {
+      // The client left; undici has already dropped the upstream side.
+      if (!res.destroyed) res.destroy();
+      return;
+    }
+    if (this.started || res.headersSent) {
+      this.#config.logger.warn({ err, upstream: this.#address }, 'upstream failed mid-response');
+      res.destroy();
+      return;
+    }
+    const code = (err as { code?: string }).code ?? '';
+    const idempotent = req.method === 'GET' || req.method === 'HEAD';
+    if (!this.#retried && idempotent && !this.#hasBody && RETRIABLE.has(code)) {
+      this.#retried = true;
+      this.send((this.#index + 1) % this.#target.upstreams.length);
+      return;
+    }
+    const timedOut = TIMEOUTS.has(code);
+    this.#config.logger.warn({ err, upstream: this.#address, code }, timedOut ? 'upstream timed out' : 'upstream unreachable');
+    sendCanned(res, req.method === 'HEAD', timedOut ? GATEWAY_TIMEOUT : BAD_GATEWAY);
+  }
+
+  get #address(): string | undefined {
+    return this.#target.upstreams[this.#index];
+  }
+}
+
+/**
+ * The abort signal undici is given: the smallest EventEmitter-shaped object it accepts
+ * (`on` / `once` / `removeListener` of one 'abort' listener). An AbortController per request, with
+ * its EventTarget listener added and removed, cost a measurable share of the proxy's CPU.
+ */
+class ClientGone {
+  aborted = false;
+  reason: Error | undefined;
+  #listener: (() => void) | null = null;
+
+  once(_event: 'abort', listener: () => void): this {
+    this.#listener = listener;
+    return this;
+  }
+
+  /** Only checked for by undici, to tell an emitter from an AbortSignal. */
+  on(event: 'abort', listener: () => void): this {
+    return this.once(event, listener);
+  }
+
+  removeListener(): this {
+    this.#listener = null;
+    return this;
+  }
+
+  /** The client went away before its response finished. */
+  fire(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = new Error('the client closed the connection');
+    this.#listener?.();
+  }
+}
+
+/** Module-level so that a request allocates no closures for undici's callbacks. */
+function respond(data: Dispatcher.StreamFactoryData<ProxyExchange>): ServerResponse {
+  return data.opaque.respond(data.statusCode, data.headers as unknown as string[]);
+}
+
+function settled(err: Error | null, data: { opaque: unknown }): void {
+  (data.opaque as ProxyExchange).settled(err);
+}

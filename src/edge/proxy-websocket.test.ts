@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startEdge, tempDir, versionRelease, withFake } from './edge-fixtures.js';
+import { testRoute } from './fake-control-plane.js';
+import {
+  closedAddress, decodeFrame, dynamicRoute, encodeFrame, rawClient, serveWebSocketEcho, startNamedUpstream, startProxyEdge,
+  websocketAccept,
+} from './upstream-fixtures.js';
+import { waitFor } from '../util/wait-for.js';
+
+const handshake = (host: string, key: string) =>
+  `GET /socket?room=1 HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-For: 10.1.1.1\r\n\r\n`;
+
+/** The status line of what the client got, once the head has arrived. */
+async function statusOf(received: () => Buffer): Promise<string> {
+  const head = await waitFor(() => {
+    const text = received().toString('latin1');
+    return text.includes('\r\n\r\n') ? text : null;
+  }, { description: 'a response head' });
+  return head.slice(0, head.indexOf('\r\n'));
+}
+
+test('a WebSocket is tunnelled to an instance: handshake, frames both ways, close', async (t) => {
+  const up = await startNamedUpstream(t, 'http');
+  const tunnels = serveWebSocketEcho(t, up);
+  const { port } = await startProxyEdge(t, [dynamicRoute('chat', [[up.address]])]);
+  const key = randomBytes(16).toString('base64');
+  const client = await rawClient(t, port, handshake('chat.localhost', key));
+  assert.equal(await statusOf(client.received), 'HTTP/1.1 101 Switching Protocols');
+  assert.match(client.received().toString('latin1'), new RegExp(`Sec-WebSocket-Accept: ${websocketAccept(key).replace(/[+/]/g, '\\$&')}\r\n`, 'i'));
+  const seen = up.seen.at(-1);
+  assert.equal(seen?.url, '/socket?room=1');
+  assert.equal(seen?.headers['x-forwarded-for'], '10.1.1.1, 127.0.0.1');
+  assert.equal(seen?.headers['x-forwarded-host'], 'chat.localhost');
+  assert.equal(seen?.headers.upgrade, 'websocket');
+
+  const headLength = client.received().indexOf('\r\n\r\n') + 4;
+  for (const text of ['hello', 'again']) {
+    const before = client.received().length;
+    client.socket.write(encodeFrame(text, true));
+    const frame = await waitFor(() => decodeFrame(client.received().subarray(Math.max(before, headLength))), { description: `the echo of ${text}` });
+    assert.equal(frame.text, `echo: ${text}`);
+  }
+  // The instance going away closes the client's side too.
+  assert.equal(tunnels.size, 1);
+  for (const socket of tunnels) socket.destroy();
+  await client.closed;
+});
+
+test('upgrades for static, unknown, instance-less or unreachable hosts are refused', async (t) => {
+  const fake = await withFake(t);
+  const v1 = versionRelease(1);
+  fake.blobs.set(v1.sha256, v1.tar);
+  fake.upsert(testRoute('site', [v1.sha256]));
+  fake.upsert(dynamicRoute('none', [[]]));
+  fake.upsert(dynamicRoute('dead', [[await closedAddress()]]));
+  const { edge, port } = await startEdge(t, { serverUrl: fake.url, token: fake.token, stateDir: await tempDir(t) });
+  await edge.routes.waitForRevision(fake.revision);
+  const cases: Array<[string, string]> = [
+    ['site.localhost', 'HTTP/1.1 404 Not Found'],
+    ['nope.localhost', 'HTTP/1.1 404 Not Found'],
+    ['none.localhost', 'HTTP/1.1 503 Service Unavailable'],
+    ['dead.localhost', 'HTTP/1.1 502 Bad Gateway'],
+  ];
+  for (const [host, status] of cases) {
+    const client = await rawClient(t, port, handshake(host, randomBytes(16).toString('base64')));
+    assert.equal(await statusOf(client.received), status, host);
+    await client.closed;
+  }
+});
+
+
+test('closing the edge cuts open tunnels instead of waiting for them', async (t) => {
+  const up = await startNamedUpstream(t, 'http');
+  serveWebSocketEcho(t, up);
+  const { edge, port } = await startProxyEdge(t, [dynamicRoute('chat', [[up.address]])]);
+  const client = await rawClient(t, port, handshake('chat.localhost', randomBytes(16).toString('base64')));
+  assert.equal(await statusOf(client.received), 'HTTP/1.1 101 Switching Protocols');
+  const started = Date.now();
+  await edge.close();
+  assert.ok(Date.now() - started < 2_000, 'close() is not held open by a WebSocket');
+  await client.closed;
+});

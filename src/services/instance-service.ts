@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray, ne, notInArray } from 'drizzle-orm';
+import { SlipwayError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { TERMINAL_INSTANCE_STATES, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
+import { deployments, runtimeInstances, services, versions } from '../store/schema.js';
+import type { Db, Tx } from '../store/store.js';
+import type { ServiceContext } from './context.js';
+import { recordEvent } from './event-log.js';
+import { publicUrl } from './presenters.js';
+import type { ServiceRow } from './service-config.js';
+
+/** A row of `runtime_instances`. */
+export type InstanceRow = typeof runtimeInstances.$inferSelect;
+
+/** The only host of the embedded preset; multi-host drivers name theirs. */
+export const LOCAL_HOST_ID = 'local';
+
+const LIVE = notInArray(runtimeInstances.state, [...TERMINAL_INSTANCE_STATES]);
+
+/**
+ * Runtime instances as the control plane sees them: created here (desired state), run by an
+ * agent, which reports back what actually happens. Agents learn their work through
+ * {@link assignments} (long-polled); every reported state change is an event.
+ */
+export class InstanceService {
+  /** Bumped on every change of any host's assignments; `epoch` tells a restarted server apart. */
+  private revision = 0;
+  private readonly epoch = randomUUID().slice(0, 8);
+
+  constructor(private readonly ctx: ServiceContext) {
+    ctx.notifier.on('assignments', () => this.revision++);
+  }
+
+  /** The current assignment revision, `epoch:n`. */
+  get currentRevision(): string {
+    return `${this.epoch}:${this.revision}`;
+  }
+
+  /** Waits until the revision differs from `seen` or `timeoutMs` passes; returns the revision. */
+  async waitForChange(seen: string | undefined, timeoutMs: number): Promise<string> {
+    if (seen !== this.currentRevision) return this.currentRevision;
+    await this.ctx.notifier.waitFor('assignments', () => true, timeoutMs);
+    return this.currentRevision;
+  }
+
+  /** Inserts `count` pending instances of a version (inside the caller's transaction). */
+  async create(tx: Tx, input: { version: { id: string; tenantId: string; deploymentId: string }; service: ServiceRow; count: number; failFast: boolean; reason: string }): Promise<string[]> {
+    const now = new Date();
+    const ids: string[] = [];
+    for (let i = 0; i < input.count; i++) {
+      const id = newId('rti');
+      ids.push(id);
+      await tx.insert(runtimeInstances).values({
+        id, tenantId: input.version.tenantId, deploymentId: input.version.deploymentId, serviceId: input.service.id,
+        versionId: input.version.id, hostId: LOCAL_HOST_ID, desired: 'running', state: 'pending', reason: input.reason,
+        restartCount: 0, failFast: input.failFast, createdAt: now, updatedAt: now,
+      });
+      await recordEvent(tx, {
+        tenantId: input.version.tenantId, deploymentId: input.version.deploymentId, versionId: input.version.id,
+        type: 'instance.pending', actor: 'system', reason: input.reason, data: { runtime_instance_id: id, service_id: input.service.id },
+      });
+    }
+    return ids;
+  }
+
+  /** Asks the agents to stop instances (drain first); returns how many were live. */
+  async stop(tx: Tx | Db, where: { ids?: string[]; deploymentId?: string; exceptVersionId?: string; versionId?: string }, reason: string): Promise<number> {
+    const conds = [LIVE, eq(runtimeInstances.desired, 'running')];
+    if (where.ids) conds.push(inArray(runtimeInstances.id, where.ids.length ? where.ids : ['']));
+    if (where.deploymentId) conds.push(eq(runtimeInstances.deploymentId, where.deploymentId));
+    if (where.versionId) conds.push(eq(runtimeInstances.versionId, where.versionId));
+    if (where.exceptVersionId) conds.push(ne(runtimeInstances.versionId, where.exceptVersionId));
+    const rows = await tx.update(runtimeInstances).set({ desired: 'stopped', reason, updatedAt: new Date() })
+      .where(and(...conds)).returning({ id: runtimeInstances.id });
+    return rows.length;
+  }
+
+  /** A promoted version's instances restart on exit from now on, instead of failing. */
+  async settle(versionId: string): Promise<void> {
+    await this.ctx.store.db.update(runtimeInstances).set({ failFast: false })
+      .where(and(eq(runtimeInstances.versionId, versionId), eq(runtimeInstances.failFast, true)));
+    this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+  }
+
+  /** Instance rows of a version. */
+  ofVersion(db: Db | Tx, versionId: string): Promise<InstanceRow[]> {
+    return db.select().from(runtimeInstances).where(eq(runtimeInstances.versionId, versionId));
+  }
+
+  /** What a host must run (or stop): every live instance assigned to it. */
+  async assignments(hostId: string): Promise<InstanceAssignment[]> {
+    const db = this.ctx.store.db;
+    const rows = await db.select({ i: runtimeInstances, v: versions, s: services, d: deployments })
+      .from(runtimeInstances)
+      .innerJoin(versions, eq(versions.id, runtimeInstances.versionId))
+      .innerJoin(services, eq(services.id, runtimeInstances.serviceId))
+      .innerJoin(deployments, eq(deployments.id, runtimeInstances.deploymentId))
+      .where(and(eq(runtimeInstances.hostId, hostId), LIVE));
+    return rows.flatMap(({ i, v, s, d }) => {
+      const manifest = v.releaseManifest;
+      if (!manifest || !v.artifactSha256) return [];
+      const env: Record<string, string> = {
+        PORT: String(manifest.port),
+        NODE_ENV: 'production',
+        SLIPWAY_DEPLOYMENT_ID: d.id,
+        SLIPWAY_SLUG: d.slug,
+        SLIPWAY_SERVICE_ID: s.id,
+        SLIPWAY_VERSION_ID: v.id,
+        SLIPWAY_VERSION_NUMBER: String(v.versionNumber),
+        SLIPWAY_RUNTIME_INSTANCE_ID: i.id,
+        SLIPWAY_HOST_ID: hostId,
+        SLIPWAY_PUBLIC_URL: publicUrl(this.ctx.config, d.slug),
+      };
+      return [{
+        runtime_instance_id: i.id, deployment_id: d.id, service_id: s.id, version_id: v.id, version_number: v.versionNumber,
+        slug: d.slug, artifact_sha256: v.artifactSha256, run_command: manifest.run_command, port: manifest.port, env,
+        health: s.health, resources: s.resources, crash_loop_budget: s.crashLoopBudget, desired: i.desired,
+        drain_timeout_ms: s.drainTimeoutMs, fail_fast: i.failFast, restart_count: i.restartCount,
+      }];
+    });
+  }
+
+  /**
+   * Applies an agent's report. A change of state is recorded as an event; a change in which
+   * instances are healthy updates the route. Reports for unknown or finished instances are
+   * refused with `instance_not_found`, which tells the agent to stop and forget them.
+   */
+  async report(hostId: string, report: InstanceReport): Promise<void> {
+    const db = this.ctx.store.db;
+    const changed = await db.transaction(async (tx) => {
+      const [row] = await tx.select().from(runtimeInstances)
+        .where(and(eq(runtimeInstances.id, report.runtime_instance_id), eq(runtimeInstances.hostId, hostId))).for('update');
+      if (!row || TERMINAL_INSTANCE_STATES.includes(row.state)) {
+        throw new SlipwayError('instance_not_found', `no live instance ${report.runtime_instance_id} on host ${hostId}`);
+      }
+      const same = row.state === report.state && row.address === report.address && row.restartCount === report.restart_count;
+      if (same) return null;
+      await tx.update(runtimeInstances).set({
+        state: report.state, address: report.address, reason: report.reason, reasonCode: report.reason_code,
+        restartCount: report.restart_count, logTail: report.log_tail ?? row.logTail, updatedAt: new Date(),
+      }).where(eq(runtimeInstances.id, row.id));
+      if (row.state !== report.state || row.restartCount !== report.restart_count) {
+        await recordEvent(tx, {
+          tenantId: row.tenantId, deploymentId: row.deploymentId, versionId: row.versionId, type: `instance.${report.state}`,
+          actor: `host:${hostId}`, reason: report.reason,
+          data: { runtime_instance_id: row.id, service_id: row.serviceId, from: row.state, code: report.reason_code, restart_count: report.restart_count },
+        });
+      }
+      return { row, wasHealthy: row.state === 'healthy', isHealthy: report.state === 'healthy' };
+    });
+    if (!changed) return;
+    const { row } = changed;
+    if (changed.wasHealthy !== changed.isHealthy || changed.isHealthy) this.ctx.notifier.emit('route', row.deploymentId);
+    if (TERMINAL_INSTANCE_STATES.includes(report.state)) this.ctx.notifier.emit('assignments', hostId);
+    this.ctx.notifier.emit('instance', row.deploymentId);
+    this.ctx.notifier.emit('events', row.deploymentId);
+  }
+}
+
+/** True when `state` is one an instance never leaves. */
+export function isTerminal(state: InstanceState): boolean {
+  return TERMINAL_INSTANCE_STATES.includes(state);
+}

@@ -1,0 +1,110 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { TERMINAL_INSTANCE_STATES } from '../core/runtime.js';
+import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
+import type { ServiceContext } from './context.js';
+import { recordEvent } from './event-log.js';
+import { LOCAL_HOST_ID, type InstanceService } from './instance-service.js';
+
+/** The outcome of reconciling one deployment. */
+export interface ReconcileResult {
+  deploymentId: string;
+  started: number;
+  stopped: number;
+  error?: string;
+}
+
+/** How often every deployment is compared, besides the wake-ups on changes. */
+const PASS_INTERVAL_MS = 5_000;
+
+/**
+ * Compares desired and actual instances of every deployment's active dynamic version and
+ * closes the gap: too few live instances → new ones, too many → the extra ones drain and
+ * stop. An instance that spent its crash-loop budget stays `failed` and is not replaced on
+ * its own (that would only restart the loop); scaling again, publishing or rolling back does.
+ * Restarts of a crashed instance are the agent's job, which needs no server to do them.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private readonly off: () => void;
+
+  constructor(private readonly ctx: ServiceContext, private readonly instances: InstanceService) {
+    this.off = ctx.notifier.on('instance', (id) => this.kick(id));
+  }
+
+  /** Starts the periodic passes. */
+  start(): void {
+    this.timer = setInterval(() => this.kick(), PASS_INTERVAL_MS);
+    this.kick();
+  }
+
+  stop(): Promise<unknown> {
+    clearInterval(this.timer);
+    this.off();
+    return this.running;
+  }
+
+  /** Queues a pass over one deployment (or all of them). */
+  kick(deploymentId?: string, options: { replaceFailed?: boolean } = {}): Promise<ReconcileResult[]> {
+    const next = this.running.then(() => this.pass(deploymentId, options.replaceFailed ?? false));
+    this.running = next.catch((err) => this.ctx.logger.error({ err }, 'reconcile pass failed'));
+    return next;
+  }
+
+  private async pass(deploymentId: string | undefined, replaceFailed: boolean): Promise<ReconcileResult[]> {
+    const { db } = this.ctx.store;
+    const targets = await db.select({ d: deployments, s: services, v: versions })
+      .from(deployments)
+      .innerJoin(rings, and(eq(rings.deploymentId, deployments.id), eq(rings.name, 'production')))
+      .innerJoin(versions, eq(versions.id, rings.activeVersionId))
+      .innerJoin(services, and(eq(services.deploymentId, deployments.id), eq(services.type, 'web')))
+      .where(and(isNull(deployments.deletedAt), eq(versions.kind, 'dynamic'), deploymentId ? eq(deployments.id, deploymentId) : undefined));
+    const results: ReconcileResult[] = [];
+    for (const { d, s, v } of targets) {
+      try {
+        results.push(await this.reconcileOne({ deploymentId: d.id, service: s, version: v, replaceFailed }));
+      } catch (err) {
+        results.push({ deploymentId: d.id, started: 0, stopped: 0, error: (err as Error).message });
+      }
+    }
+    return results;
+  }
+
+  private async reconcileOne(target: {
+    deploymentId: string;
+    service: typeof services.$inferSelect;
+    version: typeof versions.$inferSelect;
+    replaceFailed: boolean;
+  }): Promise<ReconcileResult> {
+    const { deploymentId, service, version, replaceFailed } = target;
+    const result = await this.ctx.store.withLock(`reconcile:${deploymentId}`, () => this.ctx.store.db.transaction(async (tx) => {
+      const rows = await tx.select().from(runtimeInstances).where(and(eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.desired, 'running')));
+      const live = rows.filter((r) => !TERMINAL_INSTANCE_STATES.includes(r.state));
+      const failed = replaceFailed ? 0 : rows.filter((r) => r.state === 'failed').length;
+      const missing = service.desiredReplicas - live.length - failed;
+      if (missing > 0) {
+        await this.instances.create(tx, { version, service, count: missing, failFast: false, reason: `scaling to ${service.desiredReplicas} instance(s)` });
+        return { deploymentId, started: missing, stopped: 0 };
+      }
+      const extra = live.length - service.desiredReplicas;
+      if (extra > 0) {
+        // Not-yet-healthy ones go first, then the newest: the oldest healthy ones keep serving.
+        const order = [...live].sort((a, b) => Number(a.state === 'healthy') - Number(b.state === 'healthy') || b.id.localeCompare(a.id));
+        const ids = order.slice(0, extra).map((r) => r.id);
+        await this.instances.stop(tx, { ids }, `scaling to ${service.desiredReplicas} instance(s)`);
+        await recordEvent(tx, {
+          tenantId: service.tenantId, deploymentId, versionId: version.id, type: 'service.scaled_down', actor: 'system',
+          reason: `stopping ${extra} instance(s) to match ${service.desiredReplicas} replica(s)`, data: { instances: ids },
+        });
+        return { deploymentId, started: 0, stopped: extra };
+      }
+      return { deploymentId, started: 0, stopped: 0 };
+    }));
+    if (result.started || result.stopped) {
+      this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+      this.ctx.notifier.emit('events', deploymentId);
+      this.ctx.notifier.emit('route', deploymentId);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,120 @@
+import { ERROR_CODES, SlipwayError, type ErrorCode } from '../core/errors.js';
+import type { RuntimeOptions } from '../core/runtime-options.js';
+import type { ServiceContext } from './context.js';
+import { recordEvent } from './event-log.js';
+import type { InstanceService } from './instance-service.js';
+import type { RouteFeed } from './route-feed.js';
+import { applyRuntimeOptions, type ServiceRow } from './service-config.js';
+
+/** The version being booted. */
+export interface BootTarget {
+  id: string;
+  tenantId: string;
+  deploymentId: string;
+  versionNumber: number;
+}
+
+/** Options for {@link RolloutService.boot}. */
+export interface BootOptions {
+  /** Settings the publish gave; applied to the service first. */
+  runtime: RuntimeOptions;
+  /** Receives progress notes (the build log of a publish). */
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+  actor: string;
+}
+
+/** Extra time over the health settings for an agent to fetch and unpack the release. */
+const START_SLACK_MS = 60_000;
+
+/**
+ * Brings a version's instances up beside whatever serves now and waits until all of them pass
+ * their health check. It never touches the active pointer: the caller promotes on success,
+ * and on failure the new instances are stopped and production is as it was.
+ */
+export class RolloutService {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly instances: InstanceService,
+    private readonly routes: RouteFeed,
+  ) {}
+
+  /** Starts the service's replicas of `version`; resolves when all are healthy, or throws why not. */
+  async boot(version: BootTarget, options: BootOptions): Promise<ServiceRow> {
+    const log = options.onLog ?? (() => undefined);
+    const { db } = this.ctx.store;
+    const { service, ids } = await db.transaction(async (tx) => {
+      const service = await applyRuntimeOptions(tx, { id: version.deploymentId, tenantId: version.tenantId }, options.runtime);
+      // Left-overs of an interrupted attempt at this same version are replaced, not reused.
+      await this.instances.stop(tx, { versionId: version.id }, 'replaced by a new rollout attempt');
+      const count = Math.max(service.desiredReplicas, 1);
+      const ids = await this.instances.create(tx, { version, service, count, failFast: true, reason: `rollout of version ${version.versionNumber}` });
+      await recordEvent(tx, {
+        tenantId: version.tenantId, deploymentId: version.deploymentId, versionId: version.id, type: 'rollout.deploying', actor: options.actor,
+        reason: `starting ${count} instance${count === 1 ? '' : 's'} of version ${version.versionNumber}`, data: { instances: ids },
+      });
+      return { service, ids };
+    });
+    this.ctx.notifier.emit('assignments', 'local');
+    this.ctx.notifier.emit('events', version.deploymentId);
+    log(`[slipway] starting ${ids.length} instance(s); health check GET ${service.health.path} every ${service.health.interval_ms} ms, grace ${service.health.grace_period_ms} ms`);
+
+    const h = service.health;
+    const deadline = Date.now() + h.grace_period_ms + (h.unhealthy_threshold + h.healthy_threshold + 2) * (h.interval_ms + h.timeout_ms) + START_SLACK_MS;
+    const seen = new Map<string, string>();
+    try {
+      for (;;) {
+        if (options.signal?.aborted) throw new SlipwayError('interrupted', 'the rollout was stopped because the server is shutting down');
+        const rows = (await this.instances.ofVersion(db, version.id)).filter((r) => ids.includes(r.id));
+        for (const r of rows) {
+          if (seen.get(r.id) !== r.state) log(`[slipway] instance ${r.id}: ${r.state}${r.reason ? ` (${r.reason})` : ''}`);
+          seen.set(r.id, r.state);
+        }
+        const failed = rows.find((r) => r.state === 'failed' || r.state === 'stopped');
+        if (failed) {
+          if (failed.logTail) log(`[slipway] last output of ${failed.id}:\n${failed.logTail}`);
+          throw new SlipwayError(failureCode(failed.reasonCode), `version ${version.versionNumber} did not become healthy: ${failed.reason}`, {
+            details: { runtime_instance_id: failed.id, reason_code: failed.reasonCode },
+          });
+        }
+        if (rows.length === ids.length && rows.every((r) => r.state === 'healthy')) return service;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          const states = rows.map((r) => r.state).join(', ');
+          throw new SlipwayError('rollout_timeout', `version ${version.versionNumber} did not become healthy in time (instances: ${states || 'none'}); is the agent running?`, {
+            details: { states: rows.map((r) => ({ id: r.id, state: r.state, reason: r.reason })) },
+          });
+        }
+        await this.ctx.notifier.waitFor('instance', (d) => d === version.deploymentId, Math.min(left, 1000));
+      }
+    } catch (err) {
+      await this.instances.stop(db, { versionId: version.id }, 'the rollout failed');
+      this.ctx.notifier.emit('assignments', 'local');
+      throw err;
+    }
+  }
+
+  /** True when the version has a healthy instance meant to run (a rollback is then a pointer move). */
+  async isWarm(versionId: string): Promise<boolean> {
+    const rows = await this.instances.ofVersion(this.ctx.store.db, versionId);
+    return rows.some((r) => r.state === 'healthy' && r.desired === 'running');
+  }
+
+  /**
+   * After a promotion: once every edge serves the new version, the other versions' instances
+   * are told to drain and stop, and new instances stop being fail-fast.
+   */
+  async retireOthers(deploymentId: string, activeVersionId: string): Promise<void> {
+    // An edge that is slow or gone must not keep old instances forever: wait a bounded time.
+    await this.routes.waitForEdges(await this.routes.settledRevision(), 10_000);
+    const n = await this.instances.stop(this.ctx.store.db, { deploymentId, exceptVersionId: activeVersionId }, 'superseded by the active version');
+    await this.instances.settle(activeVersionId);
+    if (n > 0) this.ctx.notifier.emit('assignments', 'local');
+  }
+}
+
+/** The version error code for an instance failure's reason code. */
+function failureCode(reasonCode: string | null): ErrorCode {
+  const code = `instance_${reasonCode ?? ''}`;
+  return (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'health_check_failed';
+}

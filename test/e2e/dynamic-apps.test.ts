@@ -1,0 +1,193 @@
+// Dynamic apps through real processes: publish a Node server as a file map, watch it boot in
+// the agent's sandbox, get promoted only once healthy, serve through the edge, and survive
+// bad publishes, rollbacks to cold versions, scaling, kill -9 and an agent restart.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isSlipwayApiError, type PublishSetting } from '../../src/sdk/index.js';
+import { processTree } from '../../src/agent/proc-sockets.js';
+import { waitFor } from '../../src/util/wait-for.js';
+import { findAgentPid, killTree } from '../support/processes.js';
+import { startPlatform, type Platform } from '../support/platform.js';
+
+let platform: Platform;
+
+before(async () => {
+  platform = await startPlatform();
+});
+after(async () => {
+  await platform?.stop();
+});
+
+/** A Node HTTP server that says which version and instance answered. */
+const SERVER_JS = `
+const http = require('node:http');
+const v = process.env.SLIPWAY_VERSION_NUMBER;
+http.createServer((req, res) => {
+  if (req.url === '/env') {
+    res.setHeader('content-type', 'application/json');
+    return res.end(JSON.stringify({
+      port: process.env.PORT, version: v, instance: process.env.SLIPWAY_RUNTIME_INSTANCE_ID,
+      slug: process.env.SLIPWAY_SLUG, xff: req.headers['x-forwarded-for'], xfh: req.headers['x-forwarded-host'],
+      secret: process.env.SLIPWAY_INTERNAL_TOKEN ?? null,
+    }));
+  }
+  res.end('hello from v' + v + ' ' + process.env.SLIPWAY_RUNTIME_INSTANCE_ID);
+}).listen(Number(process.env.PORT), () => console.log('listening on ' + process.env.PORT));
+`;
+
+/** Quick health settings so failing cases fail in about a second. */
+const FAST: Partial<Record<PublishSetting, number>> = {
+  health_grace_period_ms: 1500, health_interval_ms: 200, health_timeout_ms: 1000, health_unhealthy_threshold: 2, drain_timeout_ms: 2000,
+};
+
+async function publishApp(slug: string, app: { files: Record<string, string>; run: string; settings?: Partial<Record<PublishSetting, string | number>> }) {
+  const { files, run: runCommand, settings = {} } = app;
+  const { client } = platform;
+  await client.createDeployment({ slug }).catch((err: unknown) => {
+    if (!isSlipwayApiError(err) || err.code !== 'deployment_exists') throw err;
+  });
+  return client.publish(slug, { files }, { wait: true, runCommand, port: 3000, settings: { ...FAST, ...settings } });
+}
+
+async function body(slug: string, path = '/'): Promise<string> {
+  const res = await platform.edge(`${slug}.localhost`, path);
+  assert.equal(res.status, 200, `GET ${path} on ${slug}: ${res.status} ${res.text}`);
+  return res.text;
+}
+
+test('a dynamic publish is promoted once healthy and served through the edge with its env', async () => {
+  const result = await publishApp('dyn', { files: { 'server.js': SERVER_JS }, run: 'node server.js' });
+  assert.equal(result.version.state, 'ready', JSON.stringify(result.version.error));
+  assert.equal(result.version.kind, 'dynamic');
+  assert.equal(result.promoted, true);
+  assert.equal(result.services.length, 1);
+  assert.equal(result.services[0]!.type, 'web');
+  assert.match(await body('dyn'), /^hello from v1 rti_/);
+  const env = JSON.parse(await body('dyn', '/env'));
+  assert.equal(env.version, '1');
+  assert.equal(env.port, '3000');
+  assert.equal(env.slug, 'dyn');
+  assert.equal(env.xfh, 'dyn.localhost');
+  assert.match(env.xff, /127\.0\.0\.1/);
+  assert.equal(env.secret, null, 'no Slipway credentials leak into the app');
+  const instances = await platform.client.listInstances('dyn');
+  assert.equal(instances.filter((i) => i.state === 'healthy').length, 1);
+  const log = await platform.client.getBuildLog('dyn', 1);
+  assert.match(log, /healthy/);
+});
+
+test('blue/green: v2 replaces v1 without a failed request, and v1 drains and stops', async () => {
+  let failures = 0;
+  let requests = 0;
+  let stop = false;
+  const load = (async () => {
+    while (!stop) {
+      requests++;
+      const res = await platform.edge('dyn.localhost').catch(() => null);
+      if (!res || res.status !== 200) failures++;
+    }
+  })();
+  const result = await publishApp('dyn', { files: { 'server.js': SERVER_JS }, run: 'node server.js' });
+  assert.equal(result.version.version_number, 2);
+  assert.equal(result.promoted, true);
+  assert.match(await body('dyn'), /^hello from v2/);
+  stop = true;
+  await load;
+  assert.ok(requests > 10, `load ran (${requests} requests)`);
+  assert.equal(failures, 0, `${failures} of ${requests} requests failed during the switch`);
+  const v1Id = (await platform.client.getVersion('dyn', 1)).id;
+  await waitFor(async () => {
+    const v1 = (await platform.client.listInstances('dyn')).filter((i) => i.version_id === v1Id);
+    return v1.length > 0 && v1.every((i) => i.state === 'stopped');
+  }, { timeoutMs: 20_000, description: 'v1 instances stopped' });
+});
+
+for (const [name, files, command, code] of [
+  ['exits at once', { 'server.js': 'process.exit(3)' }, 'node server.js', 'instance_exited'],
+  ['never listens', { 'server.js': 'setInterval(() => {}, 1000)' }, 'node server.js', 'instance_not_listening'],
+  ['listens on the wrong port', { 'server.js': "require('node:http').createServer((q, s) => s.end('x')).listen(3001)" }, 'node server.js', 'instance_wrong_port'],
+  ['answers 500', { 'server.js': "require('node:http').createServer((q, s) => { s.statusCode = 500; s.end('no'); }).listen(Number(process.env.PORT))" }, 'node server.js', 'health_check_failed'],
+] as const) {
+  test(`a run command that ${name} fails the version (${code}) and production keeps serving`, async () => {
+    const before = await body('dyn');
+    const result = await publishApp('dyn', { files, run: command });
+    assert.equal(result.version.state, 'failed');
+    assert.equal(result.promoted, false);
+    assert.equal(result.version.error?.code, code, result.version.error?.message);
+    assert.equal(await body('dyn'), before, 'the active version never stopped serving');
+    const failed = (await platform.client.listInstances('dyn')).filter((i) => i.version_id === result.version.id);
+    assert.ok(failed.every((i) => i.state === 'failed' || i.state === 'stopped'), JSON.stringify(failed));
+  });
+}
+
+test('rollback to a version whose instances are gone boots it first, then switches', async () => {
+  const rolled = await platform.client.rollback('dyn', { to: 1 });
+  assert.equal(rolled.promoted, true);
+  assert.match(await body('dyn'), /^hello from v1 /);
+  const back = await platform.client.rollback('dyn', { to: 2 });
+  assert.equal(back.promoted, true);
+  assert.match(await body('dyn'), /^hello from v2 /);
+});
+
+test('scale to two replicas: the edge balances across both; back to one', async () => {
+  const [web] = await platform.client.listServices('dyn');
+  await platform.client.updateService(web!.id, { desired_replicas: 2 });
+  await waitFor(async () => (await platform.client.listServices('dyn'))[0]!.healthy_instances === 2, { timeoutMs: 20_000, description: 'two healthy' });
+  const seen = new Set<string>();
+  await waitFor(async () => {
+    seen.add((await body('dyn')).split(' ')[3]!);
+    return seen.size === 2;
+  }, { timeoutMs: 10_000, description: 'both instances answer' });
+  const scaled = await platform.cli(['scale', 'dyn', '1']);
+  assert.equal(scaled.code, 0, scaled.stderr);
+  await waitFor(async () => (await platform.client.listInstances('dyn')).filter((i) => i.desired === 'running' && i.state === 'healthy').length === 1,
+    { timeoutMs: 20_000, description: 'one left' });
+});
+
+async function liveInstance() {
+  const live = (await platform.client.listInstances('dyn')).filter((i) => i.desired === 'running' && i.state === 'healthy');
+  assert.equal(live.length, 1);
+  const handle = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${live[0]!.id}.json`), 'utf8')) as { pid: number };
+  return { instance: live[0]!, pid: handle.pid };
+}
+
+test('kill -9 of the instance: the agent restarts it with backoff and it serves again', async () => {
+  const { instance, pid } = await liveInstance();
+  killTree(processTree(pid));
+  await waitFor(async () => {
+    const now = (await platform.client.listInstances('dyn')).find((i) => i.id === instance.id)!;
+    return now.restart_count === instance.restart_count + 1 && now.state === 'healthy';
+  }, { timeoutMs: 15_000, description: 'restarted and healthy' });
+  assert.match(await body('dyn'), /^hello from v2 /);
+  const events = await platform.client.listEvents('dyn', { limit: 50 });
+  assert.ok(events.data.some((e) => e.type === 'instance.starting' && /restarting in 1 s/.test(e.reason ?? '')), 'the restart is an event with its backoff');
+});
+
+test('an agent restart re-adopts running instances instead of starting copies', async () => {
+  const { instance, pid } = await liveInstance();
+  const agentPid = await findAgentPid(platform.home);
+  process.kill(agentPid, 'SIGKILL');
+  await waitFor(async () => (await findAgentPid(platform.home).catch(() => 0)) !== agentPid && (await findAgentPid(platform.home).catch(() => 0)) !== 0,
+    { timeoutMs: 20_000, description: 'agent restarted by up' });
+  // Served all along by the same process.
+  assert.match(await body('dyn'), new RegExp(`^hello from v2 ${instance.id}`));
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = await liveInstance();
+  assert.equal(after.instance.id, instance.id);
+  assert.equal(after.pid, pid);
+  assert.equal(after.instance.restart_count, instance.restart_count);
+});
+
+test('deleting a dynamic deployment stops its instances', async () => {
+  await publishApp('gone', { files: { 'server.js': SERVER_JS }, run: 'node server.js' });
+  const ids = (await platform.client.listInstances('gone')).map((i) => i.id);
+  assert.equal(ids.length, 1);
+  await platform.client.deleteDeployment('gone');
+  assert.equal((await platform.edge('gone.localhost')).status, 404);
+  await waitFor(async () => {
+    const left = await Promise.all(ids.map((id) => readFile(join(platform.home, 'agent', 'instances', `${id}.json`)).then(() => 1, () => 0)));
+    return left.every((n) => n === 0);
+  }, { timeoutMs: 20_000, description: 'instance handles removed' });
+});
