@@ -4,12 +4,13 @@
  * happens. Instances are processes outside the agent: when the agent stops (restart, upgrade)
  * they keep running, and the next agent re-adopts them from the driver's saved handles.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InstanceAssignment } from '../core/runtime.js';
 import type { InstanceHandle, RuntimeDriver } from '../runtime/runtime-driver.js';
 import { createControlPlaneClient, type ControlPlaneClient } from './control-plane-client.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
+import { LogShipper } from './log-shipper.js';
 import { ReleaseStore } from './release-store.js';
 
 /** Options for {@link startAgent}. */
@@ -52,6 +53,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const orphans = new Map<string, InstanceHandle>((await driver.list()).map((h) => [h.id, h]));
   if (orphans.size) log(`found ${orphans.size} instance(s) from an earlier run`);
   const supervisors = new Map<string, InstanceSupervisor>();
+  const shippers = new Map<string, LogShipper>();
   const abort = new AbortController();
   let connected = false;
 
@@ -70,10 +72,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }, adopted && driver.isRunning(adopted) ? adopted : null);
       if (adopted && !driver.isRunning(adopted)) await driver.remove(adopted);
       supervisors.set(a.runtime_instance_id, sup);
-      void sup.done.then(() => {
+      const shipper = new LogShipper({
+        logPath: join(logDir, `${a.runtime_instance_id}.log`), ship: (lines) => client.shipLogs(a.runtime_instance_id, lines),
+      });
+      shippers.set(a.runtime_instance_id, shipper);
+      void sup.done.then(async () => {
         if (supervisors.get(a.runtime_instance_id) === sup) supervisors.delete(a.runtime_instance_id);
+        if (abort.signal.aborted) return;
+        await shipper.finish();
+        shippers.delete(a.runtime_instance_id);
+        await rm(join(logDir, `${a.runtime_instance_id}.log`), { force: true });
       });
       sup.start();
+      shipper.start();
     }
     // What the server no longer lists was stopped or forgotten there: make it so here.
     for (const handle of orphans.values()) {
@@ -117,6 +128,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       abort.abort();
       await running;
       for (const sup of supervisors.values()) sup.detach();
+      for (const shipper of shippers.values()) shipper.detach();
     },
   };
 }

@@ -22,6 +22,8 @@ export interface ControlPlaneClient {
   /** Returns at once when `after` is stale, else waits (up to `waitMs`) for a change. */
   assignments(after: string | undefined, waitMs: number, signal?: AbortSignal): Promise<AssignmentPage>;
   report(report: InstanceReport): Promise<ReportOutcome>;
+  /** Ships lines of an instance's output. */
+  shipLogs(instanceId: string, lines: Array<{ time: string; line: string }>): Promise<ReportOutcome>;
   /** Streams a blob (a release) to `write`. */
   download(sha256: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
 }
@@ -45,6 +47,19 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       try {
         const res = await fetch(`${base}/hosts/${host}/instances/${encodeURIComponent(report.runtime_instance_id)}/report`, {
           method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(report),
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.arrayBuffer();
+        if (res.status === 404) return 'unknown_instance';
+        return res.ok ? 'ok' : 'failed';
+      } catch {
+        return 'failed';
+      }
+    },
+    async shipLogs(instanceId, lines) {
+      try {
+        const res = await fetch(`${base}/hosts/${host}/instances/${encodeURIComponent(instanceId)}/logs`, {
+          method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ lines }),
           signal: AbortSignal.timeout(10_000),
         });
         await res.arrayBuffer();

@@ -12,6 +12,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
 import { internalRoutes } from './routes/internal.js';
 import { ARCHIVE_TYPES, publishRoutes } from './routes/publish.js';
+import { logRoutes } from './routes/logs.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -63,6 +64,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   eventRoutes(app, services);
   internalRoutes(app, services);
   runtimeRoutes(app, services);
+  logRoutes(app, services);
   await app.ready();
   return app;
 }

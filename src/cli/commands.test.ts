@@ -44,7 +44,8 @@ test('an unreachable server exits 1 with code unavailable', async () => {
 });
 
 test('usage errors exit 2 without calling the API', async () => {
-  for (const argv of [['publish', '.'], ['rollback', 'my-site', '--to', 'abc'], ['rollback', 'my-site'], ['nope'], ['versions'], ['logs', 'my-site'], ['deployments', 'list', '--bogus']]) {
+  for (const argv of [['publish', '.'], ['rollback', 'my-site', '--to', 'abc'], ['rollback', 'my-site'], ['nope'], ['versions'], ['deployments', 'list', '--bogus'],
+    ['scale', 'my-site', 'two'], ['publish', '.', '--deployment', 'x', '--set', 'bogus=1'], ['publish', '.', '--deployment', 'x', '--port', '-1']]) {
     const run = await runCliWith(() => assert.fail('no request expected'), argv);
     assert.equal(run.code, 2, argv.join(' '));
     assert.match(run.stderr, /error:/, argv.join(' '));

@@ -1,6 +1,6 @@
 import type { PublishOptions, PublishSource } from './publish-request.js';
 import type {
-  Deployment, Health, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateServiceInput, Version,
+  Deployment, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateServiceInput, Version,
 } from './types.js';
 
 /** Options of {@link createClient}. */
@@ -126,6 +126,20 @@ export interface SlipwayClient {
    * await client.updateService(web.id, { desired_replicas: 3 });
    */
   updateService(serviceId: string, input: UpdateServiceInput): Promise<Service>;
+  /**
+   * The newest instance log lines of a deployment, oldest first.
+   *
+   * @example
+   * for (const l of await client.getLogs('my-api', { limit: 50 })) console.log(l.line);
+   */
+  getLogs(deployment: string, options?: { limit?: number }): Promise<LogLine[]>;
+  /**
+   * The newest lines, then every new one as it arrives, until `signal` aborts.
+   *
+   * @example
+   * for await (const l of client.followLogs('my-api', { signal })) console.log(l.line);
+   */
+  followLogs(deployment: string, options?: { limit?: number; signal?: AbortSignal }): AsyncIterable<LogLine>;
   /** The stored build log of a version, as text. */
   getBuildLog(deployment: string, version: string | number): Promise<string>;
   /**

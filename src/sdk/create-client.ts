@@ -1,9 +1,10 @@
 import type { ClientOptions, ListOptions, SlipwayClient } from './client.js';
 import { readEventStream } from './follow-events.js';
+import { parseSse } from './parse-sse.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
 import { buildPublishRequest } from './publish-request.js';
 import type {
-  Deployment, Health, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
+  Deployment, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
 } from './types.js';
 
 const DEFAULT_USER_AGENT = 'slipway-sdk';
@@ -67,6 +68,29 @@ export function createClient(options: ClientOptions): SlipwayClient {
     getVersion: (deployment, version) => get<Version>(apiPath`/deployments/${deployment}/versions/${version}`),
     listServices: (deployment) => get<Service[]>(apiPath`/deployments/${deployment}/services`),
     listInstances: (deployment) => get<RuntimeInstance[]>(apiPath`/deployments/${deployment}/instances`),
+    getLogs: (deployment, o = {}) => get<LogLine[]>(apiPath`/deployments/${deployment}/logs` + (o.limit ? `?limit=${o.limit}` : '')),
+    async *followLogs(deployment, o = {}) {
+      let response: Response;
+      try {
+        response = await http.send({
+          method: 'GET', path: apiPath`/deployments/${deployment}/logs`, query: { follow: 'true', limit: o.limit },
+          headers: { accept: 'text/event-stream' }, signal: o.signal,
+        });
+      } catch (err) {
+        if (o.signal?.aborted) return;
+        throw err;
+      }
+      if (!response.body) return;
+      try {
+        for await (const message of parseSse(response.body)) {
+          if (message.event !== 'log') continue;
+          yield JSON.parse(message.data) as LogLine;
+        }
+      } catch (err) {
+        if (o.signal?.aborted) return;
+        throw err;
+      }
+    },
     async updateService(serviceId, input) {
       return (await http.json<Service>({ method: 'PATCH', path: apiPath`/services/${serviceId}`, json: input })).data;
     },

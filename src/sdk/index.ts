@@ -46,6 +46,7 @@ export type {
   HealthCheck,
   Resources,
   UpdateServiceInput,
+  LogLine,
   SlipwayEvent,
   Timestamp,
   Version,

@@ -210,3 +210,15 @@ export interface UpdateServiceInput {
   health?: Partial<HealthCheck>;
   resources?: Partial<Resources>;
 }
+
+/** One line of a runtime instance's output (stdout or stderr). */
+export interface LogLine {
+  id: string;
+  time: Timestamp;
+  deployment_id: string;
+  service_id: string;
+  version_id: string;
+  runtime_instance_id: string;
+  host_id: string;
+  line: string;
+}

@@ -25,6 +25,10 @@ export interface SlipwayConfig {
   /** First uid of the build users (root only); undefined runs builds as Slipway's own user. */
   buildUidBase: number | undefined;
   logLevel: string;
+  /** Instance logs older than this many days are deleted. */
+  logRetentionDays: number;
+  /** Most instance log lines kept per deployment. */
+  logMaxLines: number;
   /** The agent's host id in assignments. */
   hostId: string;
   /** `auto` isolates instances when the host can (root + bubblewrap + nftables); `none` never does. */
@@ -92,6 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     buildConcurrency: int(env, 'SLIPWAY_BUILD_CONCURRENCY', { fallback: 2, min: 1 }),
     buildUidBase: buildUidBase(env),
     logLevel: env.SLIPWAY_LOG_LEVEL || 'info',
+    logRetentionDays: int(env, 'SLIPWAY_LOG_RETENTION_DAYS', { fallback: 7, min: 1 }),
+    logMaxLines: int(env, 'SLIPWAY_LOG_MAX_LINES', { fallback: 100_000, min: 100 }),
     hostId: env.SLIPWAY_HOST_ID || 'local',
     runtimeIsolation: isolation(env),
     instanceUidBase: int(env, 'SLIPWAY_INSTANCE_UID_BASE', { fallback: 300_000, min: 1000 }),

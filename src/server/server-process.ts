@@ -38,6 +38,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       config: {
         baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
         workDir: paths.work, uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
+        logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
       },
     });
     const app = await createApi({ services, logger });
@@ -47,9 +48,12 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     await bootstrap(store.db, { credentialsFile: paths.credentials, internalTokenFile: paths.internalToken }, url);
     await services.worker.resume();
     services.reconciler.start();
-    const sweeper = setInterval(() => {
+    const sweep = () => {
       sweepIdempotencyKeys(store.db).catch((err) => logger.warn({ err }, 'idempotency sweep failed'));
-    }, 60 * 60 * 1000).unref();
+      services.logs.sweep().catch((err) => logger.warn({ err }, 'log retention sweep failed'));
+    };
+    const sweeper = setInterval(sweep, 10 * 60 * 1000).unref();
+    services.logs.sweep().catch((err) => logger.warn({ err }, 'log retention sweep failed'));
     logger.info({ url, home: config.home, store: config.databaseUrl ? 'postgres' : 'pglite' }, 'slipway server listening');
     return {
       url,

@@ -3,6 +3,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { UploadLimits } from '../core/limits.js';
 import type { ApiKeyRole } from '../core/states.js';
 import type { Store } from '../store/store.js';
+import type { LogRetention } from './log-service.js';
 import type { Notifier } from './notifier.js';
 
 /** Settings the services need, resolved once at start-up from the environment. */
@@ -28,6 +29,8 @@ export interface ServicesConfig {
   buildTimeoutMs: number;
   /** How many builds may run at once across all deployments. */
   buildConcurrency: number;
+  /** How long and how many instance log lines are kept (default 7 days, 100 000 per deployment). */
+  logRetention?: LogRetention;
 }
 
 /** What every service receives; passed in, never global. */

@@ -14,6 +14,8 @@ export interface NotifierTopics {
   assignments: string;
   /** An instance's reported state changed (payload: deployment id). */
   instance: string;
+  /** New instance log lines arrived (payload: deployment id). */
+  logs: string;
 }
 
 /**

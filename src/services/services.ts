@@ -5,6 +5,7 @@ import { OperationService } from './operation-service.js';
 import { PublishService } from './publish-service.js';
 import { RollbackService } from './rollback-service.js';
 import { InstanceService } from './instance-service.js';
+import { LogService } from './log-service.js';
 import { Reconciler } from './reconciler.js';
 import { RolloutService } from './rollout-service.js';
 import { RuntimeService } from './runtime-service.js';
@@ -23,6 +24,7 @@ export interface Services {
   instances: InstanceService;
   rollouts: RolloutService;
   reconciler: Reconciler;
+  logs: LogService;
   runtime: RuntimeService;
   worker: BuildWorker;
 }
@@ -41,6 +43,7 @@ export function createServices(ctx: ServiceContext): Services {
     publishes: new PublishService(ctx),
     rollbacks: new RollbackService(ctx, versions, rollouts),
     reconciler,
+    logs: new LogService(ctx, ctx.config.logRetention),
     runtime: new RuntimeService(ctx, reconciler),
     operations: new OperationService(ctx),
     routes,

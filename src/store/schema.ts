@@ -5,7 +5,7 @@
  */
 import type { DynamicReleaseManifest, HealthCheckSpec, InstanceState, ResourceSpec } from '../core/runtime.js';
 import type { RuntimeOptions, StickySpec } from '../core/runtime-options.js';
-import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -158,7 +158,19 @@ export const runtimeInstances = pgTable('runtime_instances', {
   updatedAt: ts('updated_at').notNull(),
 });
 
+export const instanceLogs = pgTable('instance_logs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  deploymentId: text('deployment_id').notNull(),
+  serviceId: text('service_id').notNull(),
+  versionId: text('version_id').notNull(),
+  runtimeInstanceId: text('runtime_instance_id').notNull(),
+  hostId: text('host_id').notNull(),
+  line: text('line').notNull(),
+  createdAt: ts('created_at').notNull(),
+});
+
 /** Every table, for `drizzle(client, { schema })`. */
 export const schema = {
-  tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys, services, runtimeInstances,
+  tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys, services, runtimeInstances, instanceLogs,
 };

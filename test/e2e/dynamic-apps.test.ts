@@ -25,6 +25,7 @@ const SERVER_JS = `
 const http = require('node:http');
 const v = process.env.SLIPWAY_VERSION_NUMBER;
 http.createServer((req, res) => {
+  if (req.url.startsWith('/say/')) console.error('said ' + req.url.slice(5));
   if (req.url === '/env') {
     res.setHeader('content-type', 'application/json');
     return res.end(JSON.stringify({
@@ -76,6 +77,35 @@ test('a dynamic publish is promoted once healthy and served through the edge wit
   assert.equal(instances.filter((i) => i.state === 'healthy').length, 1);
   const log = await platform.client.getBuildLog('dyn', 1);
   assert.match(log, /healthy/);
+});
+
+test("instance output reaches the logs API, newest lines and followed live", async () => {
+  const instance = (await platform.client.listInstances('dyn')).find((i) => i.state === 'healthy')!;
+  const lines = await waitFor(async () => {
+    const got = await platform.client.getLogs('dyn');
+    return got.some((l) => l.line === 'listening on 3000') ? got : null;
+  }, { timeoutMs: 10_000, description: 'the start line in the logs' });
+  const start = lines.find((l) => l.line === 'listening on 3000')!;
+  assert.equal(start.runtime_instance_id, instance.id);
+  assert.equal(start.version_id, instance.version_id);
+  assert.equal(start.service_id, instance.service_id);
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const follow = (async () => {
+    for await (const l of platform.client.followLogs('dyn', { limit: 1, signal: stop.signal })) {
+      seen.push(l.line);
+      if (l.line === 'said hello-live') stop.abort();
+    }
+  })();
+  await waitFor(async () => {
+    await body('dyn', '/say/hello-live');
+    return seen.includes('said hello-live');
+  }, { timeoutMs: 10_000, intervalMs: 500, description: 'a followed line' });
+  stop.abort();
+  await follow;
+  const cli = await platform.cli(['logs', 'dyn', '--limit', '5']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /said hello-live/);
 });
 
 test('blue/green: v2 replaces v1 without a failed request, and v1 drains and stops', async () => {

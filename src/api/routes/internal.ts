@@ -64,6 +64,16 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
     return { data: { ok: true } };
   });
 
+  r.post('/api/v1/internal/hosts/:host/instances/:instance/logs', {
+    schema: {
+      hide: true, params: z.object({ host: z.string().min(1).max(100), instance: z.string().min(1).max(100) }),
+      body: z.object({ lines: z.array(z.object({ time: z.string().max(40), line: z.string().max(64 * 1024) })).max(2000) }),
+    },
+  }, async (req) => {
+    requireRole(principalOf(req), ['internal']);
+    return { data: { stored: await services.logs.append(req.params.host, req.params.instance, req.body.lines) } };
+  });
+
   r.get('/api/v1/internal/blobs/:sha256', {
     schema: { hide: true, params: z.object({ sha256: z.string() }) },
   }, async (req, reply) => {

@@ -26,6 +26,10 @@ interface PublishFlags {
 
 /** `--set name=value`, repeatable: any runtime setting by its API name. */
 function collectSetting(value: string, previous: string[]): string[] {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || !(PUBLISH_SETTINGS as readonly string[]).includes(value.slice(0, eq))) {
+    throw new InvalidArgumentError(`expected name=value with name one of ${PUBLISH_SETTINGS.join(', ')}`);
+  }
   return [...previous, value];
 }
 
@@ -33,11 +37,7 @@ function parseSettings(flags: PublishFlags): Partial<Record<PublishSetting, stri
   const out: Partial<Record<PublishSetting, string | number>> = {};
   for (const pair of flags.set) {
     const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq) as PublishSetting;
-    if (eq <= 0 || !PUBLISH_SETTINGS.includes(name)) {
-      throw new InvalidArgumentError(`--set takes name=value with name one of ${PUBLISH_SETTINGS.join(', ')}; got "${pair}"`);
-    }
-    out[name] = pair.slice(eq + 1);
+    out[pair.slice(0, eq) as PublishSetting] = pair.slice(eq + 1);
   }
   if (flags.healthCheckPath !== undefined) out.health_check_path = flags.healthCheckPath;
   if (flags.replicas !== undefined) out.replicas = flags.replicas;

@@ -1,5 +1,6 @@
 import { sql as init } from './0001-init.js';
 import { sql as dynamic } from './0002-dynamic.js';
+import { sql as instanceLogs } from './0003-instance-logs.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -11,4 +12,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { id: '0001-init', sql: init },
   { id: '0002-dynamic', sql: dynamic },
+  { id: '0003-instance-logs', sql: instanceLogs },
 ];
