@@ -102,6 +102,8 @@ export class InstanceService {
       if (!manifest || !v.artifactSha256) return [];
       const env: Record<string, string> = {
         PORT: String(manifest.port),
+        // System runtimes only: the sandbox shows /usr and /bin, nothing of Slipway's own PATH.
+        PATH: '/usr/local/bin:/usr/bin:/bin',
         NODE_ENV: 'production',
         SLIPWAY_DEPLOYMENT_ID: d.id,
         SLIPWAY_SLUG: d.slug,

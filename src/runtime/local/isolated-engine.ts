@@ -60,8 +60,12 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
   const readable = new Set<string>();
 
   const allocateSlot = async (): Promise<number> => {
+    const handles = await o.store.list();
+    // Read `reserved` only after the await, then pick and reserve with no await in between:
+    // starts run concurrently, and a copy taken earlier misses slots reserved meanwhile (two
+    // instances then share a netns and an address, and one tears down the other's network).
     const taken = new Set(reserved);
-    for (const h of await o.store.list()) {
+    for (const h of handles) {
       if (typeof h.data.slot === 'number') taken.add(h.data.slot);
     }
     for (let slot = 0; slot < o.maxInstances; slot++) {

@@ -213,6 +213,19 @@ for (const mode of MODES) {
       await driver.remove(h);
     });
 
+    test('instances started at the same time get distinct addresses and all serve', async () => {
+      const handles = await Promise.all([0, 1, 2, 3].map((n) => driver.start(spec(f, `rti_par${n}`, { run: 'exec node server.js' }))));
+      try {
+        assert.equal(new Set(handles.map((h) => h.address)).size, handles.length, JSON.stringify(handles.map((h) => h.address)));
+        if (isolated) assert.equal(new Set(handles.map((h) => h.data.ns)).size, handles.length);
+        for (const h of handles) assert.ok(await answers(h.address));
+        assert.ok(handles.every((h) => driver.isRunning(h)));
+      } finally {
+        await Promise.all(handles.map((h) => driver.stop(h, 1000)));
+      }
+      assert.deepEqual(await driver.list(), []);
+    });
+
     if (!isolated) return;
 
     test('an instance reaches no file, host service or other instance, and runs as its own uid without capabilities', async () => {
