@@ -1,5 +1,6 @@
 /** Turns measurements into the printed tables and the target summary. */
 import type { EdgeBenchResult, EdgeRow, ServerName } from './edge-bench.js';
+import type { ProxyBenchResult, ProxyVia } from './proxy-compare.js';
 import { POLL_INTERVAL_MS, type PublishSample, type RollbackSample } from './publish-bench.js';
 import { bytes, ms, summarize, table } from './stats.js';
 
@@ -8,6 +9,17 @@ export const TARGETS = {
   publishP50Ms: 150,
   rollbackP50Ms: 50,
   edgeVsNginx: 0.7,
+  /** Dynamic publish → promoted may take the app's own boot time plus this. */
+  promoteOverBootMs: 1000,
+  /** Failed requests under load during each disruption. */
+  failedRequests: 0,
+  /** kill -9 of the only instance → the edge answers 200 again. */
+  mttrMs: 2000,
+  /**
+   * Not a target of the issue: the proxy path MEASUREMENTS.md found fastest in Node (undici
+   * `Pool.stream()`), against nginx, as a reference for the edge's proxy.
+   */
+  proxyVsNginxReference: 0.45,
 } as const;
 
 export const VERDICTS = ['PASS', 'MISS', 'SKIP', 'ERROR'] as const;
@@ -89,6 +101,43 @@ export function formatEdge(result: EdgeBenchResult): string {
   lines.push('  processes and threads) per request; CPU0 other: share of CPU 0 busy with anything but the server');
   if (isNoisy(result.rows)) {
     lines.push(`  warning: CPU 0 spent over ${NOISY_SHARE * 100}% of some runs on other work: those req/s are not comparable; re-run on a quiet machine`);
+  }
+  const bad = result.rows.filter((r) => r.result.non2xx > 0 || r.result.socketErrors > 0);
+  if (bad.length > 0) lines.push(`  warning: errors in ${bad.map((r) => `${r.file}/${r.server}`).join(', ')}: those figures are not comparable`);
+  return lines.join('\n');
+}
+
+/** req/s (or p99, with `p99`) of the edge's proxy over nginx's for one file, or null. */
+export function proxyRatio(result: ProxyBenchResult, file: string, p99 = false): number | null {
+  const of = (via: ProxyVia) => {
+    const r = result.rows.find((row) => row.file === file && row.server === via)?.result;
+    return r === undefined ? undefined : p99 ? r.latencyP99Ms : r.requestsPerSecond;
+  };
+  const edge = of('edge');
+  const nginx = of('nginx');
+  return edge === undefined || nginx === undefined || nginx === 0 ? null : edge / nginx;
+}
+
+/** The reverse-proxy comparison (bench/proxy-compare.ts). */
+export function formatProxy(result: ProxyBenchResult): string {
+  if (result.skipped) return `  skipped: ${result.skipped}`;
+  const out = [['file', 'via', 'req/s', 'p50', 'p99', 'CPU µs/req', 'CPU0 other', 'non-2xx', 'sock err', 'edge/nginx req/s', 'edge/nginx p99']];
+  for (const r of result.rows) {
+    const ratio = (p99: boolean) => {
+      const value = r.server === 'edge' ? proxyRatio(result, r.file, p99) : null;
+      return value === null ? '' : `${value.toFixed(2)}×`;
+    };
+    out.push([
+      r.file, r.server, r.result.requestsPerSecond.toFixed(0), `${r.result.latencyP50Ms.toFixed(2)} ms`, `${r.result.latencyP99Ms.toFixed(2)} ms`,
+      r.cpuUsPerRequest.toFixed(1), r.serverCpuOtherShare === null ? '—' : `${(r.serverCpuOtherShare * 100).toFixed(0)}%`,
+      String(r.result.non2xx), String(r.result.socketErrors), ratio(false), ratio(true),
+    ]);
+  }
+  const lines = [table(out)];
+  lines.push('  upstream: wrk straight to the Node upstream (no proxy, the ceiling); CPU µs/req: that process alone (the proxies: their');
+  lines.push(`  own CPU); edge/nginx p99: lower is better. MEASUREMENTS.md reference: undici Pool.stream() at ${TARGETS.proxyVsNginxReference}× nginx, ≈88 µs own CPU`);
+  if (result.rows.some((r) => r.server !== 'upstream' && (r.serverCpuOtherShare ?? 0) > NOISY_SHARE)) {
+    lines.push(`  warning: CPU 0 spent over ${NOISY_SHARE * 100}% of some runs on other work: those req/s are not comparable`);
   }
   const bad = result.rows.filter((r) => r.result.non2xx > 0 || r.result.socketErrors > 0);
   if (bad.length > 0) lines.push(`  warning: errors in ${bad.map((r) => `${r.file}/${r.server}`).join(', ')}: those figures are not comparable`);

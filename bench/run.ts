@@ -3,47 +3,42 @@
  * in a temp SLIPWAY_HOME and measures, in one run,
  *   1. publish of a 1 MiB / 200-file static site until the edge serves it,
  *   2. rollback until the edge serves the old version again,
- *   3. edge req/s and p99 against nginx with wrk (skipped when wrk or nginx is missing),
- * then prints each target with PASS or MISS. A miss is information: the exit code is 1 only
- * when something could not be measured. Everything started is stopped, even on Ctrl-C.
+ *   3. dynamic publish → promoted, against the app's own boot time,
+ *   4. failed requests under load during a publish, a cold rollback, kill -9 of a replica, of
+ *      the server and of the agent,
+ *   5. the time to recover from kill -9 of the only instance,
+ *   6. edge req/s and p99 against nginx with wrk, static files,
+ *   7. the edge as a reverse proxy against nginx, to the same upstream,
+ * (6 and 7 are skipped with a note when wrk or nginx is missing), then prints each target
+ * with PASS or MISS. A miss is information: the exit code is 1 only when something could not
+ * be measured. Everything started is stopped, even on Ctrl-C.
+ *
+ * `npm run bench -- dynamic proxy` runs only the named groups: static (1, 2), dynamic (3–5),
+ * edge (6), proxy (7).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { freePort, repoRoot, startPlatform, type Platform } from '../test/support/platform.js';
-import { cleanUpOnSignals, createCleanup, type Cleanup } from './cleanup.js';
+import { freePort, repoRoot } from '../test/support/platform.js';
+import { startBenchPlatform } from './bench-platform.js';
+import { cleanUpOnSignals, createCleanup } from './cleanup.js';
+import { measureDynamicApps } from './dynamic-bench.js';
 import { MEASURE_SECONDS, WARMUP_SECONDS, measureEdge } from './edge-bench.js';
 import { createEdgeProbe } from './edge-probe.js';
 import { runCommand } from './procs.js';
 import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, type MarkedVersion } from './publish-bench.js';
-import { TARGETS, edgeRatio, formatEdge, formatPublishes, formatRollbacks, formatSummary, isNoisy, verdict, type TargetLine } from './report.js';
+import { measureProxy, PROXY_TARGETS } from './proxy-compare.js';
+import {
+  TARGETS, edgeRatio, formatEdge, formatProxy, formatPublishes, formatRollbacks, formatSummary, isNoisy, proxyRatio, verdict, type TargetLine,
+} from './report.js';
+import { log, section, type Context } from './section.js';
 import { createSiteFiles, createStaticFiles, siteBytes } from './site-fixture.js';
 import { bytes, ms, summarize } from './stats.js';
 
 const PUBLISH = { runs: 20, warmups: 2 };
 const ROLLBACK = { runs: 20, warmups: 2 };
+const GROUPS = ['static', 'dynamic', 'edge', 'proxy'] as const;
 const WRK_TARGETS = [{ label: '1 KiB', path: '/bench-1k.js' }, { label: '100 KiB', path: '/bench-100k.js' }];
-
-const log = (line: string) => process.stdout.write(`${line}\n`);
-
-interface Context {
-  platform: Platform;
-  work: string;
-  cleanup: Cleanup;
-  summary: TargetLine[];
-}
-
-/** Runs a section; a failure is printed, marks the run as unmeasured, and the next section goes on. */
-async function section<T>(ctx: Context, title: string, body: () => Promise<T>): Promise<T | undefined> {
-  log(`\n${title}`);
-  try {
-    return await body();
-  } catch (err) {
-    log(ctx.cleanup.started ? '  interrupted' : `  could not measure: ${(err as Error).stack ?? String(err)}`);
-    process.exitCode = 1;
-    return undefined;
-  }
-}
 
 async function publishAndRollback(ctx: Context): Promise<void> {
   const site = createSiteFiles();
@@ -83,7 +78,7 @@ function latencyTarget(what: string, limitMs: number, samples: number[] | undefi
 }
 
 async function edgeVsNginx(ctx: Context): Promise<void> {
-  const title = `3. Edge vs nginx: wrk -t1 -c50, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s per run, no Accept-Encoding (raw bytes)`;
+  const title = `6. Edge vs nginx, static files: wrk -t1 -c50, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s per run, no Accept-Encoding (raw bytes)`;
   const result = await section(ctx, title, async () => {
     const files = createStaticFiles();
     const dep = await ctx.platform.client.createDeployment({ slug: 'bench-static' });
@@ -113,6 +108,25 @@ async function edgeVsNginx(ctx: Context): Promise<void> {
   }
 }
 
+async function proxyVsNginx(ctx: Context): Promise<void> {
+  const title = `7. Edge vs nginx as a reverse proxy to one Node upstream: wrk -t1 -c50, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s per run`;
+  const result = await section(ctx, title, async () => {
+    const measured = await measureProxy({ cleanup: ctx.cleanup, log });
+    log(formatProxy(measured));
+    return measured;
+  });
+  const goal = TARGETS.proxyVsNginxReference;
+  for (const target of PROXY_TARGETS) {
+    const ratio = result ? proxyRatio(result, target.label) : null;
+    const p99 = result ? proxyRatio(result, target.label, true) : null;
+    ctx.summary.push({
+      what: `edge/nginx proxy req/s, ${target.label}`, goal: `≥ ${goal.toFixed(2)}× (reference)`,
+      measured: ratio === null ? (result?.skipped ? `skipped: ${result.skipped}` : '—') : `${ratio.toFixed(2)}× (p99 ${p99?.toFixed(2) ?? '—'}×)`,
+      verdict: result === undefined ? 'ERROR' : verdict(ratio, goal, false),
+    });
+  }
+}
+
 const loadAverage = () => loadavg().map((n) => n.toFixed(2)).join(' ');
 
 async function header(): Promise<string> {
@@ -123,21 +137,32 @@ async function header(): Promise<string> {
     `Load average ${loadAverage()}. Compare ratios from the same run only: absolute figures move with the machine and its neighbours.`;
 }
 
+/** The groups named on the command line, or all. */
+function chosenGroups(): Set<string> {
+  const named = process.argv.slice(2);
+  const unknown = named.filter((n) => !(GROUPS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown bench group(s) ${unknown.join(', ')}: choose from ${GROUPS.join(', ')}`);
+  return new Set(named.length > 0 ? named : GROUPS);
+}
+
 async function main(): Promise<void> {
+  const groups = chosenGroups();
   const cleanup = createCleanup(log);
   cleanUpOnSignals(cleanup, log);
   const summary: TargetLine[] = [];
   try {
     log(await header());
     log('\n› starting slipway up (server, edge, agent) in a temp SLIPWAY_HOME …');
-    const platform = await startPlatform();
-    cleanup.add('stop slipway up', () => platform.stop());
+    const platform = await startBenchPlatform(cleanup, log);
     const work = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
     cleanup.add('remove the bench dir', () => rm(work, { recursive: true, force: true }));
     log(`  up pid ${platform.up.pid}, API ${platform.apiUrl}, edge http://127.0.0.1:${platform.httpPort}`);
     const ctx: Context = { platform, work, cleanup, summary };
-    await publishAndRollback(ctx);
-    await edgeVsNginx(ctx);
+    if (groups.has('static')) await publishAndRollback(ctx);
+    // Before the wrk sections: they pin the platform's edge to one CPU until the end.
+    if (groups.has('dynamic')) await measureDynamicApps(ctx);
+    if (groups.has('edge')) await edgeVsNginx(ctx);
+    if (groups.has('proxy')) await proxyVsNginx(ctx);
   } catch (err) {
     log(cleanup.started ? '\ninterrupted' : `\nbench failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;

@@ -20,9 +20,13 @@ export type ProxyHandler = (req: IncomingMessage, res: ServerResponse, target: P
 
 /**
  * Errors that mean the upstream never saw the request or dropped it before answering, so an
- * idempotent request without a body may be tried once more on another instance.
+ * idempotent request without a body may be tried once more on another instance. EINVAL and
+ * EADDRNOTAVAIL are what a connect to a just-removed instance gets: its address then falls under
+ * the instance subnet's blackhole route until the route table drops it.
  */
-const RETRIABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const RETRIABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EINVAL', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**

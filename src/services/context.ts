@@ -3,7 +3,6 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { UploadLimits } from '../core/limits.js';
 import type { ApiKeyRole } from '../core/states.js';
 import type { Store } from '../store/store.js';
-import type { LogRetention } from './log-service.js';
 import type { Notifier } from './notifier.js';
 
 /** Settings the services need, resolved once at start-up from the environment. */
@@ -31,6 +30,14 @@ export interface ServicesConfig {
   buildConcurrency: number;
   /** How long and how many instance log lines are kept (default 7 days, 100 000 per deployment). */
   logRetention?: LogRetention;
+}
+
+/** Retention of instance logs. */
+export interface LogRetention {
+  /** Lines older than this are deleted (default 7 days). */
+  maxAgeMs: number;
+  /** At most this many lines are kept per deployment (default 100 000). */
+  maxLinesPerDeployment: number;
 }
 
 /** What every service receives; passed in, never global. */

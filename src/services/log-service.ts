@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { deployments, instanceLogs, runtimeInstances, services } from '../store/schema.js';
-import type { Principal, ServiceContext } from './context.js';
+import type { LogRetention, Principal, ServiceContext } from './context.js';
 import { findDeployment } from './deployment-queries.js';
 
 type LogRow = typeof instanceLogs.$inferSelect;
@@ -23,14 +23,6 @@ export type LogLineView = ReturnType<typeof presentLogLine>;
 
 /** Which lines: one deployment's, one service's or one instance's. */
 export type LogScope = { deployment: string } | { serviceId: string } | { instanceId: string };
-
-/** Retention of instance logs. */
-export interface LogRetention {
-  /** Lines older than this are deleted (default 7 days). */
-  maxAgeMs: number;
-  /** At most this many lines are kept per deployment (default 100 000). */
-  maxLinesPerDeployment: number;
-}
 
 export const DEFAULT_LOG_RETENTION: LogRetention = { maxAgeMs: 7 * 24 * 3600_000, maxLinesPerDeployment: 100_000 };
 

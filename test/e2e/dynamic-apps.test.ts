@@ -170,6 +170,27 @@ test('scale to two replicas: the edge balances across both; back to one', async 
     seen.add((await body('dyn')).split(' ')[3]!);
     return seen.size === 2;
   }, { timeoutMs: 10_000, description: 'both instances answer' });
+  // kill -9 of one of two replicas under load: the edge retries the other, nothing fails.
+  const live = (await platform.client.listInstances('dyn')).filter((i) => i.desired === 'running' && i.state === 'healthy');
+  const victim = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${live[0]!.id}.json`), 'utf8')) as { pid: number };
+  let failures = 0;
+  let requests = 0;
+  let stop = false;
+  const load = (async () => {
+    while (!stop) {
+      requests++;
+      const res = await platform.edge('dyn.localhost').catch(() => null);
+      if (!res || res.status !== 200) failures++;
+    }
+  })();
+  killTree(processTree(victim.pid));
+  await waitFor(async () => {
+    const now = (await platform.client.listInstances('dyn')).find((i) => i.id === live[0]!.id)!;
+    return now.state === 'healthy' && now.restart_count === live[0]!.restart_count + 1;
+  }, { timeoutMs: 15_000, description: 'the killed replica is back' });
+  stop = true;
+  await load;
+  assert.equal(failures, 0, `${failures} of ${requests} requests failed while a replica died`);
   const scaled = await platform.cli(['scale', 'dyn', '1']);
   assert.equal(scaled.code, 0, scaled.stderr);
   await waitFor(async () => (await platform.client.listInstances('dyn')).filter((i) => i.desired === 'running' && i.state === 'healthy').length === 1,
