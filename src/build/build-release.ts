@@ -1,4 +1,5 @@
 import type { DynamicReleaseManifest } from '../core/runtime.js';
+import type { BuildSandbox } from './build-sandbox.js';
 import { buildDynamicRelease } from './dynamic-build.js';
 import { looksDynamic, peekSnapshot } from './peek-snapshot.js';
 import type { Compressor } from './precompress.js';
@@ -18,6 +19,7 @@ export interface BuildReleaseOptions {
   onLog: (chunk: string) => void;
   env?: Record<string, string>;
   user?: { uid: number; gid: number };
+  sandbox?: BuildSandbox;
   signal?: AbortSignal;
   compressor?: Compressor;
 }

@@ -1,6 +1,7 @@
 import { SlipwayError } from '../core/errors.js';
 import { signalGroup, spawnInGroup, superviseGroup } from '../util/process-group.js';
 import { BuildLog } from './build-log.js';
+import { sandboxedArgv, type BuildSandbox } from './build-sandbox.js';
 
 /** Options for {@link runBuildCommand}. */
 export interface RunBuildOptions {
@@ -18,6 +19,8 @@ export interface RunBuildOptions {
   killGraceMs?: number;
   /** Run the command as this unprivileged user (Slipway running as root); `cwd` must be theirs. */
   user?: { uid: number; gid: number };
+  /** Run it in this namespace sandbox, with `writable` (the build's work dir) its only writable tree. */
+  sandbox?: { config: BuildSandbox; writable: string };
   /** Aborting kills the whole process group at once (server shutdown). */
   signal?: AbortSignal;
 }
@@ -76,7 +79,8 @@ async function runInGroup(argv: readonly string[], what: string, options: BuildS
   const log = new BuildLog(options.maxLogBytes, options.onLog);
   let child;
   try {
-    child = spawnInGroup(argv, {
+    const full = options.sandbox ? sandboxedArgv(options.sandbox.config, { cwd: options.cwd, writable: options.sandbox.writable }, argv) : argv;
+    child = spawnInGroup(full, {
       cwd: options.cwd,
       env: buildEnvironment(options.cwd, options.env),
       stdio: ['ignore', 'pipe', 'pipe'],

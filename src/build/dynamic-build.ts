@@ -5,6 +5,7 @@ import type { DynamicReleaseManifest } from '../core/runtime.js';
 import { chownTree } from '../util/chown-tree.js';
 import type { RequestedKind } from './app-plan.js';
 import { runBuildCommand, runBuildStep, type BuildStepOptions } from './build-runner.js';
+import type { BuildSandbox } from './build-sandbox.js';
 import { detectApp, type DynamicAppPlan } from './detect-app.js';
 import { packageDynamicRelease } from './dynamic-packager.js';
 import { extractSnapshot } from './snapshot.js';
@@ -35,6 +36,8 @@ export interface BuildDynamicOptions {
   env?: Record<string, string>;
   /** Run every step as this unprivileged user: the work dir is handed to it first. */
   user?: { uid: number; gid: number };
+  /** Run every step in this namespace sandbox (see `build-sandbox.ts`). */
+  sandbox?: BuildSandbox;
   /** Aborting stops a running step at once. */
   signal?: AbortSignal;
   /** Most bytes of file content in the built app (default 1 GiB): `build_output_too_large`. */
@@ -97,6 +100,7 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
     maxLogBytes: options.maxLogBytes ?? 5_000_000,
     onLog: options.onLog,
     user: options.user,
+    sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir } : undefined,
     signal: options.signal,
   });
   const as = options.user ? ` (as uid ${options.user.uid})` : '';

@@ -4,6 +4,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { ReleaseManifest } from '../core/release-format.js';
 import { chownTree } from '../util/chown-tree.js';
 import { runBuildCommand } from './build-runner.js';
+import type { BuildSandbox } from './build-sandbox.js';
 import { extractSnapshot, normalizeOutputPath } from './snapshot.js';
 import type { Compressor } from './precompress.js';
 import { packageStaticRelease } from './static-packager.js';
@@ -29,6 +30,8 @@ export interface BuildStaticOptions {
    * when Slipway runs as root, so a build cannot read Slipway's keys, blobs or database.
    */
   user?: { uid: number; gid: number };
+  /** Run the build command in this namespace sandbox (see `build-sandbox.ts`). */
+  sandbox?: BuildSandbox;
   /** Aborting stops a running build command at once. */
   signal?: AbortSignal;
   /** Passed to the packager (see `createCachingCompressor`). */
@@ -74,6 +77,7 @@ export async function buildStaticRelease(options: BuildStaticOptions): Promise<S
       maxLogBytes: options.maxLogBytes ?? 5_000_000,
       onLog: options.onLog,
       user: options.user,
+      sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir } : undefined,
       signal: options.signal,
     });
     note(`build finished in ${durationMs} ms`);

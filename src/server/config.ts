@@ -24,6 +24,8 @@ export interface SlipwayConfig {
   buildConcurrency: number;
   /** First uid of the build users (root only); undefined runs builds as Slipway's own user. */
   buildUidBase: number | undefined;
+  /** False when SLIPWAY_BUILD_SANDBOX=off: build steps then run without namespaces. */
+  buildSandbox: boolean;
   logLevel: string;
   /** Instance logs older than this many days are deleted. */
   logRetentionDays: number;
@@ -95,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     buildTimeoutMs: int(env, 'SLIPWAY_BUILD_TIMEOUT_MS', { fallback: 15 * 60 * 1000, min: 1000 }),
     buildConcurrency: int(env, 'SLIPWAY_BUILD_CONCURRENCY', { fallback: 2, min: 1 }),
     buildUidBase: buildUidBase(env),
+    buildSandbox: env.SLIPWAY_BUILD_SANDBOX !== 'off',
     logLevel: env.SLIPWAY_LOG_LEVEL || 'info',
     logRetentionDays: int(env, 'SLIPWAY_LOG_RETENTION_DAYS', { fallback: 7, min: 1 }),
     logMaxLines: int(env, 'SLIPWAY_LOG_MAX_LINES', { fallback: 100_000, min: 100 }),

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import type { BuildSandbox } from '../build/build-sandbox.js';
 import { prepareHome } from './prepare-home.js';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -10,6 +12,18 @@ import { createServices } from '../services/services.js';
 import { homePaths, type SlipwayConfig } from './config.js';
 import { openStore } from './open-store.js';
 import { acquirePidLock } from './pid-lock.js';
+
+/**
+ * Build steps are namespaced with bubblewrap when builds run as their own users (root) and it is
+ * installed; `SLIPWAY_BUILD_SANDBOX=off` turns it off.
+ */
+function buildSandbox(config: SlipwayConfig): BuildSandbox | undefined {
+  if (config.buildUidBase === undefined || !config.buildSandbox) return undefined;
+  const bwrap = ['/usr/bin/bwrap', '/bin/bwrap'].find((p) => existsSync(p));
+  if (!bwrap) return undefined;
+  // Shortest first: a home inside /root is hidden after /root itself.
+  return { bwrap, hide: [...new Set(['/root', config.home])].sort((a, b) => a.length - b.length) };
+}
 
 /** A running `slipway server`. */
 export interface RunningServer {
@@ -38,6 +52,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       config: {
         baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
         workDir: paths.work, uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
+        buildSandbox: buildSandbox(config),
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
       },
     });

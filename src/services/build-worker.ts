@@ -133,6 +133,7 @@ export class BuildWorker {
           buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
           runCommand: version.runCommand ?? undefined, port: version.port ?? undefined,
           timeoutMs: this.ctx.config.buildTimeoutMs, onLog, user, signal: this.abort.signal, compressor: this.compressor,
+          sandbox: user ? this.ctx.config.buildSandbox : undefined,
         });
         const artifact = await this.ctx.blobs.putFile(release.releasePath);
         onLog(`release ${artifact.sha256} (${artifact.size} bytes)\n`);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
+import type { BuildSandbox } from '../build/build-sandbox.js';
 import type { UploadLimits } from '../core/limits.js';
 import type { ApiKeyRole } from '../core/states.js';
 import type { Store } from '../store/store.js';
@@ -22,6 +23,8 @@ export interface ServicesConfig {
    * one per concurrent build slot, so no two running builds share a user.
    */
   buildUidBase?: number;
+  /** When set, build steps run in this namespace sandbox (root with bubblewrap installed). */
+  buildSandbox?: BuildSandbox;
   /** Where live build logs are written while a build runs. */
   logDir: string;
   /** Longest a build command may run. */

@@ -36,3 +36,25 @@ test('as root, a build runs as an unprivileged user and cannot read the admin ke
   const listing = await publish(`mkdir -p out; ls ${platform.home}/blobs > out/index.html`);
   assert.equal(listing.version.state, 'failed', 'the blob store is private');
 });
+
+test('as root with bubblewrap, a build has its own pid namespace, sees no state directory and writes only its tree', { skip: isRoot ? false : 'needs root' }, async () => {
+  const probe = [
+    'mkdir -p out',
+    // Its own pid namespace: only its own few processes are visible.
+    'ls /proc | grep -c "^[0-9]" > out/procs.txt',
+    // The state directory is an empty directory here, apart from the build's own tree.
+    `ls -A ${platform.home} > out/home.txt`,
+    `ls -A ${platform.home}/work > out/work.txt`,
+    // The host is read-only outside the build tree and /tmp.
+    '(touch /usr/local/slipway-build-probe 2>/dev/null && echo writable || echo read-only) > out/usr.txt',
+    '(touch /tmp/probe && echo writable || echo read-only) > out/tmp.txt',
+  ].join('; ');
+  const result = await publish(probe);
+  assert.equal(result.version.state, 'ready', JSON.stringify(result.version.error));
+  const read = async (file: string) => (await platform.edge(`v${result.version.version_number}--iso.localhost`, `/${file}`)).text.trim();
+  assert.ok(Number(await read('procs.txt')) < 10, `processes visible: ${await read('procs.txt')}`);
+  assert.equal(await read('home.txt'), 'work', 'only the path to its own tree exists');
+  assert.equal(await read('work.txt'), result.version.id, 'no other build is visible');
+  assert.equal(await read('usr.txt'), 'read-only');
+  assert.equal(await read('tmp.txt'), 'writable');
+});
