@@ -61,6 +61,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     const port = (app.server.address() as AddressInfo).port;
     const url = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${port}`;
     await bootstrap(store.db, { credentialsFile: paths.credentials, internalTokenFile: paths.internalToken }, url);
+    await services.instances.stopOrphanedRollouts();
     await services.worker.resume();
     services.reconciler.start();
     const sweep = () => {

@@ -3,7 +3,7 @@ import { and, eq, inArray, ne, notInArray } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { TERMINAL_INSTANCE_STATES, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
-import { deployments, runtimeInstances, services, versions } from '../store/schema.js';
+import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { Db, Tx } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
@@ -81,6 +81,26 @@ export class InstanceService {
     await this.ctx.store.db.update(runtimeInstances).set({ failFast: false })
       .where(and(eq(runtimeInstances.versionId, versionId), eq(runtimeInstances.failFast, true)));
     this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+  }
+
+  /**
+   * At server start: instances of a rollout that no server is waiting for any more (a cold
+   * rollback interrupted by a crash) are stopped. Those of versions still `building` are left
+   * to the build worker, which resumes their rollout.
+   */
+  async stopOrphanedRollouts(): Promise<number> {
+    const db = this.ctx.store.db;
+    const rows = await db.select({ id: runtimeInstances.id, versionId: runtimeInstances.versionId, active: rings.activeVersionId })
+      .from(runtimeInstances)
+      .innerJoin(versions, eq(versions.id, runtimeInstances.versionId))
+      .leftJoin(rings, and(eq(rings.deploymentId, runtimeInstances.deploymentId), eq(rings.name, 'production')))
+      .where(and(LIVE, eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.failFast, true), ne(versions.state, 'building')));
+    // Promoted before the crash, but not yet settled: these serve production and must restart on exit.
+    for (const versionId of new Set(rows.filter((r) => r.active === r.versionId).map((r) => r.versionId))) await this.settle(versionId);
+    const orphans = rows.filter((r) => r.active !== r.versionId).map((r) => r.id);
+    const n = orphans.length ? await this.stop(db, { ids: orphans }, 'its rollout was interrupted by a server restart') : 0;
+    if (n) this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+    return n;
   }
 
   /** Instance rows of a version. */

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, ne } from 'drizzle-orm';
 import { TERMINAL_INSTANCE_STATES } from '../core/runtime.js';
 import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { ServiceContext } from './context.js';
@@ -15,6 +15,8 @@ export interface ReconcileResult {
 
 /** How often every deployment is compared, besides the wake-ups on changes. */
 const PASS_INTERVAL_MS = 5_000;
+/** How long after a switch the old version's instances may still run before a pass stops them. */
+const SUPERSEDED_GRACE_MS = 60_000;
 
 /**
  * Compares desired and actual instances of every deployment's active dynamic version and
@@ -53,21 +55,39 @@ export class Reconciler {
 
   private async pass(deploymentId: string | undefined, replaceFailed: boolean): Promise<ReconcileResult[]> {
     const { db } = this.ctx.store;
-    const targets = await db.select({ d: deployments, s: services, v: versions })
+    const targets = await db.select({ d: deployments, s: services, v: versions, ring: rings.updatedAt })
       .from(deployments)
       .innerJoin(rings, and(eq(rings.deploymentId, deployments.id), eq(rings.name, 'production')))
       .innerJoin(versions, eq(versions.id, rings.activeVersionId))
       .innerJoin(services, and(eq(services.deploymentId, deployments.id), eq(services.type, 'web')))
       .where(and(isNull(deployments.deletedAt), eq(versions.kind, 'dynamic'), deploymentId ? eq(deployments.id, deploymentId) : undefined));
     const results: ReconcileResult[] = [];
-    for (const { d, s, v } of targets) {
+    for (const { d, s, v, ring } of targets) {
       try {
+        await this.retireSuperseded(d.id, v.id, ring);
         results.push(await this.reconcileOne({ deploymentId: d.id, service: s, version: v, replaceFailed }));
       } catch (err) {
         results.push({ deploymentId: d.id, started: 0, stopped: 0, error: (err as Error).message });
       }
     }
     return results;
+  }
+
+  /**
+   * Other versions' instances still meant to run, well after the last switch: left by a crash
+   * between a promotion and the retirement of the old version. The grace keeps this from
+   * racing a normal switch, whose old instances drain only once the edges serve the new one.
+   */
+  private async retireSuperseded(deploymentId: string, activeVersionId: string, switchedAt: Date): Promise<void> {
+    if (Date.now() - switchedAt.getTime() < SUPERSEDED_GRACE_MS) return;
+    const { db } = this.ctx.store;
+    const stale = await db.select({ id: runtimeInstances.id }).from(runtimeInstances).where(and(
+      eq(runtimeInstances.deploymentId, deploymentId), ne(runtimeInstances.versionId, activeVersionId),
+      eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.failFast, false),
+    ));
+    if (!stale.length) return;
+    await this.instances.stop(db, { ids: stale.map((r) => r.id) }, 'superseded by the active version');
+    this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
   }
 
   private async reconcileOne(target: {
