@@ -33,6 +33,20 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   const headers = { authorization: `Bearer ${options.token}` };
   const base = `${options.serverUrl}/api/v1/internal`;
   const host = encodeURIComponent(options.hostId);
+  // Reports and logs: a 404 means the server does not know the instance (any more).
+  const post = async (path: string, body: unknown): Promise<ReportOutcome> => {
+    try {
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer();
+      if (res.status === 404) return 'unknown_instance';
+      return res.ok ? 'ok' : 'failed';
+    } catch {
+      return 'failed';
+    }
+  };
   return {
     async assignments(after, waitMs, signal) {
       const q = new URLSearchParams({ wait_ms: String(waitMs) });
@@ -43,32 +57,8 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       if (!res.ok) throw new Error(`assignments: the server answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
       return ((await res.json()) as { data: AssignmentPage }).data;
     },
-    async report(report) {
-      try {
-        const res = await fetch(`${base}/hosts/${host}/instances/${encodeURIComponent(report.runtime_instance_id)}/report`, {
-          method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(report),
-          signal: AbortSignal.timeout(10_000),
-        });
-        await res.arrayBuffer();
-        if (res.status === 404) return 'unknown_instance';
-        return res.ok ? 'ok' : 'failed';
-      } catch {
-        return 'failed';
-      }
-    },
-    async shipLogs(instanceId, lines) {
-      try {
-        const res = await fetch(`${base}/hosts/${host}/instances/${encodeURIComponent(instanceId)}/logs`, {
-          method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ lines }),
-          signal: AbortSignal.timeout(10_000),
-        });
-        await res.arrayBuffer();
-        if (res.status === 404) return 'unknown_instance';
-        return res.ok ? 'ok' : 'failed';
-      } catch {
-        return 'failed';
-      }
-    },
+    report: (report) => post(`/hosts/${host}/instances/${encodeURIComponent(report.runtime_instance_id)}/report`, report),
+    shipLogs: (instanceId, lines) => post(`/hosts/${host}/instances/${encodeURIComponent(instanceId)}/logs`, { lines }),
     async download(sha256, signal) {
       const res = await fetch(`${base}/blobs/${sha256}`, { headers, signal });
       if (!res.ok || !res.body) throw new Error(`release ${sha256}: the server answered ${res.status}`);

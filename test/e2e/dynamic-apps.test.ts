@@ -52,6 +52,27 @@ async function publishApp(slug: string, app: { files: Record<string, string>; ru
   return client.publish(slug, { files }, { wait: true, runCommand, port: 3000, settings: { ...FAST, ...settings } });
 }
 
+/** Requests through the edge one after another until stopped; counts the failed ones. */
+function startLoad(host: string) {
+  let failures = 0;
+  let requests = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      requests++;
+      const res = await platform.edge(host).catch(() => null);
+      if (!res || res.status !== 200) failures++;
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return { failures, requests };
+    },
+  };
+}
+
 async function body(slug: string, path = '/'): Promise<string> {
   const res = await platform.edge(`${slug}.localhost`, path);
   assert.equal(res.status, 200, `GET ${path} on ${slug}: ${res.status} ${res.text}`);
@@ -109,22 +130,12 @@ test("instance output reaches the logs API, newest lines and followed live", asy
 });
 
 test('blue/green: v2 replaces v1 without a failed request, and v1 drains and stops', async () => {
-  let failures = 0;
-  let requests = 0;
-  let stop = false;
-  const load = (async () => {
-    while (!stop) {
-      requests++;
-      const res = await platform.edge('dyn.localhost').catch(() => null);
-      if (!res || res.status !== 200) failures++;
-    }
-  })();
+  const load = startLoad('dyn.localhost');
   const result = await publishApp('dyn', { files: { 'server.js': SERVER_JS }, run: 'node server.js' });
   assert.equal(result.version.version_number, 2);
   assert.equal(result.promoted, true);
   assert.match(await body('dyn'), /^hello from v2/);
-  stop = true;
-  await load;
+  const { failures, requests } = await load.stop();
   assert.ok(requests > 10, `load ran (${requests} requests)`);
   assert.equal(failures, 0, `${failures} of ${requests} requests failed during the switch`);
   const v1Id = (await platform.client.getVersion('dyn', 1)).id;
@@ -173,23 +184,13 @@ test('scale to two replicas: the edge balances across both; back to one', async 
   // kill -9 of one of two replicas under load: the edge retries the other, nothing fails.
   const live = (await platform.client.listInstances('dyn')).filter((i) => i.desired === 'running' && i.state === 'healthy');
   const victim = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${live[0]!.id}.json`), 'utf8')) as { pid: number };
-  let failures = 0;
-  let requests = 0;
-  let stop = false;
-  const load = (async () => {
-    while (!stop) {
-      requests++;
-      const res = await platform.edge('dyn.localhost').catch(() => null);
-      if (!res || res.status !== 200) failures++;
-    }
-  })();
+  const load = startLoad('dyn.localhost');
   killTree(processTree(victim.pid));
   await waitFor(async () => {
     const now = (await platform.client.listInstances('dyn')).find((i) => i.id === live[0]!.id)!;
     return now.state === 'healthy' && now.restart_count === live[0]!.restart_count + 1;
   }, { timeoutMs: 15_000, description: 'the killed replica is back' });
-  stop = true;
-  await load;
+  const { failures, requests } = await load.stop();
   assert.equal(failures, 0, `${failures} of ${requests} requests failed while a replica died`);
   const scaled = await platform.cli(['scale', 'dyn', '1']);
   assert.equal(scaled.code, 0, scaled.stderr);
