@@ -232,6 +232,30 @@ test('an agent restart re-adopts running instances instead of starting copies', 
   assert.equal(after.instance.restart_count, instance.restart_count);
 });
 
+test('a crash loop spends its budget, then the instance is failed for good and the service degraded', async () => {
+  // Healthy at once, then dies 1.5 s after each start: every restart crashes again.
+  const crashing = "require('node:http').createServer((q, s) => s.end('up')).listen(Number(process.env.PORT)); setTimeout(() => process.exit(7), 1500);";
+  const result = await publishApp('loop', { files: { 'server.js': crashing }, run: 'node server.js', settings: { crash_loop_budget: 2 } });
+  assert.equal(result.promoted, true, JSON.stringify(result.version.error));
+  const failed = await waitFor(async () => (await platform.client.listInstances('loop')).find((i) => i.state === 'failed'),
+    { timeoutMs: 30_000, description: 'the instance failed' });
+  assert.equal(failed.restart_count, 2);
+  assert.match(failed.reason, /exited with code 7; gave up after 2 restarts in a row/);
+  const [web] = await platform.client.listServices('loop');
+  assert.equal(web!.state, 'degraded');
+  // Not replaced behind the user's back: the loop would only start again.
+  await new Promise((r) => setTimeout(r, 6000));
+  const live = (await platform.client.listInstances('loop')).filter((i) => i.state !== 'failed' && i.state !== 'stopped');
+  assert.equal(live.length, 0, JSON.stringify(live));
+  const events = await platform.client.listEvents('loop', { limit: 50 });
+  assert.ok(events.data.some((e) => e.type === 'instance.failed'));
+  // Scaling starts a fresh one.
+  await platform.client.updateService(web!.id, { desired_replicas: 1 });
+  await waitFor(async () => (await platform.client.listInstances('loop')).some((i) => i.id !== failed.id && i.state !== 'stopped'),
+    { timeoutMs: 10_000, description: 'a fresh instance' });
+  await platform.client.deleteDeployment('loop');
+});
+
 test('deleting a dynamic deployment stops its instances', async () => {
   await publishApp('gone', { files: { 'server.js': SERVER_JS }, run: 'node server.js' });
   const ids = (await platform.client.listInstances('gone')).map((i) => i.id);

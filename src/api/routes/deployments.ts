@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/services.js';
 import { principalOf } from '../auth.js';
+import { untilEdgesServe } from '../edge-wait.js';
 import { CreateDeploymentBody, DeploymentParams, DeploymentSchema, ErrorSchema, PageQuery, UpdateDeploymentBody, one, page } from '../schemas.js';
 
 /** Deployments CRUD. */
@@ -41,5 +42,10 @@ export function deploymentRoutes(app: FastifyInstance, services: Services): void
 
   r.delete('/api/v1/deployments/:deployment', {
     schema: { summary: 'Delete a deployment (versions and blobs are kept)', tags: ['deployments'], params: DeploymentParams, response: { 200: one(DeploymentSchema), ...errors } },
-  }, async (req) => ({ data: await services.deployments.remove(principalOf(req), req.params.deployment) }));
+  }, async (req) => {
+    const removed = await services.deployments.remove(principalOf(req), req.params.deployment);
+    // Answered once the edges stop serving it, like publish and rollback answer once they serve.
+    await untilEdgesServe(services);
+    return { data: removed };
+  });
 }
