@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { BuildSandbox } from '../build/build-sandbox.js';
-import { prepareHome } from './prepare-home.js';
+import { buildWorkDir, prepareHome } from './prepare-home.js';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApi } from '../api/app.js';
@@ -51,7 +51,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       store, blobs, notifier: new Notifier(), logger,
       config: {
         baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
-        workDir: paths.work, uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
+        workDir: await buildWorkDir(config.home, config.buildUidBase !== undefined), uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
         buildSandbox: buildSandbox(config),
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
       },
