@@ -30,8 +30,10 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   const stop = () => (stopping ??= supervisor.stop()
     .then(() => destroyRuntime(config).catch((err: Error) => print(`slipway: could not stop every instance: ${err.message}`)))
     .then(() => lock.release()));
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  // `on`, not `once`: a second signal (npm forwarding the one the group already got) must not
+  // kill `up` with the default action before it has stopped the apps and cleaned the host.
+  process.on('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void stop().then(() => process.exit(0)));
   try {
     print(`Starting Slipway in ${config.home} …`);
     await supervisor.start({

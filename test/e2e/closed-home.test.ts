@@ -2,6 +2,7 @@
 // default `/root/.slipway` is: build users cannot walk into it, so builds must run elsewhere.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,11 @@ before(async () => {
 });
 after(async () => {
   await platform?.stop();
-  if (closed) await rm(closed, { recursive: true, force: true });
+  if (closed) {
+    await rm(closed, { recursive: true, force: true });
+    // Where the server put the build trees (see buildWorkDir).
+    await rm(join('/var/tmp', `slipway-work-${createHash('sha256').update(join(closed, '.slipway')).digest('hex').slice(0, 12)}`), { recursive: true, force: true });
+  }
 });
 
 test('publishing examples/hello-node works when the home sits in a 0700 folder', { skip: isRoot ? false : 'build users exist only as root' }, async () => {
