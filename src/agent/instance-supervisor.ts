@@ -45,7 +45,6 @@ export class InstanceSupervisor {
   private phase: Phase = 'starting';
   private passes = 0;
   private fails = 0;
-  private lastProbe: ProbeResult | null = null;
   private nextProbeAt = 0;
   private probing = false;
   private backoffUntil = 0;
@@ -133,7 +132,6 @@ export class InstanceSupervisor {
     this.phase = 'starting';
     this.passes = 0;
     this.fails = 0;
-    this.lastProbe = null;
     await this.send('starting', null, { reason: this.restarts ? `restart ${this.restarts}` : 'starting' });
     const appDir = await this.deps.appDir(this.a.artifact_sha256);
     this.handle = await this.deps.driver.start({
@@ -146,7 +144,6 @@ export class InstanceSupervisor {
   }
 
   private async onProbe(result: ProbeResult): Promise<void> {
-    this.lastProbe = result;
     const h = this.a.health;
     if (result.ok) {
       this.fails = 0;
@@ -278,10 +275,5 @@ export class InstanceSupervisor {
 
   private logPath(): string {
     return join(this.deps.logDir, `${this.id}.log`);
-  }
-
-  /** The last probe, for diagnostics and tests. */
-  get lastHealth(): ProbeResult | null {
-    return this.lastProbe;
   }
 }

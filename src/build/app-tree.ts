@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, realpath, symlink, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { SlipwayError, isSlipwayError } from '../core/errors.js';
-import { compareBytes, normalizeEntryPath } from './archive/entry-path.js';
+import { compareBytes, isCarriable } from './archive/entry-path.js';
 import { TreeChecker } from './archive/tree-checker.js';
 import type { SkippedPath } from './source-tree.js';
 
@@ -119,11 +119,3 @@ function normalized(st: Stats, perm: number): Stats {
   return copy;
 }
 
-function isCarriable(path: string): boolean {
-  try {
-    return normalizeEntryPath(path) === path;
-  } catch (err) {
-    if (isSlipwayError(err, 'unsafe_archive')) return false;
-    throw err;
-  }
-}

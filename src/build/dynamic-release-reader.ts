@@ -1,6 +1,3 @@
-import { mkdir, open, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
 import { SlipwayError } from '../core/errors.js';
 import { RELEASE_MANIFEST_ENTRY } from '../core/release-format.js';
@@ -9,6 +6,7 @@ import { emptyDir, prepareEmptyDir } from './archive/dest-dir.js';
 import { normalizeEntryPath, unsafeEntry } from './archive/entry-path.js';
 import { readTar } from './archive/tar-reader.js';
 import { TreeChecker, type TreeEntry } from './archive/tree-checker.js';
+import { writeEntry } from './archive/write-entry.js';
 import { DEFAULT_MAX_APP_BYTES, DYNAMIC_APP_DIR } from './dynamic-packager.js';
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -101,32 +99,6 @@ function classify(entry: ReadEntry): TreeEntry | null {
   return { raw: entry.path, path: full.slice(DYNAMIC_APP_DIR.length + 1), kind, size: entry.size, linkpath: entry.linkpath };
 }
 
-async function writeEntry(destDir: string, entry: ReadEntry, checked: TreeEntry | null): Promise<void> {
-  if (!checked || checked.kind === 'dir') {
-    if (checked) await mkdir(join(destDir, checked.path), { recursive: true, mode: 0o755 });
-    entry.resume();
-    return;
-  }
-  const target = join(destDir, checked.path);
-  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-  if (checked.kind === 'symlink') {
-    await symlink(checked.linkpath ?? '', target);
-    entry.resume();
-    return;
-  }
-  const mode = (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644;
-  // 'wx' never follows or replaces an existing name; chmod undoes the umask.
-  const handle = await open(target, 'wx', mode);
-  let out;
-  try {
-    await handle.chmod(mode);
-    out = handle.createWriteStream();
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
-  await pipeline(entry, out);
-}
 
 function invalid(message: string): SlipwayError {
   return new SlipwayError('invalid_archive', `dynamic release: ${message}`);

@@ -1,9 +1,8 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { isSlipwayError } from '../core/errors.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
-import { compareBytes, normalizeEntryPath } from './archive/entry-path.js';
+import { compareBytes, isCarriable } from './archive/entry-path.js';
 
 /** A regular file to publish, as found on disk. */
 export interface TreeFile {
@@ -69,14 +68,6 @@ export async function collectTree(options: CollectTreeOptions): Promise<{ files:
   return { files, skipped };
 }
 
-function isCarriable(path: string): boolean {
-  try {
-    return normalizeEntryPath(path) === path;
-  } catch (err) {
-    if (isSlipwayError(err, 'unsafe_archive')) return false;
-    throw err;
-  }
-}
 
 /** The file a link stands for, or the reason it is skipped. */
 async function resolveLink(abs: string, realRoot: string): Promise<Omit<TreeFile, 'path'> | string> {

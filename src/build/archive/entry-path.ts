@@ -1,4 +1,4 @@
-import { SlipwayError } from '../../core/errors.js';
+import { SlipwayError, isSlipwayError } from '../../core/errors.js';
 
 /** Linux's limits on one name and on a whole path, in bytes. */
 const MAX_NAME_BYTES = 255;
@@ -57,4 +57,14 @@ export function checkLinkTarget(entry: string, target: string): void {
 /** Compares strings by their UTF-8 bytes, the order tar entries and manifests are sorted in. */
 export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** True when `path` can stand in an archive as it is (the normalizer keeps it unchanged). */
+export function isCarriable(path: string): boolean {
+  try {
+    return normalizeEntryPath(path) === path;
+  } catch (err) {
+    if (isSlipwayError(err, 'unsafe_archive')) return false;
+    throw err;
+  }
 }

@@ -1,6 +1,4 @@
-import { mkdir, open, stat, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { stat } from 'node:fs/promises';
 import type { ReadEntry } from 'tar';
 import { SlipwayError } from '../../core/errors.js';
 import type { UploadLimits } from '../../core/limits.js';
@@ -8,6 +6,7 @@ import { emptyDir, prepareEmptyDir } from './dest-dir.js';
 import { normalizeEntryPath, unsafeEntry } from './entry-path.js';
 import { readTar } from './tar-reader.js';
 import { TreeChecker, type TreeEntry, type TreeEntryKind } from './tree-checker.js';
+import { writeEntry } from './write-entry.js';
 
 /** Options for {@link extractUpload}. */
 export interface ExtractUploadOptions {
@@ -112,31 +111,4 @@ function classify(entry: ReadEntry): TreeEntry | null {
     throw unsafeEntry(entry.path, 'empty name');
   }
   return { raw: entry.path, path, kind, size: entry.size, linkpath: entry.linkpath };
-}
-
-async function writeEntry(destDir: string, entry: ReadEntry, checked: TreeEntry | null): Promise<void> {
-  if (!checked || checked.kind === 'dir') {
-    if (checked) await mkdir(join(destDir, checked.path), { recursive: true, mode: 0o755 });
-    entry.resume();
-    return;
-  }
-  const target = join(destDir, checked.path);
-  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-  if (checked.kind === 'symlink') {
-    await symlink(checked.linkpath ?? '', target);
-    entry.resume();
-    return;
-  }
-  const mode = (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644;
-  // 'wx' never follows or replaces an existing name; chmod undoes the umask.
-  const handle = await open(target, 'wx', mode);
-  let out;
-  try {
-    await handle.chmod(mode);
-    out = handle.createWriteStream();
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
-  await pipeline(entry, out);
 }
