@@ -9,6 +9,11 @@ const program = createCliProgram({
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   env: process.env,
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 });
 registerProcessCommands(program, (line) => process.stdout.write(`${line}\n`));
 process.exitCode = await runCli(program, process.argv.slice(2));

@@ -13,6 +13,7 @@ import { eventRoutes } from './routes/events.js';
 import { internalRoutes } from './routes/internal.js';
 import { ARCHIVE_TYPES, publishRoutes } from './routes/publish.js';
 import { logRoutes } from './routes/logs.js';
+import { envRoutes } from './routes/env.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -64,6 +65,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   eventRoutes(app, services);
   internalRoutes(app, services);
   runtimeRoutes(app, services);
+  envRoutes(app, services);
   logRoutes(app, services);
   await app.ready();
   return app;

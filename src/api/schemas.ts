@@ -33,6 +33,7 @@ export const VersionSchema = z.object({
   preview_url: z.string(),
   build_command: z.string().nullable(),
   output_path: z.string().nullable(),
+  env: z.array(z.object({ name: z.string(), secret: z.boolean() })).describe('the variables this version was published with (names only)'),
   error: errorRef,
   created_by: z.string(),
   idempotency_key: z.string().nullable(),
@@ -152,6 +153,11 @@ export const RollbackBody = z.union([
   z.object({ to: z.number().int().min(1) }).strict(),
   z.object({ version_id: z.string().min(1) }).strict(),
 ]);
+
+export const RedeployBody = z.object({
+  version: z.union([z.number().int().min(1), z.string().min(1)]).optional()
+    .describe('the version (number or id) whose source to publish again; the active one when left out'),
+}).strict();
 
 export const EventsQuery = PageQuery.extend({ follow: z.enum(['true', 'false', '1', '0']).optional() });
 

@@ -11,6 +11,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** The fetch the SDK client uses; the global one when absent. */
   fetch?: typeof fetch;
+  /** All of standard input (for values that must not appear on a command line); none when absent. */
+  readStdin?: () => Promise<string>;
 }
 
 /** Writes one JSON document and a newline. */

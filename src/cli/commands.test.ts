@@ -54,7 +54,7 @@ test('usage errors exit 2 without calling the API', async () => {
 });
 
 test('--help exits 0 and needs no credentials', async () => {
-  const run = await runCliWith(() => assert.fail('no request expected'), ['publish', '--help'], {});
+  const run = await runCliWith(() => assert.fail('no request expected'), ['publish', '--help'], { env: {} });
   assert.equal(run.code, 0);
   assert.match(run.stdout, /--deployment <slug>/);
 });

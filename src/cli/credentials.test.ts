@@ -41,7 +41,7 @@ test('no credentials at all tells the user to run npm run up', async (t) => {
   const dir = await home(t);
   await assert.rejects(resolveCredentials({ SLIPWAY_HOME: dir }), (e: unknown) =>
     isSlipwayError(e, 'unauthorized') && e.message.includes('npm run up') && e.message.includes('SLIPWAY_API_URL'));
-  const run = await runCliWith(() => assert.fail('no request expected'), ['deployments', 'list'], { SLIPWAY_HOME: dir });
+  const run = await runCliWith(() => assert.fail('no request expected'), ['deployments', 'list'], { env: { SLIPWAY_HOME: dir } });
   assert.equal(run.code, 1);
   assert.match(run.stderr, /^error: no Slipway server found: start one with `npm run up`.*\(unauthorized\)\n$/);
 });
@@ -55,7 +55,7 @@ test('a malformed credentials file is named in the error', async (t) => {
 
 test('the CLI calls the API and key found in the credentials file', async (t) => {
   const dir = await home(t, { api_url: 'http://127.0.0.1:7070', token: 'sk_from_file' });
-  const run = await runCliWith(() => jsonResponse(200, { data: [], next_cursor: null }), ['deployments', 'list', '--json'], { SLIPWAY_HOME: dir });
+  const run = await runCliWith(() => jsonResponse(200, { data: [], next_cursor: null }), ['deployments', 'list', '--json'], { env: { SLIPWAY_HOME: dir } });
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.requests[0]?.url.origin, 'http://127.0.0.1:7070');
   assert.equal(run.requests[0]?.headers.get('authorization'), 'Bearer sk_from_file');

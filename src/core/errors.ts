@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'invalid_request',
   'invalid_json',
   'invalid_slug',
+  'invalid_env_var',
   'unsupported_media_type',
   // auth
   'unauthorized',
@@ -50,6 +51,7 @@ export const ERROR_CODES = [
   'rollout_timeout',
   // integrity and internals
   'blob_corrupt',
+  'secrets_key_mismatch',
   'interrupted',
   'internal_error',
   'unavailable',

@@ -1,6 +1,6 @@
 import type { PublishOptions, PublishSource } from './publish-request.js';
 import type {
-  Deployment, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateServiceInput, Version,
+  Deployment, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateEnvInput, UpdateServiceInput, Version,
 } from './types.js';
 
 /** Options of {@link createClient}. */
@@ -126,6 +126,16 @@ export interface SlipwayClient {
    * await client.updateService(web.id, { desired_replicas: 3 });
    */
   updateService(serviceId: string, input: UpdateServiceInput): Promise<Service>;
+  /** A deployment's environment variables, by name; secret values are never returned. */
+  listEnv(deployment: string): Promise<EnvVar[]>;
+  /**
+   * Sets and unsets variables in one step. Versions published afterwards get them; running
+   * ones keep the environment they were published with.
+   *
+   * @example
+   * await client.updateEnv('my-api', { set: { LOG_LEVEL: 'debug', API_TOKEN: { value: token, secret: true } } });
+   */
+  updateEnv(deployment: string, input: UpdateEnvInput): Promise<EnvVar[]>;
   /**
    * The newest instance log lines of a deployment, oldest first.
    *
@@ -149,6 +159,16 @@ export interface SlipwayClient {
    * await client.rollback('my-site', { to: 2 }, { idempotencyKey: 'rollback-2' });
    */
   rollback(deployment: string, target: RollbackTarget, options?: RollbackOptions): Promise<RollbackResult>;
+  /**
+   * Publishes a version's source again (the active one unless `version` is given) with the
+   * deployment's current environment: how an `updateEnv` reaches a running app. Answers at
+   * once, like {@link publish} without `wait`; poll `operation` for the end.
+   *
+   * @example
+   * const { operation } = await client.redeploy('my-api');
+   * await client.waitForOperation(operation!.id);
+   */
+  redeploy(deployment: string, options?: { version?: number | string; idempotencyKey?: string }): Promise<PublishResult>;
   /** One page of events, newest first. */
   listEvents(deployment: string, options?: ListOptions): Promise<Page<SlipwayEvent>>;
   /**

@@ -4,7 +4,7 @@ import { parseSse } from './parse-sse.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
 import { buildPublishRequest } from './publish-request.js';
 import type {
-  Deployment, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
+  Deployment, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
 } from './types.js';
 
 const DEFAULT_USER_AGENT = 'slipway-sdk';
@@ -91,6 +91,10 @@ export function createClient(options: ClientOptions): SlipwayClient {
         throw err;
       }
     },
+    listEnv: (deployment) => get<EnvVar[]>(apiPath`/deployments/${deployment}/env`),
+    async updateEnv(deployment, input) {
+      return (await http.json<EnvVar[]>({ method: 'PATCH', path: apiPath`/deployments/${deployment}/env`, json: input })).data;
+    },
     async updateService(serviceId, input) {
       return (await http.json<Service>({ method: 'PATCH', path: apiPath`/services/${serviceId}`, json: input })).data;
     },
@@ -105,6 +109,12 @@ export function createClient(options: ClientOptions): SlipwayClient {
       if (rollbackOptions.idempotencyKey !== undefined) headers['idempotency-key'] = rollbackOptions.idempotencyKey;
       const path = apiPath`/deployments/${deployment}/rollback`;
       return (await http.json<RollbackResult>({ method: 'POST', path, json, headers })).data;
+    },
+    async redeploy(deployment, o = {}) {
+      const headers: Record<string, string> = {};
+      if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey;
+      const json = o.version === undefined ? {} : { version: o.version };
+      return (await http.json<PublishResult>({ method: 'POST', path: apiPath`/deployments/${deployment}/redeploy`, json, headers })).data;
     },
     async listEvents(deployment, list) {
       return toPage(await http.json<SlipwayEvent[]>({ method: 'GET', path: apiPath`/deployments/${deployment}/events`, query: listQuery(list) }));

@@ -46,6 +46,8 @@ export type {
   HealthCheck,
   Resources,
   UpdateServiceInput,
+  EnvVar,
+  UpdateEnvInput,
   LogLine,
   SlipwayEvent,
   Timestamp,

@@ -48,6 +48,8 @@ export interface Version {
   preview_url: string;
   build_command: string | null;
   output_path: string | null;
+  /** The variables this version was published with: names only, never values. */
+  env: Array<{ name: string; secret: boolean }>;
   /** Set only when `state` is `failed`. */
   error: FailureInfo | null;
   /** The API key id that published it. */
@@ -71,6 +73,7 @@ export const EVENT_TYPES = [
   'deployment.rolled_back',
   'rollout.deploying',
   'service.updated',
+  'env.updated',
   'service.scaled_down',
   'instance.pending',
   'instance.starting',
@@ -221,4 +224,22 @@ export interface LogLine {
   runtime_instance_id: string;
   host_id: string;
   line: string;
+}
+
+/** One of a deployment's environment variables; a secret's `value` is always null. */
+export interface EnvVar {
+  name: string;
+  secret: boolean;
+  value: string | null;
+  /** The API key id that set it last. */
+  updated_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A change to a deployment's environment, applied all or nothing. */
+export interface UpdateEnvInput {
+  /** name → plain value, or `{ value, secret: true }` for a write-only secret. */
+  set?: Record<string, string | { value: string; secret?: boolean }>;
+  unset?: string[];
 }

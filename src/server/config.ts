@@ -41,6 +41,8 @@ export interface SlipwayConfig {
   instanceSubnet: string;
   /** Prefix of everything the runtime creates on the host (namespaces, interfaces, cgroups, firewall table). */
   runtimeLabel: string;
+  /** SLIPWAY_SECRETS_KEY as given; unset uses (and first creates) `home/secrets.key`. */
+  secretsKey: string | undefined;
 }
 
 /** Where things live inside SLIPWAY_HOME. */
@@ -55,6 +57,7 @@ export function homePaths(home: string) {
     agent: join(home, 'agent'),
     credentials: join(home, 'credentials.json'),
     internalToken: join(home, 'internal-token'),
+    secretsKey: join(home, 'secrets.key'),
     upLock: join(home, 'up.lock'),
     serverLock: join(home, 'server.lock'),
   };
@@ -106,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     instanceUidBase: int(env, 'SLIPWAY_INSTANCE_UID_BASE', { fallback: 300_000, min: 1000 }),
     instanceSubnet: subnet(env),
     runtimeLabel: label(env, home),
+    secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
   };
 }
 

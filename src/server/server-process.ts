@@ -12,6 +12,7 @@ import { createServices } from '../services/services.js';
 import { homePaths, type SlipwayConfig } from './config.js';
 import { openStore } from './open-store.js';
 import { acquirePidLock } from './pid-lock.js';
+import { loadSecretBox } from './secrets-key.js';
 
 /**
  * Build steps are namespaced with bubblewrap when builds run as their own users (root) and it is
@@ -48,7 +49,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     });
     const blobs = await createFsBlobStore({ root: paths.blobs });
     const services = createServices({
-      store, blobs, notifier: new Notifier(), logger,
+      store, blobs, notifier: new Notifier(), logger, secrets: await loadSecretBox(config.secretsKey, paths.secretsKey),
       config: {
         baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
         workDir: await buildWorkDir(config.home, config.buildUidBase !== undefined), uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,

@@ -10,6 +10,8 @@ import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
 import type { RolloutService } from './rollout-service.js';
+import type { EnvService } from './env-service.js';
+import { createLineRedactor, redactSecrets } from '../core/redact.js';
 
 type VersionRow = typeof versions.$inferSelect;
 
@@ -34,7 +36,7 @@ export class BuildWorker {
   /** Compressed variants by content hash, shared by all builds of this server. */
   private readonly compressor = createCachingCompressor();
 
-  constructor(private readonly ctx: ServiceContext, private readonly rollout: RolloutService) {
+  constructor(private readonly ctx: ServiceContext, private readonly rollout: RolloutService, private readonly env: EnvService) {
     this.freeSlots = Array.from({ length: ctx.config.buildConcurrency }, (_, i) => i);
     this.off = ctx.notifier.on('work', (id) => this.kick(id));
   }
@@ -117,8 +119,18 @@ export class BuildWorker {
     // A dynamic version interrupted after its build keeps its log and release: only the rollout runs again.
     const resumeRollout = version.kind === 'dynamic' && version.artifactSha256 !== null && version.releaseManifest !== null;
     const log = createWriteStream(logPath, { flags: resumeRollout ? 'a' : 'w' });
-    const onLog = (chunk: string) => log.write(chunk);
+    let buildEnv: Record<string, string> = {};
+    let secrets: string[] = [];
+    // Whatever the build prints passes through the mask before it reaches the log file.
+    let masked = createLineRedactor([], (text) => log.write(text));
+    const onLog = (chunk: string) => masked.write(chunk);
     try {
+      buildEnv = this.env.open(version.deploymentId, version.env);
+      secrets = this.env.secretValues(version.deploymentId, version.env);
+      masked = createLineRedactor(secrets, (text) => log.write(text));
+      // PATH and HOME are the build's own; the deployment's PATH is for its instances.
+      delete buildEnv.PATH;
+      delete buildEnv.HOME;
       let built: { kind: 'static' | 'dynamic'; artifactSha256: string; note: Record<string, unknown> };
       if (resumeRollout) {
         onLog(`[slipway] resuming the rollout after an interruption\n`);
@@ -131,7 +143,7 @@ export class BuildWorker {
         const release = await buildRelease({
           snapshotPath, workDir: dir, kind: version.requestedKind as 'auto' | 'static' | 'dynamic',
           buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
-          runCommand: version.runCommand ?? undefined, port: version.port ?? undefined,
+          runCommand: version.runCommand ?? undefined, port: version.port ?? undefined, env: buildEnv,
           timeoutMs: this.ctx.config.buildTimeoutMs, onLog, user, signal: this.abort.signal, compressor: this.compressor,
           sandbox: user ? this.ctx.config.buildSandbox : undefined,
         });
@@ -145,21 +157,25 @@ export class BuildWorker {
       if (built.kind === 'dynamic') {
         await this.rollout.boot(version, { runtime: version.runtimeOptions, onLog: (line) => onLog(`${line}\n`), signal: this.abort.signal, actor: 'system' });
       }
+      masked.end();
       const logSha = await this.storeLog(log, logPath);
       await this.finish(version, null, { artifactSha256: built.artifactSha256, buildLogSha256: logSha, kind: built.kind, data: built.note });
       // Whatever ran before (the previous dynamic version) drains once the edges serve this one.
       await this.rollout.retireOthers(version.deploymentId, version.id);
     } catch (err) {
       const e = toSlipwayError(err);
+      masked.end();
       // Stopped by shutdown: leave the version `building` so the next start builds it again.
       if (this.abort.signal.aborted) {
         log.end();
         return;
       }
       if (e.code === 'internal_error') this.ctx.logger.error({ err, versionId: version.id }, 'build crashed');
-      log.write(`\nerror: ${e.message}\n`);
+      // A failure's message can quote the build's output, so it is masked like the log.
+      const message = redactSecrets(e.message, secrets);
+      log.write(`\nerror: ${message}\n`);
       const logSha = await this.storeLog(log, logPath).catch(() => null);
-      await this.finish(version, { code: e.code, message: e.message }, { buildLogSha256: logSha });
+      await this.finish(version, { code: e.code, message }, { buildLogSha256: logSha });
     } finally {
       // Only a build command can leave processes behind.
       if (user && (version.buildCommand || version.kind === 'dynamic')) await killAllOf(user);

@@ -5,6 +5,7 @@ import type { UploadLimits } from '../core/limits.js';
 import type { ApiKeyRole } from '../core/states.js';
 import type { Store } from '../store/store.js';
 import type { Notifier } from './notifier.js';
+import type { SecretBox } from './secret-box.js';
 
 /** Settings the services need, resolved once at start-up from the environment. */
 export interface ServicesConfig {
@@ -50,6 +51,8 @@ export interface ServiceContext {
   notifier: Notifier;
   config: ServicesConfig;
   logger: Logger;
+  /** Seals and opens secret values under the server's secrets key. */
+  secrets: SecretBox;
 }
 
 /** Who is calling: resolved from the API key on every request. */

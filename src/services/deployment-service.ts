@@ -5,6 +5,7 @@ import { assertSlug } from '../core/slug.js';
 import { deployments, projects, rings, runtimeInstances } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { findDeployment, loadDeploymentFacts, type DeploymentRow } from './deployment-queries.js';
+import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
 import { presentDeployment, type DeploymentView } from './presenters.js';
 
@@ -24,7 +25,7 @@ export interface Page<T> {
 
 /** Deployments: create, read, change, delete. Every call is scoped to the caller's tenant. */
 export class DeploymentService {
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(private readonly ctx: ServiceContext, private readonly env: EnvService) {}
 
   /** Creates a deployment with its production ring; a taken slug is `deployment_exists`. */
   async create(principal: Principal, input: CreateDeploymentInput): Promise<DeploymentView> {
@@ -102,7 +103,7 @@ export class DeploymentService {
     return this.view({ ...row, ...changes });
   }
 
-  /** Stops serving the deployment and frees its slug; versions and blobs stay. */
+  /** Stops serving the deployment and frees its slug; versions and blobs stay, its environment goes. */
   async remove(principal: Principal, idOrSlug: string): Promise<DeploymentView> {
     const row = await findDeployment(this.ctx.store.db, principal, idOrSlug);
     const deletedAt = new Date();
@@ -112,6 +113,8 @@ export class DeploymentService {
       // Its instances drain and stop; their rows stay as history.
       await tx.update(runtimeInstances).set({ desired: 'stopped', reason: 'the deployment was deleted', updatedAt: deletedAt })
         .where(and(eq(runtimeInstances.deploymentId, row.id), eq(runtimeInstances.desired, 'running')));
+      // Its secrets go now rather than linger with history nobody can serve any more.
+      await this.env.forget(tx, row.id);
     });
     this.ctx.notifier.emit('route', row.id);
     this.ctx.notifier.emit('assignments', 'local');

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, ne, notInArray } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { redactSecrets } from '../core/redact.js';
 import { TERMINAL_INSTANCE_STATES, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
 import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { Db, Tx } from '../store/store.js';
 import type { ServiceContext } from './context.js';
+import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
 import { publicUrl } from './presenters.js';
 import type { ServiceRow } from './service-config.js';
@@ -28,7 +30,7 @@ export class InstanceService {
   private revision = 0;
   private readonly epoch = randomUUID().slice(0, 8);
 
-  constructor(private readonly ctx: ServiceContext) {
+  constructor(private readonly ctx: ServiceContext, private readonly env: EnvService) {
     ctx.notifier.on('assignments', () => this.revision++);
   }
 
@@ -120,11 +122,21 @@ export class InstanceService {
     return rows.flatMap(({ i, v, s, d }) => {
       const manifest = v.releaseManifest;
       if (!manifest || !v.artifactSha256) return [];
+      let own: Record<string, string>;
+      try {
+        own = this.env.open(d.id, v.env);
+      } catch (err) {
+        // Only this instance waits (pending) until the server has the right key; others still run.
+        this.ctx.logger.error({ err, versionId: v.id }, 'cannot open the environment of a version');
+        return [];
+      }
       const env: Record<string, string> = {
-        PORT: String(manifest.port),
         // System runtimes only: the sandbox shows /usr and /bin, nothing of Slipway's own PATH.
         PATH: '/usr/local/bin:/usr/bin:/bin',
         NODE_ENV: 'production',
+        // The deployment's own variables may replace the two defaults above, never what follows.
+        ...own,
+        PORT: String(manifest.port),
         SLIPWAY_DEPLOYMENT_ID: d.id,
         SLIPWAY_SLUG: d.slug,
         SLIPWAY_SERVICE_ID: s.id,
@@ -150,6 +162,8 @@ export class InstanceService {
    */
   async report(hostId: string, report: InstanceReport): Promise<void> {
     const db = this.ctx.store.db;
+    // An app's last output can show its secrets; mask them before the tail is kept anywhere.
+    const logTail = report.log_tail ? await this.redactTail(report.runtime_instance_id, report.log_tail) : undefined;
     const changed = await db.transaction(async (tx) => {
       const [row] = await tx.select().from(runtimeInstances)
         .where(and(eq(runtimeInstances.id, report.runtime_instance_id), eq(runtimeInstances.hostId, hostId))).for('update');
@@ -160,7 +174,7 @@ export class InstanceService {
       if (same) return null;
       await tx.update(runtimeInstances).set({
         state: report.state, address: report.address, reason: report.reason, reasonCode: report.reason_code,
-        restartCount: report.restart_count, logTail: report.log_tail ?? row.logTail, updatedAt: new Date(),
+        restartCount: report.restart_count, logTail: logTail ?? row.logTail, updatedAt: new Date(),
       }).where(eq(runtimeInstances.id, row.id));
       if (row.state !== report.state || row.restartCount !== report.restart_count) {
         await recordEvent(tx, {
@@ -177,6 +191,12 @@ export class InstanceService {
     if (TERMINAL_INSTANCE_STATES.includes(report.state)) this.ctx.notifier.emit('assignments', hostId);
     this.ctx.notifier.emit('instance', row.deploymentId);
     this.ctx.notifier.emit('events', row.deploymentId);
+  }
+
+  private async redactTail(instanceId: string, tail: string): Promise<string> {
+    const db = this.ctx.store.db;
+    const [row] = await db.select({ versionId: runtimeInstances.versionId }).from(runtimeInstances).where(eq(runtimeInstances.id, instanceId));
+    return row ? redactSecrets(tail, await this.env.secretsOfVersion(db, row.versionId)) : tail;
   }
 }
 

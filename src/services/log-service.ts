@@ -3,6 +3,8 @@ import { SlipwayError } from '../core/errors.js';
 import { deployments, instanceLogs, runtimeInstances, services } from '../store/schema.js';
 import type { LogRetention, Principal, ServiceContext } from './context.js';
 import { findDeployment } from './deployment-queries.js';
+import type { EnvService } from './env-service.js';
+import { redactSecrets } from '../core/redact.js';
 
 type LogRow = typeof instanceLogs.$inferSelect;
 
@@ -34,7 +36,12 @@ export const MAX_LOG_LINE = 16 * 1024;
  * ones (`read`, `waitForNew`). A sweep keeps them within the retention policy.
  */
 export class LogService {
-  constructor(private readonly ctx: ServiceContext, private readonly retention: LogRetention = DEFAULT_LOG_RETENTION) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly retention: LogRetention = DEFAULT_LOG_RETENTION,
+    /** Masks the version's secrets in what an app prints; absent in tests of the log store alone. */
+    private readonly env?: EnvService,
+  ) {}
 
   /** Stores lines an agent read from an instance's output. */
   async append(hostId: string, instanceId: string, lines: Array<{ time: string; line: string }>): Promise<number> {
@@ -43,9 +50,10 @@ export class LogService {
       .where(and(eq(runtimeInstances.id, instanceId), eq(runtimeInstances.hostId, hostId)));
     if (!inst) throw new SlipwayError('instance_not_found', `no instance ${instanceId} on host ${hostId}`);
     if (lines.length === 0) return 0;
+    const secrets = this.env ? await this.env.secretsOfVersion(db, inst.versionId) : [];
     await db.insert(instanceLogs).values(lines.map((l) => ({
       tenantId: inst.tenantId, deploymentId: inst.deploymentId, serviceId: inst.serviceId, versionId: inst.versionId,
-      runtimeInstanceId: inst.id, hostId, line: l.line.length > MAX_LOG_LINE ? `${l.line.slice(0, MAX_LOG_LINE)} …[cut]` : l.line,
+      runtimeInstanceId: inst.id, hostId, line: cut(redactSecrets(l.line, secrets)),
       createdAt: safeDate(l.time),
     })));
     this.ctx.notifier.emit('logs', inst.deploymentId);
@@ -115,4 +123,8 @@ function rowsOf(result: unknown): Array<Record<string, unknown>> {
 function safeDate(value: string): Date {
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? new Date() : d;
+}
+
+function cut(line: string): string {
+  return line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)} …[cut]` : line;
 }

@@ -64,6 +64,8 @@ export function presentVersion(config: ServicesConfig, row: VersionRow, slug: st
     preview_url: edgeUrl(config, `v${row.versionNumber}--${slug}.${config.baseDomain}`),
     build_command: row.buildCommand,
     output_path: row.outputPath,
+    // Names only: which variables this version was published with, never their values.
+    env: Object.keys(row.env ?? {}).sort().map((name) => ({ name, secret: row.env[name]!.secret })),
     error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
     created_by: row.createdBy,
     idempotency_key: row.idempotencyKey,

@@ -9,6 +9,7 @@ import { createSnapshot } from '../build/snapshot.js';
 import { deployments, operations, versions } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import type { DeploymentRow } from './deployment-queries.js';
+import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
 import type { RuntimeOptions } from '../core/runtime-options.js';
 
@@ -38,6 +39,24 @@ export interface AcceptPublishInput {
   idempotencyKey?: string;
 }
 
+/** Everything a queued version is made of. */
+interface QueuedVersion {
+  deployment: DeploymentRow;
+  principal: Principal;
+  idempotencyKey?: string;
+  sourceSha256: string;
+  requestedKind: PublishOptions['kind'];
+  buildCommand: string | null;
+  outputPath: string | null;
+  runCommand: string | null;
+  port: number | null;
+  runtimeOptions: RuntimeOptions;
+  /** The version number whose source this one publishes again. */
+  redeployOf?: number;
+}
+
+type VersionRow = typeof versions.$inferSelect;
+
 /** The version and operation a publish created. */
 export interface AcceptedPublish {
   versionId: string;
@@ -51,14 +70,38 @@ export interface AcceptedPublish {
  * itself runs later in the {@link BuildWorker}.
  */
 export class PublishService {
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(private readonly ctx: ServiceContext, private readonly env: EnvService) {}
 
   async accept(input: AcceptPublishInput): Promise<AcceptedPublish> {
     const options = normalizeOptions(input.options);
     const sourceSha256 = await this.snapshot(input.source, options);
+    return this.queue({
+      deployment: input.deployment, principal: input.principal, idempotencyKey: input.idempotencyKey, sourceSha256,
+      requestedKind: options.kind, buildCommand: options.buildCommand ?? null, outputPath: options.outputPath ?? null,
+      runCommand: options.runCommand ?? null, port: options.port ?? null, runtimeOptions: options.runtime ?? {},
+    });
+  }
+
+  /**
+   * Publishes an existing version's source again, with the same build and runtime settings and
+   * the deployment's environment as it is now: how an environment change reaches a running app.
+   * The snapshot is reused, so nothing is uploaded; the build runs again, since build-time
+   * variables may have changed.
+   */
+  async redeploy(input: { principal: Principal; deployment: DeploymentRow; from: VersionRow; idempotencyKey?: string }): Promise<AcceptedPublish> {
+    const v = input.from;
+    return this.queue({
+      deployment: input.deployment, principal: input.principal, idempotencyKey: input.idempotencyKey, sourceSha256: v.sourceSha256,
+      requestedKind: v.requestedKind as PublishOptions['kind'], buildCommand: v.buildCommand, outputPath: v.outputPath,
+      runCommand: v.runCommand, port: v.port, runtimeOptions: v.runtimeOptions, redeployOf: v.versionNumber,
+    });
+  }
+
+  /** Creates the queued version and its operation in one transaction and wakes the worker. */
+  private async queue(q: QueuedVersion): Promise<AcceptedPublish> {
     const versionId = newId('ver');
     const operationId = newId('op');
-    const { deployment, principal } = input;
+    const { deployment, principal } = q;
     await this.ctx.store.db.transaction(async (tx) => {
       // The row lock on the deployment makes concurrent publishes take distinct numbers.
       const [row] = await tx
@@ -71,18 +114,21 @@ export class PublishService {
       await tx.insert(versions).values({
         id: versionId, tenantId: deployment.tenantId, deploymentId: deployment.id, versionNumber,
         // What the build finds replaces this guess; `auto` with a run command is dynamic.
-        kind: options.kind === 'dynamic' || options.runCommand !== undefined ? 'dynamic' : 'static',
-        requestedKind: options.kind, runCommand: options.runCommand ?? null, port: options.port ?? null, runtimeOptions: options.runtime ?? {},
-        state: 'queued', sourceSha256, buildCommand: options.buildCommand ?? null, outputPath: options.outputPath ?? null,
-        attempts: 0, createdBy: principal.keyId, idempotencyKey: input.idempotencyKey ?? null, createdAt: now,
+        kind: q.requestedKind === 'dynamic' || q.runCommand !== null ? 'dynamic' : 'static',
+        requestedKind: q.requestedKind, runCommand: q.runCommand, port: q.port, runtimeOptions: q.runtimeOptions,
+        // The environment as it is now stays with this version for good (rollbacks included).
+        env: await this.env.freeze(tx, deployment.id),
+        state: 'queued', sourceSha256: q.sourceSha256, buildCommand: q.buildCommand, outputPath: q.outputPath,
+        attempts: 0, createdBy: principal.keyId, idempotencyKey: q.idempotencyKey ?? null, createdAt: now,
       });
       await tx.insert(operations).values({
         id: operationId, tenantId: deployment.tenantId, kind: 'publish', state: 'running',
         deploymentId: deployment.id, versionId, createdAt: now,
       });
       await recordEvent(tx, {
-        tenantId: deployment.tenantId, deploymentId: deployment.id, versionId, type: 'version.queued',
-        actor: principal.keyId, reason: `version ${versionNumber} queued`, data: { version_number: versionNumber, source_sha256: sourceSha256 },
+        tenantId: deployment.tenantId, deploymentId: deployment.id, versionId, type: 'version.queued', actor: principal.keyId,
+        reason: q.redeployOf === undefined ? `version ${versionNumber} queued` : `version ${versionNumber} queued: version ${q.redeployOf} again, with the current environment`,
+        data: { version_number: versionNumber, source_sha256: q.sourceSha256, ...(q.redeployOf === undefined ? {} : { redeploy_of: q.redeployOf }) },
       });
     });
     this.ctx.notifier.emit('events', deployment.id);

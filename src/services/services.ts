@@ -1,6 +1,7 @@
 import type { ServiceContext } from './context.js';
 import { BuildWorker } from './build-worker.js';
 import { DeploymentService } from './deployment-service.js';
+import { EnvService } from './env-service.js';
 import { OperationService } from './operation-service.js';
 import { PublishService } from './publish-service.js';
 import { RollbackService } from './rollback-service.js';
@@ -16,6 +17,7 @@ import { VersionService } from './version-service.js';
 export interface Services {
   ctx: ServiceContext;
   deployments: DeploymentService;
+  env: EnvService;
   versions: VersionService;
   publishes: PublishService;
   rollbacks: RollbackService;
@@ -33,22 +35,24 @@ export interface Services {
 export function createServices(ctx: ServiceContext): Services {
   const versions = new VersionService(ctx);
   const routes = new RouteFeed(ctx);
-  const instances = new InstanceService(ctx);
+  const env = new EnvService(ctx);
+  const instances = new InstanceService(ctx, env);
   const rollouts = new RolloutService(ctx, instances, routes);
   const reconciler = new Reconciler(ctx, instances);
   return {
     ctx,
-    deployments: new DeploymentService(ctx),
+    deployments: new DeploymentService(ctx, env),
+    env,
     versions,
-    publishes: new PublishService(ctx),
+    publishes: new PublishService(ctx, env),
     rollbacks: new RollbackService(ctx, versions, rollouts),
     reconciler,
-    logs: new LogService(ctx, ctx.config.logRetention),
+    logs: new LogService(ctx, ctx.config.logRetention, env),
     runtime: new RuntimeService(ctx, reconciler),
     operations: new OperationService(ctx),
     routes,
     instances,
     rollouts,
-    worker: new BuildWorker(ctx, rollouts),
+    worker: new BuildWorker(ctx, rollouts, env),
   };
 }

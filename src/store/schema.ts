@@ -5,6 +5,7 @@
  */
 import type { DynamicReleaseManifest, HealthCheckSpec, InstanceState, ResourceSpec } from '../core/runtime.js';
 import type { RuntimeOptions, StickySpec } from '../core/runtime-options.js';
+import type { FrozenEnv } from '../core/env-vars.js';
 import { bigserial, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -75,6 +76,8 @@ export const versions = pgTable('versions', {
   runtimeOptions: jsonb('runtime_options').notNull().$type<RuntimeOptions>(),
   /** The dynamic release's manifest, once built. */
   releaseManifest: jsonb('release_manifest').$type<DynamicReleaseManifest>(),
+  /** The deployment's environment when the version was published; secrets stay sealed. */
+  env: jsonb('env').notNull().$type<FrozenEnv>(),
   errorCode: text('error_code'),
   errorMessage: text('error_message'),
   attempts: integer('attempts').notNull(),
@@ -170,7 +173,23 @@ export const instanceLogs = pgTable('instance_logs', {
   createdAt: ts('created_at').notNull(),
 });
 
+export const envVars = pgTable(
+  'env_vars',
+  {
+    tenantId: text('tenant_id').notNull(),
+    deploymentId: text('deployment_id').notNull(),
+    name: text('name').notNull(),
+    secret: boolean('secret').notNull(),
+    /** The value as given, or sealed when `secret`. */
+    value: text('value').notNull(),
+    updatedBy: text('updated_by').notNull(),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deploymentId, t.name] })],
+);
+
 /** Every table, for `drizzle(client, { schema })`. */
 export const schema = {
-  tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys, services, runtimeInstances, instanceLogs,
+  tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys, services, runtimeInstances, instanceLogs, envVars,
 };

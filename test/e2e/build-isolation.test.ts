@@ -1,10 +1,12 @@
 // What a build command can reach: not Slipway's keys, database or blobs, not its environment.
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPlatform, type Platform } from '../support/platform.js';
 
 let platform: Platform;
 const isRoot = process.getuid?.() === 0;
+const hasBwrap = ['/usr/bin/bwrap', '/bin/bwrap'].some((p) => existsSync(p));
 
 before(async () => {
   platform = await startPlatform({ env: { SLIPWAY_TEST_MARKER: 'secret-marker' } });
@@ -37,7 +39,7 @@ test('as root, a build runs as an unprivileged user and cannot read the admin ke
   assert.equal(listing.version.state, 'failed', 'the blob store is private');
 });
 
-test('as root with bubblewrap, a build has its own pid namespace, sees no state directory and writes only its tree', { skip: isRoot ? false : 'needs root' }, async () => {
+test('as root with bubblewrap, a build has its own pid namespace, sees no state directory and writes only its tree', { skip: isRoot && hasBwrap ? false : 'needs root and bubblewrap' }, async () => {
   const probe = [
     'mkdir -p out',
     // Its own pid namespace: only its own few processes are visible.

@@ -3,15 +3,17 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { SlipwayError } from '../../core/errors.js';
 import { findDeployment } from '../../services/deployment-queries.js';
 import { runIdempotent, type StoredAnswer } from '../../services/idempotency.js';
 import type { PublishSource } from '../../services/publish-service.js';
+import type { Principal } from '../../services/context.js';
 import type { Services } from '../../services/services.js';
 import { principalOf } from '../auth.js';
 import { renderPublish } from '../publish-view.js';
 import { toPublishOptions } from '../publish-options.js';
-import { DeploymentParams, ErrorSchema, type PublishOptionsInput, PublishJsonBody, PublishQuery, PublishResultSchema, RollbackBody, flag, one } from '../schemas.js';
+import { DeploymentParams, ErrorSchema, type PublishOptionsInput, PublishJsonBody, PublishQuery, PublishResultSchema, RedeployBody, RollbackBody, flag, one } from '../schemas.js';
 import { saveUpload } from '../upload.js';
 import { toWireError } from '../error-handler.js';
 import { untilEdgesServe } from '../edge-wait.js';
@@ -48,14 +50,32 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
       const answer = key ? await runIdempotent(ctx.store.db, { principal, key, requestHash }, work) : { ...(await work()), replayed: false };
       if (answer.replayed) void reply.header('idempotent-replayed', 'true');
       if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
-      const first = (answer.body as { data: { version: { id: string }; operation?: { id: string } } }).data;
-      const opId = first.operation?.id;
-      if (opId) await services.operations.waitUntilDone(principal, opId, ctx.config.buildTimeoutMs + 60_000);
-      await untilEdgesServe(services);
-      return reply.status(200).send({ data: await renderPublish(services, principal, { deploymentId: dep.id, versionId: first.version.id, operationId: opId }) });
+      return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
     } finally {
       await received.cleanup();
     }
+  });
+
+  r.post('/api/v1/deployments/:deployment/redeploy', {
+    schema: {
+      summary: "Publish a version's source again with the current environment (no upload)", tags: ['publish'],
+      params: DeploymentParams, querystring: z.object({ wait: PublishQuery.shape.wait }), body: RedeployBody.optional(),
+      response: { 200: one(PublishResultSchema), 202: one(PublishResultSchema), ...errors },
+    },
+  }, async (req, reply) => {
+    const principal = principalOf(req);
+    const dep = await findDeployment(ctx.store.db, principal, req.params.deployment);
+    const from = await services.versions.find(dep, req.body?.version ?? (await activeVersionNumber(services, principal, dep.id)));
+    const key = idempotencyKey(req);
+    const work = async (): Promise<StoredAnswer> => {
+      const accepted = await services.publishes.redeploy({ principal, deployment: dep, from, idempotencyKey: key });
+      return { status: 202, body: { data: await renderPublish(services, principal, { deploymentId: dep.id, ...accepted }) } };
+    };
+    const requestHash = sha256(JSON.stringify(['redeploy', dep.id, from.id]));
+    const answer = key ? await runIdempotent(ctx.store.db, { principal, key, requestHash }, work) : { ...(await work()), replayed: false };
+    if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+    if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
+    return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
   });
 
   r.post('/api/v1/deployments/:deployment/rollback', {
@@ -78,6 +98,24 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
     if (answer.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.status(answer.status).send(answer.body as never);
   });
+}
+
+/** `?wait=true`: the publish answer again once its version is ready (and served) or failed. */
+async function waitForPublish(services: Services, principal: Principal, answer: { deploymentId: string; body: unknown }) {
+  const { deploymentId, body } = answer;
+  const first = (body as { data: { version: { id: string }; operation?: { id: string } } }).data;
+  const opId = first.operation?.id;
+  if (opId) await services.operations.waitUntilDone(principal, opId, services.ctx.config.buildTimeoutMs + 60_000);
+  await untilEdgesServe(services);
+  return renderPublish(services, principal, { deploymentId, versionId: first.version.id, operationId: opId });
+}
+
+async function activeVersionNumber(services: Services, principal: Principal, deploymentId: string): Promise<number> {
+  const dep = await services.deployments.get(principal, deploymentId);
+  if (dep.active_version_number === null) {
+    throw new SlipwayError('version_not_ready', `${dep.slug} has no active version to redeploy: name one with "version"`, { details: { field: 'version' } });
+  }
+  return dep.active_version_number;
 }
 
 function idempotencyKey(req: FastifyRequest): string | undefined {

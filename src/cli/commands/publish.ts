@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { PUBLISH_SETTINGS, packDirectory, type PublishResult, type PublishSetting, type SlipwayClient } from '../../sdk/index.js';
+import { PUBLISH_SETTINGS, packDirectory, type PublishSetting } from '../../sdk/index.js';
 import { writeJson } from '../cli-io.js';
-import { handleErrors, ReportedFailure, type CommandContext } from '../command-context.js';
+import { handleErrors, type CommandContext } from '../command-context.js';
+import { reportPublish, waitForPublish } from '../publish-outcome.js';
 import { ensureDeployment } from '../ensure-deployment.js';
 import { formatBytes } from '../format.js';
 import { InvalidArgumentError } from 'commander';
@@ -43,30 +44,6 @@ function parseSettings(flags: PublishFlags): Partial<Record<PublishSetting, stri
   if (flags.replicas !== undefined) out.replicas = flags.replicas;
   if (flags.memory !== undefined) out.memory_mb = flags.memory;
   return out;
-}
-
-/**
- * Waits for the publish's operation by polling rather than with `?wait=true`: a long build
- * would otherwise outlast fetch's 5-minute header timeout, and polling lets us show progress.
- * The answer is rebuilt in the publish shape from the final deployment and version.
- */
-async function waitForPublish(client: SlipwayClient, first: PublishResult): Promise<PublishResult> {
-  const operation = first.operation.state === 'running'
-    ? await client.waitForOperation(first.operation.id)
-    : first.operation;
-  const [version, deployment] = await Promise.all([
-    client.getVersion(first.deployment.id, first.version.id),
-    client.getDeployment(first.deployment.id),
-  ]);
-  const promoted = deployment.active_version_id === version.id;
-  return { deployment, version, services: first.services, promoted, operation: { id: operation.id, state: operation.state } };
-}
-
-/** The failure of a finished publish, or null when it succeeded. */
-function failureOf(result: PublishResult): { code: string; message: string } | null {
-  if (result.version.state === 'failed') return result.version.error ?? { code: 'build_failed', message: 'the build failed' };
-  if (result.operation.state === 'failed') return { code: 'internal_error', message: 'the publish operation failed' };
-  return null;
 }
 
 /**
@@ -124,20 +101,6 @@ export function registerPublishCommand(program: Command, ctx: CommandContext): v
         return;
       }
       if (first.operation.state === 'running') progress(flags.runCommand || flags.kind === 'dynamic' ? 'Building and starting…' : 'Building…');
-      const result = await waitForPublish(client, first);
-      if (flags.json) writeJson(io.stdout, result);
-      const failure = failureOf(result);
-      if (failure) {
-        if (flags.json) {
-          writeJson(io.stderr, { ...failure, details: { version_number: result.version.version_number }, request_id: null });
-        } else {
-          io.stderr(`error: ${label} failed: ${failure.message} (${failure.code})\n`);
-          io.stderr(`See the build log: slipway logs ${flags.deployment} --build --version ${result.version.version_number}\n`);
-        }
-        throw new ReportedFailure();
-      }
-      if (flags.json) return;
-      const url = result.promoted ? result.deployment.public_url : result.version.preview_url;
-      io.stdout(`Ready: ${label} → ${url}${result.promoted ? '' : ' (not active)'}\n`);
+      reportPublish(io, await waitForPublish(client, first), { slug: flags.deployment, json: flags.json === true });
     }));
 }

@@ -17,8 +17,17 @@ export const TEST_ENV = {
   SLIPWAY_HOME: '/nonexistent/slipway-home',
 };
 
-/** Runs `slipway <argv…>` against `handler`, with {@link TEST_ENV} unless `env` is given. */
-export async function runCliWith(handler: FakeHandler, argv: string[], env: NodeJS.ProcessEnv = TEST_ENV): Promise<CliRun> {
+/** What a CLI run sees besides its arguments. */
+export interface CliRunInput {
+  /** The environment; {@link TEST_ENV} when absent. */
+  env?: NodeJS.ProcessEnv;
+  /** Standard input; a run without it has none. */
+  stdin?: string;
+}
+
+/** Runs `slipway <argv…>` against `handler`. */
+export async function runCliWith(handler: FakeHandler, argv: string[], input: CliRunInput = {}): Promise<CliRun> {
+  const { env = TEST_ENV, stdin } = input;
   const fake = createFakeFetch(handler);
   let stdout = '';
   let stderr = '';
@@ -27,6 +36,7 @@ export async function runCliWith(handler: FakeHandler, argv: string[], env: Node
     stderr: (s) => { stderr += s; },
     env,
     fetch: fake.fetch,
+    readStdin: stdin === undefined ? undefined : async () => stdin,
   });
   const code = await runCli(program, argv);
   return { code, stdout, stderr, requests: fake.requests };

@@ -1,6 +1,7 @@
 import { sql as init } from './0001-init.js';
 import { sql as dynamic } from './0002-dynamic.js';
 import { sql as instanceLogs } from './0003-instance-logs.js';
+import { sql as envVars } from './0004-env-vars.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -13,4 +14,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0001-init', sql: init },
   { id: '0002-dynamic', sql: dynamic },
   { id: '0003-instance-logs', sql: instanceLogs },
+  { id: '0004-env-vars', sql: envVars },
 ];

@@ -1,0 +1,46 @@
+/** Secrets shorter than this are not masked: masking "1" or "on" would garble every line. */
+export const MIN_REDACTED_LENGTH = 4;
+
+/** What a masked secret reads as in a log. */
+export const REDACTED = '[redacted]';
+
+/** `text` with every occurrence of any of `secrets` replaced by {@link REDACTED}, longest first. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...secrets].filter((v) => v.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length)) {
+    if (out.includes(s)) out = out.split(s).join(REDACTED);
+  }
+  return out;
+}
+
+/**
+ * A log writer that masks secrets in a stream of chunks. It passes on whole lines only, so a
+ * secret split across two chunks is still caught; `end` flushes the last, unterminated line.
+ * A secret spanning a newline is masked line by line only, which is why multi-line secrets
+ * (keys in PEM form) should not be printed at all.
+ */
+export function createLineRedactor(secrets: readonly string[], write: (text: string) => void): { write(chunk: string): void; end(): void } {
+  if (!secrets.some((s) => s.length >= MIN_REDACTED_LENGTH)) return { write, end: () => undefined };
+  const lines = [...new Set(secrets.flatMap((s) => s.split('\n')))];
+  let pending = '';
+  return {
+    write(chunk) {
+      pending += chunk;
+      const cut = pending.lastIndexOf('\n');
+      if (cut < 0) {
+        // A runaway line without a newline must not be held forever.
+        if (pending.length > 64 * 1024) {
+          write(redactSecrets(pending, lines));
+          pending = '';
+        }
+        return;
+      }
+      write(redactSecrets(pending.slice(0, cut + 1), lines));
+      pending = pending.slice(cut + 1);
+    },
+    end() {
+      if (pending) write(redactSecrets(pending, lines));
+      pending = '';
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { checkEnvName, checkEnvValue, ENV_LIMITS, type FrozenEnv } from '../core/env-vars.js';
+import { SlipwayError } from '../core/errors.js';
+import { envVars, versions } from '../store/schema.js';
+import type { Db, Tx } from '../store/store.js';
+import type { Principal, ServiceContext } from './context.js';
+import { findDeployment } from './deployment-queries.js';
+import { recordEvent } from './event-log.js';
+
+type EnvRow = typeof envVars.$inferSelect;
+
+/** One variable as the API shows it: a secret's value is never shown. */
+export function presentEnvVar(row: EnvRow) {
+  return {
+    name: row.name,
+    secret: row.secret,
+    value: row.secret ? null : row.value,
+    updated_by: row.updatedBy,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+export type EnvVarView = ReturnType<typeof presentEnvVar>;
+
+/** What `PATCH /api/v1/deployments/:id/env` applies, all or nothing. */
+export interface EnvPatch {
+  set?: Record<string, { value: string; secret?: boolean }>;
+  unset?: string[];
+}
+
+/** Where a sealed value belongs; part of what the seal authenticates. */
+const sealContext = (deploymentId: string, name: string) => `${deploymentId}/${name}`;
+
+/**
+ * A deployment's environment variables and secrets. Changes apply to versions published
+ * afterwards: each version freezes the environment it was published with ({@link freeze}), so
+ * a version boots with the same settings forever and a rollback brings back its own. Secret
+ * values are sealed before they reach the store and are opened only for the build and the
+ * instances ({@link open}); no API answer, event or log line carries them.
+ */
+export class EnvService {
+  /** Opened secret values per version, for redacting logs; versions never change. */
+  private readonly secretsCache = new Map<string, string[]>();
+
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async list(principal: Principal, deployment: string): Promise<EnvVarView[]> {
+    const dep = await findDeployment(this.ctx.store.db, principal, deployment);
+    const rows = await this.ctx.store.db.select().from(envVars).where(eq(envVars.deploymentId, dep.id)).orderBy(envVars.name);
+    return rows.map(presentEnvVar);
+  }
+
+  /** Sets and unsets variables in one transaction; answers the whole list afterwards. */
+  async update(principal: Principal, deployment: string, patch: EnvPatch): Promise<EnvVarView[]> {
+    const set = Object.entries(patch.set ?? {});
+    const unset = [...new Set(patch.unset ?? [])];
+    for (const [name, v] of set) {
+      checkEnvName(name);
+      checkEnvValue(name, v.value);
+    }
+    for (const name of unset) checkEnvName(name);
+    const both = set.map(([n]) => n).filter((n) => unset.includes(n));
+    if (both.length) throw new SlipwayError('invalid_env_var', `${both[0]} is both set and unset`, { details: { name: both[0] } });
+    if (set.length === 0 && unset.length === 0) throw new SlipwayError('invalid_request', 'nothing to change: give set or unset');
+
+    const db = this.ctx.store.db;
+    const dep = await findDeployment(db, principal, deployment);
+    await this.ctx.store.withLock(`env:${dep.id}`, () => db.transaction(async (tx) => {
+      const now = new Date();
+      if (unset.length) await tx.delete(envVars).where(and(eq(envVars.deploymentId, dep.id), inArray(envVars.name, unset)));
+      for (const [name, v] of set) {
+        const secret = v.secret ?? false;
+        const value = secret ? this.ctx.secrets.seal(v.value, sealContext(dep.id, name)) : v.value;
+        await tx.insert(envVars).values({ tenantId: dep.tenantId, deploymentId: dep.id, name, secret, value, updatedBy: principal.keyId, createdAt: now, updatedAt: now })
+          .onConflictDoUpdate({ target: [envVars.deploymentId, envVars.name], set: { secret, value, updatedBy: principal.keyId, updatedAt: now } });
+      }
+      const rows = await tx.select({ name: envVars.name, value: envVars.value }).from(envVars).where(eq(envVars.deploymentId, dep.id));
+      const total = rows.reduce((n, r) => n + r.name.length + Buffer.byteLength(r.value), 0);
+      if (rows.length > ENV_LIMITS.maxVars || total > ENV_LIMITS.maxTotalBytes) {
+        // Thrown inside the transaction, so nothing of this change is kept.
+        throw new SlipwayError('invalid_env_var', `a deployment holds at most ${ENV_LIMITS.maxVars} variables and ${ENV_LIMITS.maxTotalBytes / 1024} KiB in all`, {
+          details: { count: rows.length, bytes: total },
+        });
+      }
+      await recordEvent(tx, {
+        tenantId: dep.tenantId, deploymentId: dep.id, type: 'env.updated', actor: principal.keyId,
+        reason: describe(set.map(([n]) => n), unset),
+        // Names only: a value, secret or not, never goes into an event.
+        data: { set: set.map(([n]) => n), unset, secret: set.filter(([, v]) => v.secret).map(([n]) => n) },
+      });
+    }));
+    this.ctx.notifier.emit('events', dep.id);
+    return this.list(principal, dep.id);
+  }
+
+  /** The deployment's environment as stored (secrets sealed), to keep with a new version. */
+  async freeze(tx: Tx, deploymentId: string): Promise<FrozenEnv> {
+    const rows = await tx.select().from(envVars).where(eq(envVars.deploymentId, deploymentId));
+    const env: FrozenEnv = {};
+    for (const r of rows) env[r.name] = { secret: r.secret, value: r.value };
+    return env;
+  }
+
+  /** A version's environment with its secrets opened, for its build and its instances. */
+  open(deploymentId: string, env: FrozenEnv): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, v] of Object.entries(env)) out[name] = v.secret ? this.ctx.secrets.open(v.value, sealContext(deploymentId, name)) : v.value;
+    return out;
+  }
+
+  /** The opened secret values of a version's environment. */
+  secretValues(deploymentId: string, env: FrozenEnv): string[] {
+    const names = Object.keys(env).filter((n) => env[n]!.secret);
+    const all = this.open(deploymentId, Object.fromEntries(names.map((n) => [n, env[n]!])));
+    return Object.values(all);
+  }
+
+  /** The secret values of a version (cached), for {@link redactor}. */
+  async secretsOfVersion(db: Db, versionId: string): Promise<string[]> {
+    const cached = this.secretsCache.get(versionId);
+    if (cached) return cached;
+    const [v] = await db.select({ deploymentId: versions.deploymentId, env: versions.env }).from(versions).where(eq(versions.id, versionId));
+    const values = v ? this.secretValues(v.deploymentId, v.env) : [];
+    if (this.secretsCache.size > 1000) this.secretsCache.clear();
+    this.secretsCache.set(versionId, values);
+    return values;
+  }
+
+  /** Removes a deleted deployment's variables and the copies its versions kept. */
+  async forget(tx: Tx, deploymentId: string): Promise<void> {
+    await tx.delete(envVars).where(eq(envVars.deploymentId, deploymentId));
+    await tx.update(versions).set({ env: {} }).where(eq(versions.deploymentId, deploymentId));
+  }
+}
+
+function describe(set: string[], unset: string[]): string {
+  const parts = [];
+  if (set.length) parts.push(`set ${set.join(', ')}`);
+  if (unset.length) parts.push(`unset ${unset.join(', ')}`);
+  return parts.join('; ');
+}
