@@ -14,8 +14,11 @@ export type OperationState = (typeof OPERATION_STATES)[number];
 export const RING_NAMES = ['dev', 'staging', 'production'] as const;
 export type RingName = (typeof RING_NAMES)[number];
 
-/** A deployment's overall state, derived from its versions. */
-export const DEPLOYMENT_STATES = ['empty', 'building', 'active', 'failed'] as const;
+/**
+ * A deployment's overall state, derived from its versions and services: `degraded` is active
+ * with a service short of healthy instances because some spent their crash-loop budget.
+ */
+export const DEPLOYMENT_STATES = ['empty', 'building', 'active', 'degraded', 'failed'] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
 /** Roles an API key can carry. `internal` is for the edge and agents. */

@@ -15,8 +15,14 @@ export interface Deployment {
   slug: string;
   name: string;
   project_id: string;
-  /** `empty` before any version, `building` while one is queued or building, `active` when one serves, `failed` when all failed. */
+  /**
+   * `empty` before any version, `building` while one is queued or building, `active` when one
+   * serves, `degraded` when it serves short of healthy instances because some crash-looped,
+   * `failed` when all failed.
+   */
   state: DeploymentState;
+  /** Why, in a sentence: the newest version's failure, or which instance failed for good; null when all is well. */
+  state_reason: string | null;
   active_version_id: string | null;
   active_version_number: number | null;
   /** Where the active version is served (`http://my-site.localhost:8080`). */

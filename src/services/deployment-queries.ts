@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
-import { deployments, rings, versions } from '../store/schema.js';
+import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 import type { Principal } from './context.js';
 import type { DeploymentFacts } from './presenters.js';
@@ -32,7 +32,7 @@ export async function findDeployment(db: Db, principal: Principal, idOrSlug: str
 /** Active version and pending work of each deployment, in two queries for any number of them. */
 export async function loadDeploymentFacts(db: Db, ids: string[]): Promise<Map<string, DeploymentFacts>> {
   const facts = new Map<string, DeploymentFacts>();
-  for (const id of ids) facts.set(id, { activeVersionId: null, activeVersionNumber: null, hasPending: false, hasVersions: false });
+  for (const id of ids) facts.set(id, { activeVersionId: null, activeVersionNumber: null, hasPending: false, hasVersions: false, lastFailure: null, degraded: null });
   if (ids.length === 0) return facts;
   const active = await db
     .select({ deploymentId: rings.deploymentId, versionId: versions.id, number: versions.versionNumber })
@@ -53,5 +53,33 @@ export async function loadDeploymentFacts(db: Db, ids: string[]): Promise<Map<st
     f.hasVersions = true;
     if (s.state === 'queued' || s.state === 'building') f.hasPending = true;
   }
+  const newest = await db
+    .selectDistinctOn([versions.deploymentId], { deploymentId: versions.deploymentId, state: versions.state, number: versions.versionNumber, message: versions.errorMessage })
+    .from(versions)
+    .where(inArray(versions.deploymentId, ids))
+    .orderBy(versions.deploymentId, desc(versions.versionNumber));
+  for (const n of newest) {
+    if (n.state === 'failed') facts.get(n.deploymentId)!.lastFailure = `version ${n.number}: ${n.message ?? 'failed'}`;
+  }
+  await loadDegraded(db, ids, facts);
   return facts;
+}
+
+/** Marks deployments whose services are short of healthy instances because some failed for good. */
+async function loadDegraded(db: Db, ids: string[], facts: Map<string, DeploymentFacts>): Promise<void> {
+  const rows = await db
+    .select({ deploymentId: services.deploymentId, serviceId: services.id, desired: services.desiredReplicas, id: runtimeInstances.id, state: runtimeInstances.state, reason: runtimeInstances.reason })
+    .from(services)
+    .innerJoin(runtimeInstances, and(eq(runtimeInstances.serviceId, services.id), eq(runtimeInstances.desired, 'running')))
+    .where(inArray(services.deploymentId, ids))
+    .orderBy(desc(runtimeInstances.updatedAt));
+  const byService = new Map<string, typeof rows>();
+  for (const r of rows) byService.set(r.serviceId, [...(byService.get(r.serviceId) ?? []), r]);
+  for (const list of byService.values()) {
+    const healthy = list.filter((r) => r.state === 'healthy').length;
+    const failed = list.find((r) => r.state === 'failed');
+    const { deploymentId, desired } = list[0]!;
+    if (!failed || healthy >= desired) continue;
+    facts.get(deploymentId)!.degraded = `${healthy} of ${desired} instance(s) healthy: ${failed.id} failed: ${failed.reason}`;
+  }
 }

@@ -1,28 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import pino from 'pino';
+import { seedContext, seedDeployment } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
 import { isSlipwayError } from '../core/errors.js';
-import { deployments, envVars, events, projects, tenants } from '../store/schema.js';
+import { envVars, events } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { EnvService } from './env-service.js';
-import { Notifier } from './notifier.js';
-import { SecretBox } from './secret-box.js';
 
 const principal: Principal = { keyId: 'key_t', tenantId: 'ten_t', projectId: null, role: 'admin' };
 
 async function withEnv(fn: (env: EnvService, ctx: ServiceContext) => Promise<void>): Promise<void> {
   const { store, cleanup } = await openTestStore();
   try {
-    const now = new Date();
-    await store.db.insert(tenants).values({ id: 'ten_t', name: 't', createdAt: now });
-    await store.db.insert(projects).values({ id: 'prj_t', tenantId: 'ten_t', name: 'p', createdAt: now });
-    await store.db.insert(deployments).values({
-      id: 'dep_t', tenantId: 'ten_t', projectId: 'prj_t', slug: 'app', name: 'app', spaFallback: false, nextVersionNumber: 1, createdAt: now, updatedAt: now,
-    });
-    const ctx = { store, notifier: new Notifier(), logger: pino({ level: 'silent' }), secrets: new SecretBox(randomBytes(32)) } as unknown as ServiceContext;
+    await seedDeployment(store);
+    const ctx = seedContext(store);
     await fn(new EnvService(ctx), ctx);
   } finally {
     await cleanup();

@@ -13,6 +13,10 @@ export interface DeploymentFacts {
   activeVersionNumber: number | null;
   hasPending: boolean;
   hasVersions: boolean;
+  /** Why the newest version failed, when it did. */
+  lastFailure: string | null;
+  /** Set when a service runs fewer healthy instances than asked because some failed for good. */
+  degraded: string | null;
 }
 
 /** `http://<host>[:port]` as users reach the edge. */
@@ -29,18 +33,29 @@ export function publicUrl(config: ServicesConfig, slug: string): string {
 
 function deploymentState(f: DeploymentFacts): DeploymentState {
   if (f.hasPending) return 'building';
-  if (f.activeVersionId) return 'active';
+  if (f.activeVersionId) return f.degraded ? 'degraded' : 'active';
   return f.hasVersions ? 'failed' : 'empty';
+}
+
+/** A sentence on why the state is what it is; null when nothing needs saying. */
+function stateReason(f: DeploymentFacts, state: DeploymentState): string | null {
+  if (state === 'degraded') return f.degraded;
+  if (state === 'failed') return f.lastFailure;
+  // Active, but the last publish failed: worth knowing, production is untouched.
+  if (state === 'active' && f.lastFailure) return `the newest version failed and is not serving: ${f.lastFailure}`;
+  return null;
 }
 
 /** The Deployment object of docs/api.md. */
 export function presentDeployment(config: ServicesConfig, row: DeploymentRow, facts: DeploymentFacts) {
+  const state = deploymentState(facts);
   return {
     id: row.id,
     slug: row.slug,
     name: row.name,
     project_id: row.projectId,
-    state: deploymentState(facts),
+    state,
+    state_reason: stateReason(facts, state),
     active_version_id: facts.activeVersionId,
     active_version_number: facts.activeVersionNumber,
     public_url: publicUrl(config, row.slug),

@@ -158,6 +158,9 @@ for (const [name, files, command, code] of [
     assert.equal(result.promoted, false);
     assert.equal(result.version.error?.code, code, result.version.error?.message);
     assert.equal(await body('dyn'), before, 'the active version never stopped serving');
+    const dep = await platform.client.getDeployment('dyn');
+    assert.equal(dep.state, 'active');
+    assert.match(dep.state_reason ?? '', new RegExp(`^the newest version failed and is not serving: version ${result.version.version_number}: `));
     const failed = (await platform.client.listInstances('dyn')).filter((i) => i.version_id === result.version.id);
     assert.ok(failed.every((i) => i.state === 'failed' || i.state === 'stopped'), JSON.stringify(failed));
   });
@@ -243,6 +246,10 @@ test('a crash loop spends its budget, then the instance is failed for good and t
   assert.match(failed.reason, /exited with code 7; gave up after 2 restarts in a row/);
   const [web] = await platform.client.listServices('loop');
   assert.equal(web!.state, 'degraded');
+  // The deployment itself says why.
+  const dep = await platform.client.getDeployment('loop');
+  assert.equal(dep.state, 'degraded');
+  assert.match(dep.state_reason ?? '', new RegExp(`0 of 1 instance\\(s\\) healthy: ${failed.id} failed: .*exited with code 7; gave up after 2 restarts`));
   // Not replaced behind the user's back: the loop would only start again.
   await new Promise((r) => setTimeout(r, 6000));
   const live = (await platform.client.listInstances('loop')).filter((i) => i.state !== 'failed' && i.state !== 'stopped');

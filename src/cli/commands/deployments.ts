@@ -12,7 +12,7 @@ function statusText(d: Deployment): string {
   const rows: Array<[string, string]> = [
     ['Deployment', `${d.slug} (${d.id})`],
     ['Name', d.name],
-    ['State', d.state],
+    ['State', d.state_reason ? `${d.state}: ${d.state_reason}` : d.state],
     ['Active', d.active_version_id ? `${formatVersion(d.active_version_number)} (${d.active_version_id})` : '-'],
     ['URL', d.public_url],
     ['SPA fallback', d.spa_fallback ? 'on' : 'off'],

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
+import { openTestStore } from '../../test/support/test-store.js';
+import { runtimeInstances, services } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { EnvService } from './env-service.js';
+import { InstanceService } from './instance-service.js';
+import { Reconciler } from './reconciler.js';
+
+async function withReconciler(seed: (store: Store) => Promise<void>, fn: (r: Reconciler, store: Store) => Promise<void>): Promise<void> {
+  const { store, cleanup } = await openTestStore();
+  const ctx = seedContext(store);
+  const reconciler = new Reconciler(ctx, new InstanceService(ctx, new EnvService(ctx)));
+  try {
+    await seed(store);
+    await fn(reconciler, store);
+  } finally {
+    await reconciler.stop();
+    await cleanup();
+  }
+}
+
+const desiredById = async (store: Store) => new Map((await store.db.select().from(runtimeInstances)).map((r) => [r.id, r.desired]));
+
+test('well after a switch, old versions\' instances still meant to run are retired; rollouts are not', () => withReconciler(async (store) => {
+  // A crash between promoting v2 and draining v1 left v1 running, two minutes ago.
+  await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }, { n: 3, state: 'building' }], active: 2, switchedAt: new Date(Date.now() - 120_000) });
+  await seedInstance(store, { id: 'rti_old', version: 1, state: 'healthy', failFast: false });
+  await seedInstance(store, { id: 'rti_active', version: 2, state: 'healthy', failFast: false });
+  await seedInstance(store, { id: 'rti_rollout', version: 3, state: 'starting', failFast: true });
+}, async (reconciler, store) => {
+  const [result] = await reconciler.kick(SEED.deploymentId);
+  assert.deepEqual(result, { deploymentId: SEED.deploymentId, started: 0, stopped: 0 });
+  const desired = await desiredById(store);
+  assert.equal(desired.get('rti_old'), 'stopped');
+  assert.equal(desired.get('rti_active'), 'running');
+  assert.equal(desired.get('rti_rollout'), 'running', 'a running rollout of a newer version is its build worker\'s business');
+}));
+
+test('right after a switch the old instances are left to drain', () => withReconciler(async (store) => {
+  await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }], active: 2, switchedAt: new Date() });
+  await seedInstance(store, { id: 'rti_old', version: 1, state: 'healthy', failFast: false });
+  await seedInstance(store, { id: 'rti_active', version: 2, state: 'healthy', failFast: false });
+}, async (reconciler, store) => {
+  await reconciler.kick(SEED.deploymentId);
+  assert.equal((await desiredById(store)).get('rti_old'), 'running');
+}));
+
+test('replicas: missing ones are created, a failed one is replaced only when asked, extra ones stop (unhealthy first)', () => withReconciler(async (store) => {
+  await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }], active: 1, switchedAt: new Date(), replicas: 3 });
+  await seedInstance(store, { id: 'rti_a', version: 1, state: 'healthy', failFast: false });
+  await seedInstance(store, { id: 'rti_failed', version: 1, state: 'failed', failFast: false });
+}, async (reconciler, store) => {
+  const [first] = await reconciler.kick(SEED.deploymentId);
+  assert.equal(first!.started, 1, 'one missing; the failed one still counts, or its crash loop would start again');
+  const [second] = await reconciler.kick(SEED.deploymentId, { replaceFailed: true });
+  assert.equal(second!.started, 1, 'scaling again replaces it');
+  const rows = await store.db.select().from(runtimeInstances);
+  assert.equal(rows.filter((r) => r.state === 'pending' && r.desired === 'running').length, 2);
+  // Down to one: the two pending ones go, the healthy one stays.
+  await store.db.update(services).set({ desiredReplicas: 1 });
+  const [third] = await reconciler.kick(SEED.deploymentId);
+  assert.equal(third!.stopped, 2);
+  assert.equal((await desiredById(store)).get('rti_a'), 'running');
+}));
