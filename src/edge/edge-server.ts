@@ -43,6 +43,8 @@ export interface EdgeServerConfig {
   forwardedProto?: 'http' | 'https';
   /** Time an instance has to send response headers (or a WebSocket answer); default 60 s (504). */
   upstreamTimeoutMs?: number;
+  /** A websocket (or other upgraded) tunnel silent both ways this long is closed; default 10 min. */
+  tunnelIdleTimeoutMs?: number;
   /** Keep-alive pools of instances no route names any more close after this idle; default 60 s. */
   upstreamPoolIdleMs?: number;
 }
@@ -93,7 +95,9 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
     idleCloseMs: config.upstreamPoolIdleMs,
   });
   const proxy = createProxyHandler({ pools, logger, forwardedProto });
-  const upgrades = createUpgradeHandler({ table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs });
+  const upgrades = createUpgradeHandler({
+    table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs,
+  });
   const server = createServer({ keepAlive: true }, createRequestHandler({ table, cache, logger, proxy }));
   server.on('upgrade', upgrades.handle);
   let watcher: RouteWatcher | null = null;

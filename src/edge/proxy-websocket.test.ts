@@ -83,3 +83,24 @@ test('closing the edge cuts open tunnels instead of waiting for them', async (t)
   assert.ok(Date.now() - started < 2_000, 'close() is not held open by a WebSocket');
   await client.closed;
 });
+
+test('a tunnel silent both ways past the idle timeout is closed; traffic keeps it open', async (t) => {
+  const up = await startNamedUpstream(t, 'http');
+  const tunnels = serveWebSocketEcho(t, up);
+  const { port } = await startProxyEdge(t, [dynamicRoute('chat', [[up.address]])], { tunnelIdleTimeoutMs: 400 });
+  const client = await rawClient(t, port, handshake('chat.localhost', randomBytes(16).toString('base64')));
+  assert.equal(await statusOf(client.received), 'HTTP/1.1 101 Switching Protocols');
+  let closed = false;
+  void client.closed.then(() => (closed = true));
+  // A message every 150 ms: never idle for 400 ms.
+  let lastSent = 0;
+  for (let i = 0; i < 6; i++) {
+    client.socket.write(encodeFrame(`tick ${i}`, true));
+    lastSent = Date.now();
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  assert.equal(closed, false, 'a busy tunnel stays open past the idle timeout');
+  await client.closed;
+  assert.ok(Date.now() - lastSent >= 380, 'closed for being idle, not at once');
+  assert.equal(tunnels.size, 1, 'the echo served one tunnel');
+});

@@ -17,6 +17,11 @@ export interface UpgradeHandlerConfig {
   forwardedProto: 'http' | 'https';
   /** Time allowed for the upstream's first byte (its handshake answer); default 60 s. */
   timeoutMs?: number;
+  /**
+   * An open tunnel with no byte either way for this long is closed; default 10 min. It reclaims
+   * connections whose peer vanished without a FIN; live websockets ping well within it.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The HTTP server's `upgrade` listener, and a way to cut every open tunnel. */
@@ -48,6 +53,7 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
   const tunnels = new Set<Duplex>();
   let closed = false;
   const timeoutMs = config.timeoutMs ?? 60_000;
+  const idleTimeoutMs = config.idleTimeoutMs ?? 600_000;
 
   const open = (req: IncomingMessage, client: Duplex, o: { head: Buffer; target: ProxyTarget; index: number; retried: boolean }) => {
     const address = o.target.upstreams[o.index] as string;
@@ -72,14 +78,19 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
     };
     const onClientGone = () => end();
     client.once('close', onClientGone);
+    // Every byte of the tunnel passes through the upstream socket, so its inactivity timer
+    // serves for both: first the handshake deadline, then the idle limit.
     upstream.setTimeout(timeoutMs, () => {
-      if (answered) return;
+      if (answered) {
+        config.logger.info({ upstream: address, idle_ms: idleTimeoutMs }, 'closing an idle tunnel');
+        return end();
+      }
       config.logger.warn({ upstream: address }, 'upstream did not answer a websocket handshake in time');
       end(() => refuse(client, GATEWAY_TIMEOUT));
     });
     upstream.once('data', () => {
       answered = true;
-      upstream.setTimeout(0);
+      upstream.setTimeout(idleTimeoutMs);
     });
     upstream.on('error', (err: Error & { code?: string }) => {
       if (state !== 'connecting') return end();

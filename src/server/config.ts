@@ -41,6 +41,8 @@ export interface SlipwayConfig {
   instanceSubnet: string;
   /** Prefix of everything the runtime creates on the host (namespaces, interfaces, cgroups, firewall table). */
   runtimeLabel: string;
+  /** A websocket tunnel through the edge with no traffic this long is closed. */
+  edgeTunnelIdleTimeoutMs: number;
   /** SLIPWAY_SECRETS_KEY as given; unset uses (and first creates) `home/secrets.key`. */
   secretsKey: string | undefined;
 }
@@ -110,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     instanceSubnet: subnet(env),
     runtimeLabel: label(env, home),
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
+    edgeTunnelIdleTimeoutMs: int(env, 'SLIPWAY_EDGE_TUNNEL_IDLE_TIMEOUT_MS', { fallback: 600_000, min: 1000 }),
   };
 }
 

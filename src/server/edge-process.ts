@@ -32,6 +32,7 @@ export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { p
     serverUrl: serverUrl(config),
     token: await readInternalToken(config),
     stateDir: join(homePaths(config.home).edge),
+    tunnelIdleTimeoutMs: config.edgeTunnelIdleTimeoutMs,
   });
   const { port } = await edge.start();
   return Object.assign(edge, { port });

@@ -45,8 +45,8 @@ async function cliPublish(dir: string, slug: string, extra: string[] = []) {
 }
 
 /** Publishes a fixture that must become the ready, active, dynamic version. */
-async function publishReady(name: string, slug: string) {
-  const { code, stderr, result } = await cliPublish(fixture(name), slug);
+async function publishReady(name: string, slug: string, extra: string[] = []) {
+  const { code, stderr, result } = await cliPublish(fixture(name), slug, extra);
   const log = await platform.client.getBuildLog(slug, result.version.version_number).catch(() => '');
   assert.equal(result.version.state, 'ready', `${name}: ${JSON.stringify(result.version.error)}\n${stderr}\n${log}`);
   assert.equal(code, 0, stderr);
@@ -105,6 +105,45 @@ test('ws-echo: a websocket through the edge\'s stable URL echoes messages both w
     await ws.close();
   } finally {
     ws.destroy();
+  }
+});
+
+test('a switch drains an open websocket: the old instance stays until it closes, or until the drain timeout', async () => {
+  const liveOf = async (versionId: string) => (await platform.client.listInstances('wsecho')).filter((i) => i.version_id === versionId);
+  const v1 = (await platform.client.getDeployment('wsecho')).active_version_id!;
+  const ws = await openWebSocket(platform.httpPort, 'wsecho.localhost', { path: '/chat' });
+  try {
+    ws.send('before the switch');
+    assert.equal(await ws.next(), 'before the switch');
+    const { result } = await publishReady('ws-echo', 'wsecho', ['--set', 'drain_timeout_ms=30000']);
+    assert.notEqual(result.version.id, v1);
+    // The old instance is asked to stop, but drains while the socket is open.
+    await new Promise((r) => setTimeout(r, 1500));
+    const draining = await liveOf(v1);
+    assert.ok(draining.length > 0 && draining.every((i) => i.desired === 'stopped' && i.state !== 'stopped'), JSON.stringify(draining));
+    ws.send('after the switch');
+    assert.equal(await ws.next(), 'after the switch', 'the open socket still reaches the old version');
+    const closedAt = Date.now();
+    await ws.close();
+    await waitFor(async () => (await liveOf(v1)).every((i) => i.state === 'stopped'), { timeoutMs: 20_000, description: 'the old instance stopped' });
+    assert.ok(Date.now() - closedAt < 20_000, 'it stopped once the socket closed, not at the 30 s drain timeout');
+  } finally {
+    ws.destroy();
+  }
+
+  // A socket still open at the drain timeout is cut, and the instance stops anyway.
+  const v2 = (await platform.client.getDeployment('wsecho')).active_version_id!;
+  const stuck = await openWebSocket(platform.httpPort, 'wsecho.localhost', { path: '/chat' });
+  try {
+    stuck.send('ping');
+    assert.equal(await stuck.next(), 'ping');
+    const switchedAt = Date.now();
+    await publishReady('ws-echo', 'wsecho', ['--set', 'drain_timeout_ms=2000']);
+    await waitFor(async () => (await liveOf(v2)).every((i) => i.state === 'stopped'), { timeoutMs: 20_000, description: 'the old instance stopped at its drain timeout' });
+    await waitFor(() => stuck.isClosed(), { timeoutMs: 5000, description: 'the edge closed the cut socket' });
+    assert.ok(Date.now() - switchedAt >= 2000, 'not before the drain timeout');
+  } finally {
+    stuck.destroy();
   }
 });
 

@@ -20,6 +20,8 @@ export interface WsClient {
   close(timeoutMs?: number): Promise<void>;
   /** Destroys the socket at once (for cleanup after a failure). */
   destroy(): void;
+  /** True once the connection is closed, by either side. */
+  isClosed(): boolean;
 }
 
 const OPCODE_TEXT = 0x1;
@@ -81,6 +83,7 @@ export async function openWebSocket(port: number, host: string, options: { path?
         await waitFor(() => closed, { timeoutMs: waitMs, intervalMs: 5, description: 'the server to close the websocket' });
       },
       destroy: () => void socket.destroy(),
+      isClosed: () => closed,
     };
   } catch (err) {
     socket.destroy();
