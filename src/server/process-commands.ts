@@ -4,6 +4,7 @@ import { loadConfig } from './config.js';
 import { startEdge } from './edge-process.js';
 import { startServer } from './server-process.js';
 import { runUp } from './up.js';
+import { closeInheritedFds } from '../util/inherited-fds.js';
 
 /**
  * Keeps a started process alive until SIGINT, SIGTERM, or its supervisor going away (the IPC
@@ -26,8 +27,15 @@ function runUntilStopped(close: () => Promise<void>): Promise<never> {
   });
 }
 
-/** Adds `up`, `server`, `edge` and `agent`: the commands that run Slipway itself. */
+/**
+ * Adds `up`, `server`, `edge` and `agent`: the commands that run Slipway itself. Each first
+ * closes descriptors it inherited without close-on-exec, which would otherwise pass on to every
+ * build and app it starts (a shell's or a test harness's pipe, say).
+ */
 export function registerProcessCommands(program: Command, print: (line: string) => void): void {
+  program.hook('preAction', (_program, command) => {
+    if (['up', 'server', 'edge', 'agent'].includes(command.name())) closeInheritedFds();
+  });
   program
     .command('up')
     .description('start the server, the edge and the agent in the foreground (embedded defaults)')

@@ -48,6 +48,12 @@ http.createServer(async (req, res) => {
     const probes = JSON.parse(url.searchParams.get('q'));
     out = await Promise.all(probes.map((p) => p.read !== undefined ? tryRead(p.read) : tryConnect(p.connect)));
   }
+  if (url.pathname === '/fds') {
+    // Descriptors this process got from whoever started it (Node's own are close-on-exec).
+    const fs = require('node:fs');
+    out = fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2 && fs.existsSync('/proc/self/fdinfo/' + fd)
+      && (parseInt(/flags:\\s+([0-7]+)/.exec(fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8'))[1], 8) & 0o2000000) === 0);
+  }
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify(out));
 }).listen(Number(process.env.PORT));
@@ -198,6 +204,10 @@ test('the agent runs instances isolated: own address on a /30, an unprivileged u
   assert.match(prober.address ?? '', /^10\.\d+\.\d+\.\d+:3000$/);
   const who = JSON.parse(await get('prober')) as { uid: number };
   assert.ok(who.uid >= 100_000, `instance uid ${who.uid}`);
+});
+
+test('no descriptor of Slipway\'s processes leaks into the sandbox', async () => {
+  assert.deepEqual(JSON.parse(await get('prober', '/fds')), [], 'the app holds only its stdio');
 });
 
 test('from inside the sandbox, no file of another app, of Slipway or of root can be read', async () => {
