@@ -16,7 +16,7 @@ before(async () => {
   work = await makeTempDir('detect-app-test-');
   const bin = join(work, 'bin');
   await mkdir(bin);
-  for (const tool of ['node', 'npm', 'pnpm', 'yarn', 'python3']) {
+  for (const tool of ['node', 'npm', 'pnpm', 'yarn', 'python3', 'mix']) {
     await writeFile(join(bin, tool), '#!/bin/sh\nexit 0\n');
     await chmod(join(bin, tool), 0o755);
   }
@@ -163,11 +163,23 @@ test('node: a missing package manager or node is build_toolchain_missing naming 
 test('go and mix need their toolchains', async (t) => {
   const goErr = await detectError({ 'go.mod': 'module x\n' }, {}, 'build_toolchain_missing');
   assert.equal(goErr.details.toolchain, 'go');
-  const mixErr = await detectError({ 'mix.exs': 'defmodule X.MixProject do\nend\n' }, {}, 'build_toolchain_missing');
+  const mixErr = await detectError({ 'mix.exs': 'defmodule X.MixProject do\nend\n' }, { pathEnv: join(work, 'no-tools') }, 'build_toolchain_missing');
   assert.deepEqual(mixErr.details, { toolchain: 'elixir', binary: 'mix' });
   if (!(await findExecutable('go'))) return t.diagnostic('go is not installed here: the go plan itself is not checked');
   const plan = await detect({ 'go.mod': 'module x\n' }, { pathEnv: process.env.PATH });
   assert.deepEqual(plan, { kind: 'dynamic', detected: 'go', install: [], buildCommand: 'go build -trimpath -o .slipway/app .', runCommand: './.slipway/app', port: 8080 });
+});
+
+test('mix: Hex and the dependencies are fetched only for a project that has some', async () => {
+  const project = (deps: string) => `defmodule A.MixProject do\n  use Mix.Project\n  def project, do: [app: :my_app, deps: deps()]\n  defp deps, do: [${deps}]\nend\n`;
+  const offline = await detect({ 'mix.exs': project('') });
+  assert.ok(offline.kind === 'dynamic');
+  assert.deepEqual(offline.install, []);
+  assert.equal(offline.runCommand, 'RELEASE_TMP=/tmp RELEASE_DISTRIBUTION=none .slipway/release/bin/my_app start');
+  const withDeps = await detect({ 'mix.exs': project('{:plug_cowboy, "~> 2.0"}') });
+  assert.deepEqual(withDeps.kind === 'dynamic' && withDeps.install.map((argv) => argv.slice(0, 2).join(' ')), ['mix local.hex', 'mix local.rebar', 'mix deps.get']);
+  const locked = await detect({ 'mix.exs': project(''), 'mix.lock': '%{}\n' });
+  assert.equal(locked.kind === 'dynamic' && locked.install.length, 3, 'a lock file means dependencies');
 });
 
 test('findExecutable searches PATH like which, skipping non-executables and relative entries', async () => {

@@ -25,10 +25,13 @@ export async function detectGo(ctx: DetectContext): Promise<EcosystemPlan | null
 
 /**
  * An Elixir project (`mix.exs` at the root); needs `mix` (`build_toolchain_missing` names
- * `elixir`). Installs Hex and rebar, fetches the prod dependencies, builds a release into
- * `.slipway/release` with `MIX_ENV=prod mix release` and starts it as
- * `.slipway/release/bin/<app> start`, `<app>` being the `app:` atom of `mix.exs`; without one
- * there is no run command. Untested here (no Elixir on the build hosts so far).
+ * `elixir`). When it has dependencies (a `mix.lock`, or `{:name, …}` entries in `mix.exs`)
+ * Hex and rebar are installed and the prod dependencies fetched, which needs the network; a
+ * project without any builds offline. `MIX_ENV=prod mix release` builds a release (with the
+ * Erlang runtime inside) into `.slipway/release`, started as `.slipway/release/bin/<app> start`,
+ * `<app>` being the `app:` atom of `mix.exs`; without one there is no run command. The release
+ * is read-only at run time, so its scratch files go to `/tmp`, and Erlang distribution is off
+ * (an instance is one node, and epmd has nothing to talk to).
  */
 export async function detectMix(ctx: DetectContext): Promise<EcosystemPlan | null> {
   const mixExs = await readSourceFile(ctx, 'mix.exs');
@@ -36,15 +39,18 @@ export async function detectMix(ctx: DetectContext): Promise<EcosystemPlan | nul
   await requireTool(ctx, 'mix', 'elixir');
   const app = /\bapp:\s*:([a-z_][a-z0-9_]*)/.exec(mixExs)?.[1];
   const release = `${SLIPWAY_BUILD_DIR}/release`;
+  const hasDeps = (await readSourceFile(ctx, 'mix.lock')) !== undefined || /\{:[a-z_][a-z0-9_]*\s*,/.test(mixExs);
   return {
     detected: 'elixir',
-    install: [
-      ['mix', 'local.hex', '--force', '--if-missing'],
-      ['mix', 'local.rebar', '--force', '--if-missing'],
-      ['mix', 'deps.get', '--only', 'prod'],
-    ],
+    install: hasDeps
+      ? [
+        ['mix', 'local.hex', '--force', '--if-missing'],
+        ['mix', 'local.rebar', '--force', '--if-missing'],
+        ['mix', 'deps.get', '--only', 'prod'],
+      ]
+      : [],
     buildCommand: `MIX_ENV=prod mix release --overwrite --path ${release}`,
-    runCommand: app === undefined ? undefined : `${release}/bin/${app} start`,
+    runCommand: app === undefined ? undefined : `RELEASE_TMP=/tmp RELEASE_DISTRIBUTION=none ${release}/bin/${app} start`,
     port: DEFAULT_PORTS.elixir,
     canBeStatic: false,
   };

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PublishResult } from '../../src/sdk/index.js';
+import { findExecutable } from '../../src/build/find-executable.js';
 import { waitFor } from '../../src/util/wait-for.js';
 import { runtimeLeftovers, startIsolatedPlatform } from '../support/isolated-platform.js';
 import { repoRoot, type Platform } from '../support/platform.js';
@@ -90,6 +91,28 @@ test('python-http: requirements.txt + app.py is Python, started as `python3 app.
   assert.deepEqual(answer, { app: 'python-http', path: '/hello', port: 8000 });
   const [instance] = await platform.client.listInstances('pyhttp');
   assert.match(instance?.address ?? '', /:8000$/);
+});
+
+const hasGo = findExecutable('go');
+const hasMix = findExecutable('mix');
+
+test('go-http: go.mod is built with go build into one binary and run on the default port 8080', async (t) => {
+  if (!(await hasGo)) return t.skip('no Go toolchain on this host (.ci/run installs golang-go)');
+  const { log } = await publishReady('go-http', 'gohttp');
+  assert.match(log, /detected go/);
+  assert.match(log, /go build -trimpath -o \.slipway\/app \./);
+  assert.deepEqual(await getJson('gohttp', '/hello?x=1'), { app: 'go-http', path: '/hello?x=1', port: '8080' });
+  const [instance] = await platform.client.listInstances('gohttp');
+  assert.match(instance?.address ?? '', /:8080$/);
+});
+
+test('elixir-http: mix.exs without dependencies builds a release offline and runs it on 4000', async (t) => {
+  if (!(await hasMix)) return t.skip('no Elixir on this host (.ci/run installs elixir)');
+  const { log } = await publishReady('elixir-http', 'exhttp');
+  assert.match(log, /detected elixir/);
+  assert.doesNotMatch(log, /local\.hex|deps\.get/, 'no Hex, no network: the project has no dependencies');
+  assert.match(log, /mix release/);
+  assert.deepEqual(await getJson('exhttp', '/hello'), { app: 'elixir-http', path: '/hello', port: 4000 });
 });
 
 test('ws-echo: a websocket through the edge\'s stable URL echoes messages both ways', async () => {
