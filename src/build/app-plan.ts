@@ -30,6 +30,11 @@ export interface DynamicAppPlan {
   kind: 'dynamic';
   /** How it was recognised, for humans: `node (npm)`, `python`, `go`, `explicit`. */
   detected: string;
+  /**
+   * npm package specs (`pnpm@9`) installed into the build's own tool folder, which is on the
+   * build's `PATH`, before the install steps: a package manager the host lacks.
+   */
+  fetchTools?: string[];
   /** Install steps, each an argument vector run in the app directory (never through a shell). */
   install: string[][];
   /** Run by `/bin/sh -c` after the install steps: the user's, or the detected one. */
@@ -51,6 +56,7 @@ export const DEFAULT_PORTS = { node: 3000, python: 8000, go: 8080, elixir: 4000,
  */
 export interface EcosystemPlan {
   detected: string;
+  fetchTools?: string[];
   install: string[][];
   buildCommand?: string;
   runCommand?: string;

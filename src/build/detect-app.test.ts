@@ -157,7 +157,26 @@ test('node: a missing package manager or node is build_toolchain_missing naming 
   await mkdir(onlyNode);
   await writeFile(join(onlyNode, 'node'), '#!/bin/sh\n', { mode: 0o755 });
   const yarn = await detectError({ 'package.json': pkg({ main: 'a.js' }), 'a.js': '', 'yarn.lock': '' }, { pathEnv: onlyNode }, 'build_toolchain_missing');
-  assert.equal(yarn.details.toolchain, 'yarn');
+  assert.equal(yarn.details.toolchain, 'npm', 'a missing yarn is fetched with npm, which must then be there');
+});
+
+test('node: a pnpm or yarn 1 the host lacks is fetched, at the version package.json pins or the lockfile implies', async () => {
+  const nodeAndNpm = join(work, 'node-and-npm');
+  await mkdir(nodeAndNpm);
+  for (const tool of ['node', 'npm']) await writeFile(join(nodeAndNpm, tool), '#!/bin/sh\n', { mode: 0o755 });
+  const fetched = async (files: Record<string, string>) => {
+    const plan = await detect({ 'a.js': '', ...files }, { pathEnv: nodeAndNpm });
+    return plan.kind === 'dynamic' ? plan.fetchTools : 'static';
+  };
+  assert.deepEqual(await fetched({ 'package.json': pkg({ main: 'a.js' }), 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" }), ['pnpm@9']);
+  assert.deepEqual(await fetched({ 'package.json': pkg({ main: 'a.js' }), 'pnpm-lock.yaml': "lockfileVersion: '6.0'\n" }), ['pnpm@8']);
+  assert.deepEqual(await fetched({ 'package.json': pkg({ main: 'a.js', packageManager: 'pnpm@8.15.1+sha512.abc' }), 'pnpm-lock.yaml': '' }), ['pnpm@8.15.1']);
+  assert.deepEqual(await fetched({ 'package.json': pkg({ main: 'a.js' }), 'yarn.lock': '# yarn lockfile v1\n' }), ['yarn@1']);
+  assert.deepEqual(await fetched({ 'package.json': pkg({ main: 'a.js', packageManager: 'yarn@1.22.22' }), 'yarn.lock': '' }), ['yarn@1.22.22']);
+  const berry = await detectError({ 'package.json': pkg({ main: 'a.js' }), 'a.js': '', 'yarn.lock': '__metadata:\n  version: 8\n' }, { pathEnv: nodeAndNpm }, 'build_toolchain_missing');
+  assert.match(berry.message, /yarn 2 or newer/);
+  // A host that has the manager uses its own.
+  assert.equal(await detect({ 'package.json': pkg({ main: 'a.js' }), 'a.js': '', 'pnpm-lock.yaml': '' }).then((p) => p.kind === 'dynamic' && p.fetchTools), undefined);
 });
 
 test('go and mix need their toolchains', async (t) => {

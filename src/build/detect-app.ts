@@ -55,6 +55,7 @@ export async function detectApp(srcDir: string, options: DetectAppOptions): Prom
   return {
     kind: 'dynamic',
     detected: found?.detected ?? 'explicit',
+    ...(found?.fetchTools?.length ? { fetchTools: found.fetchTools } : {}),
     install: found?.install ?? [],
     ...(buildCommand === undefined ? {} : { buildCommand }),
     runCommand,

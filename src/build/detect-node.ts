@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import { DEFAULT_PORTS, type EcosystemPlan } from './app-plan.js';
+import { packageManagerToFetch } from './package-manager-fetch.js';
 import { firstSourceFile, isSourceFile, readSourceFile, requireTool, shellWord, type DetectContext } from './detect-support.js';
 
 /** Node package managers, chosen by lockfile in this order; none found means `npm install`. */
@@ -16,6 +17,8 @@ type Manager = (typeof LOCKFILES)[number]['manager'];
 interface PackageJson {
   scripts: Record<string, string>;
   main?: string;
+  /** Corepack's `packageManager` field, e.g. `pnpm@9.12.3`. */
+  packageManager?: string;
 }
 
 /**
@@ -23,7 +26,9 @@ interface PackageJson {
  * `pnpm install --frozen-lockfile`, `yarn install --frozen-lockfile`, or `npm install` without
  * one (npm with `--no-audit --no-fund`). A `build` script makes `<manager> run build` the build
  * step. When anything is built (that script or the user's build command), devDependencies are
- * installed too: builds run with `NODE_ENV=production`, which would leave out the tools. It starts with `npm start` when there is a `start`
+ * installed too: builds run with `NODE_ENV=production`, which would leave out the tools. A
+ * pnpm or yarn 1 the host lacks is fetched from the registry for the build (see
+ * `package-manager-fetch.ts`). It starts with `npm start` when there is a `start`
  * script, else `node <main>` when `main` names a file (or the build may make it), else
  * `node server.js` when that file exists (npm's own default for `npm start`); otherwise it
  * has no run command and may be a static site. `node` and the manager must be installed.
@@ -36,9 +41,12 @@ export async function detectNode(ctx: DetectContext): Promise<EcosystemPlan | nu
   const builds = hasBuild || ctx.hasBuildCommand;
   const manager = await pickManager(ctx);
   await requireTool(ctx, 'node');
-  await requireTool(ctx, manager);
+  const fetched = manager === 'npm' ? null : await packageManagerToFetch(ctx, manager, pkg.packageManager);
+  // A fetched manager comes through npm, which then has to be there.
+  await requireTool(ctx, fetched === null ? manager : 'npm');
   return {
     detected: `node (${manager})`,
+    ...(fetched === null ? {} : { fetchTools: [fetched] }),
     install: [await installArgv(ctx, manager, builds)],
     buildCommand: hasBuild ? `${manager} run build` : undefined,
     runCommand: await runCommandOf(ctx, pkg, builds),
@@ -101,5 +109,9 @@ function parsePackageJson(text: string): PackageJson {
   if (typeof obj.scripts === 'object' && obj.scripts !== null) {
     for (const [name, value] of Object.entries(obj.scripts)) if (typeof value === 'string' && value.trim() !== '') scripts[name] = value;
   }
-  return { scripts, main: typeof obj.main === 'string' && obj.main !== '' ? obj.main : undefined };
+  return {
+    scripts,
+    main: typeof obj.main === 'string' && obj.main !== '' ? obj.main : undefined,
+    packageManager: typeof obj.packageManager === 'string' ? obj.packageManager : undefined,
+  };
 }

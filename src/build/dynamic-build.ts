@@ -90,12 +90,18 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
   const cache = join(options.workDir, 'cache');
   await mkdir(home, { recursive: true, mode: 0o700 });
   await mkdir(cache, { recursive: true, mode: 0o700 });
+  if (plan.fetchTools?.length) await mkdir(join(cache, 'tools'), { recursive: true, mode: 0o700 });
   if (options.user) for (const dir of [srcDir, home, cache]) await chownTree(dir, options.user);
 
   const deadline = Date.now() + options.timeoutMs;
+  // Fetched package managers land here; first on PATH, so they win over nothing (the host has none).
+  const tools = join(cache, 'tools');
+  const pathEnv: Record<string, string> = plan.fetchTools?.length
+    ? { PATH: `${join(tools, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}` }
+    : {};
   const stepOptions = (): BuildStepOptions => ({
     cwd: srcDir,
-    env: { ...toolEnvironment(home, cache), ...options.env },
+    env: { ...toolEnvironment(home, cache), ...options.env, ...pathEnv },
     timeoutMs: Math.max(1, deadline - Date.now()),
     maxLogBytes: options.maxLogBytes ?? 5_000_000,
     onLog: options.onLog,
@@ -104,6 +110,14 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
     signal: options.signal,
   });
   const as = options.user ? ` (as uid ${options.user.uid})` : '';
+  if (plan.fetchTools?.length) {
+    // A plain install run inside the folder, not `--global --prefix`: npm derives its global
+    // config (where a host's registry and CA settings live) from the prefix.
+    const argv = ['npm', 'install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', ...plan.fetchTools];
+    note(`the host has no ${plan.fetchTools.join(', ')}: fetching it for this build${as}`);
+    const { durationMs } = await runBuildStep(argv, { ...stepOptions(), cwd: tools });
+    note(`fetched ${plan.fetchTools.join(', ')} in ${durationMs} ms`);
+  }
   for (const argv of plan.install) {
     note(`running ${argv.join(' ')}${as}`);
     const { durationMs } = await runBuildStep(argv, stepOptions());

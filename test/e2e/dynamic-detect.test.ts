@@ -93,6 +93,17 @@ test('python-http: requirements.txt + app.py is Python, started as `python3 app.
   assert.match(instance?.address ?? '', /:8000$/);
 });
 
+for (const manager of ['pnpm', 'yarn'] as const) {
+  test(`node-${manager}: ${manager}-lock installs with ${manager}, fetched from the registry when the host has none`, async () => {
+    const slug = `n${manager}`;
+    const { log } = await publishReady(`node-${manager}`, slug);
+    assert.match(log, new RegExp(`detected node \\(${manager}\\)`));
+    if (!(await findExecutable(manager))) assert.match(log, new RegExp(`the host has no ${manager}@\\d+: fetching it for this build`), 'the host has none: fetched');
+    assert.match(log, new RegExp(`${manager} install --frozen-lockfile`));
+    assert.equal((await platform.edge(`${slug}.localhost`, '/')).text, `node-${manager} 2m`, 'ms from node_modules inside the release');
+  });
+}
+
 const hasGo = findExecutable('go');
 const hasMix = findExecutable('mix');
 
