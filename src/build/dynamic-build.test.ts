@@ -155,7 +155,8 @@ test('a stdlib Python server: nothing installed, no virtualenv, runs with python
 const MAKE_WHEEL = `
 import base64, hashlib, sys, zipfile
 files = {
-    'tinydep/__init__.py': b'VERSION = "0.1"\\n',
+    'tinydep/__init__.py': b'VERSION = "0.1"\\ndef hello():\\n    print("hello from tinydep", VERSION)\\n',
+    'tinydep-0.1.dist-info/entry_points.txt': b'[console_scripts]\\ntinydep-hello = tinydep:hello\\n',
     'tinydep-0.1.dist-info/METADATA': b'Metadata-Version: 2.1\\nName: tinydep\\nVersion: 0.1\\n',
     'tinydep-0.1.dist-info/WHEEL': b'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n',
 }
@@ -173,11 +174,20 @@ test('a Python app with a package: a .venv inside the app, which runs it after b
   await writeFile(join(sourceDir, 'requirements.txt'), './tinydep-0.1-py3-none-any.whl\n');
   const server = await readFile(join(FIXTURES, 'python-http/app.py'), 'utf8');
   await writeFile(join(sourceDir, 'main.py'), server.replace('import json', 'import json\nimport tinydep').replace('"python-http"', '"tinydep " + tinydep.VERSION'));
-  const { result } = await build(await snapshotOfDir(sourceDir));
+  const workDir = join(work, `build-${counter++}`);
+  await mkdir(workDir);
+  const { result, log } = await build(await snapshotOfDir(sourceDir), { workDir });
   assert.deepEqual(result.manifest, { format: 1, kind: 'dynamic', run_command: '.venv/bin/python main.py', port: 8000, detected: 'python' });
+  assert.match(log, /made \d+ virtualenv script\(s\) find their python/, 'pip and tinydep-hello');
   const { dir, manifest } = await extracted(result.releasePath);
+  // The build tree is gone, as on a real host: nothing may still point into it.
+  await removeDir(workDir);
   const app = await runRelease(dir, manifest.run_command);
   assert.equal(JSON.parse((await app.get('/')).text).app, 'tinydep 0.1');
+  const script = await readFile(join(dir, '.venv/bin/tinydep-hello'), 'utf8');
+  assert.ok(!script.includes(workDir), 'no path of the build tree in the console script');
+  const hello = await runCommand([join(dir, '.venv/bin/tinydep-hello')], { timeoutMs: 20_000 });
+  assert.equal(hello.stdout.trim(), 'hello from tinydep 0.1', 'a console script runs from where the release is');
 });
 
 test('explicit build and run commands: the built tree, exec bits and inside links kept, outside links dropped', async () => {

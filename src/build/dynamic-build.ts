@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { relocateVenvScripts } from './relocate-venv.js';
 import { join } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
@@ -128,6 +129,8 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
     const { durationMs } = await runBuildCommand({ command: plan.buildCommand, ...stepOptions() });
     note(`build finished in ${durationMs} ms`);
   }
+  const relocated = await relocateVenvScripts(srcDir);
+  if (relocated.length) note(`made ${relocated.length} virtualenv script(s) find their python wherever the release runs`);
 
   const manifest: DynamicReleaseManifest = { format: 1, kind: 'dynamic', run_command: plan.runCommand, port: plan.port, detected: plan.detected };
   const releasePath = join(options.workDir, 'release.tar');
