@@ -263,6 +263,27 @@ test('a crash loop spends its budget, then the instance is failed for good and t
   await platform.client.deleteDeployment('loop');
 });
 
+test('an instance stuck in starting past its grace is marked and restarted, then failed at its budget', async () => {
+  // Serves until a moment 12 s from now, then exits; every later start hangs without listening.
+  const until = Date.now() + 12_000;
+  const app = `const until = ${until};
+if (Date.now() < until) {
+  require('node:http').createServer((q, s) => s.end('up')).listen(Number(process.env.PORT));
+  setTimeout(() => process.exit(1), until - Date.now());
+} else setInterval(() => {}, 1000);`;
+  const result = await publishApp('stuck', { files: { 'server.js': app }, run: 'node server.js', settings: { crash_loop_budget: 2 } });
+  assert.equal(result.promoted, true, JSON.stringify(result.version.error));
+  assert.ok(Date.now() < until, 'the publish must finish while the app still serves');
+  const failed = await waitFor(async () => (await platform.client.listInstances('stuck')).find((i) => i.state === 'failed'),
+    { timeoutMs: 60_000, description: 'the stuck instance failed for good' });
+  assert.match(failed.reason, /nothing listens on port 3000; gave up after 2 restarts in a row/);
+  const events = (await platform.client.listEvents('stuck', { limit: 100 })).data.filter((e) => e.data.runtime_instance_id === failed.id);
+  const reasons = events.map((e) => `${e.type}: ${e.reason}`);
+  assert.ok(reasons.some((r) => /^instance\.starting: the app exited with code 1; restarting in 1 s/.test(r)), reasons.join('\n'));
+  assert.ok(reasons.some((r) => /^instance\.starting: nothing listens on port 3000; restarting in 2 s/.test(r)), 'stuck past its grace: marked with why, and restarted');
+  await platform.client.deleteDeployment('stuck');
+});
+
 test('deleting a dynamic deployment stops its instances', async () => {
   await publishApp('gone', { files: { 'server.js': SERVER_JS }, run: 'node server.js' });
   const ids = (await platform.client.listInstances('gone')).map((i) => i.id);
