@@ -21,7 +21,13 @@ export function authHook(db: Db) {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (header && !match) throw new SlipwayError('unauthorized', 'use Authorization: Bearer <api key>');
-    request.principal = await authenticate(db, match?.[1]);
+    const principal = await authenticate(db, match?.[1]);
+    // The edge's and agents' key opens the internal endpoints and nothing else: it must not
+    // read or change a tenant's deployments (or their secrets) if it leaks from a host.
+    if (principal.role === 'internal' && !path.startsWith('/api/v1/internal/')) {
+      throw new SlipwayError('forbidden', 'the internal key is only for the edge and agents (the /api/v1/internal endpoints)');
+    }
+    request.principal = principal;
   };
 }
 

@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+import { RELOCATE_VENV_SCRIPTS } from './detect-python.js';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -114,7 +115,7 @@ test('an explicit run command makes a dynamic app, keeping the detected install 
   const node = await detect({ 'package.json': pkg({}), 'package-lock.json': '{}' }, { runCommand: 'node x.js' });
   assert.deepEqual(node, { kind: 'dynamic', detected: 'node (npm)', install: [['npm', 'ci', '--no-audit', '--no-fund']], runCommand: 'node x.js', port: 3000 });
   const py = await detect({ 'requirements.txt': 'flask==3.0\n' }, { runCommand: '.venv/bin/python -m flask run' });
-  assert.equal(py.kind === 'dynamic' && py.install.length, 2);
+  assert.equal(py.kind === 'dynamic' && py.install.length, 3, 'venv, pip install, console scripts made relocatable');
 });
 
 test('a Dockerfile without a run command needs a container driver', async () => {
@@ -137,6 +138,7 @@ test('python: packages go into a .venv inside the app, which then runs the app',
   assert.deepEqual(plan.kind === 'dynamic' && plan.install, [
     ['python3', '-m', 'venv', '--copies', '.venv'],
     ['.venv/bin/python', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '-r', 'requirements.txt'],
+    ['.venv/bin/python', '-c', RELOCATE_VENV_SCRIPTS],
   ]);
   assert.equal(plan.kind === 'dynamic' && plan.runCommand, '.venv/bin/python app.py', 'app.py comes before main.py');
   const project = await detect({ 'pyproject.toml': '[project]\nname = "x"\n', 'server.py': '' });

@@ -8,6 +8,29 @@ const VENV = '.venv';
 const VENV_PYTHON = `${VENV}/bin/python`;
 
 /**
+ * Run with the venv's python after the install, as the build user: a console script (`gunicorn`,
+ * `uvicorn`, …) starts with `#!<build tree>/.venv/bin/python`, a path gone once the release
+ * runs elsewhere (`/app` in the sandbox). Its first line becomes the header pip itself writes
+ * when a path cannot go on a `#!` line: valid sh and valid Python, it runs the `python` beside
+ * the script wherever the tree now is. Symlinks are left alone.
+ */
+export const RELOCATE_VENV_SCRIPTS = [
+  'import os, sys',
+  "b = os.path.join(sys.prefix, 'bin')",
+  'old = (\'#!\' + b + \'/\').encode()',
+  'new = b"#!/bin/sh\\n\'\'\'exec\' \\"$(dirname -- \\"$(realpath -- \\"$0\\")\\")\\"/python \\"$0\\" \\"$@\\"\\n\' \'\'\'\\n"',
+  'n = 0',
+  'for name in sorted(os.listdir(b)):',
+  '    p = os.path.join(b, name)',
+  '    if os.path.islink(p) or not os.path.isfile(p): continue',
+  "    with open(p, 'rb') as f: data = f.read()",
+  '    if not data.startswith(old): continue',
+  "    with open(p, 'wb') as f: f.write(new + data[data.index(b'\\n') + 1:])",
+  '    n += 1',
+  "print(f'[slipway] made {n} virtualenv script(s) find their python wherever the release runs')",
+].join('\n');
+
+/**
  * A Python app (`requirements.txt` or `pyproject.toml` at the root); needs `python3`. When there
  * is something to install, a virtualenv is made inside the app (`python3 -m venv --copies
  * .venv`: copies, not links to the host's interpreter, which would leave the tree) and filled
@@ -28,6 +51,7 @@ export async function detectPython(ctx: DetectContext): Promise<EcosystemPlan | 
   const install = pipArgs === null ? [] : [
     ['python3', '-m', 'venv', '--copies', VENV],
     [VENV_PYTHON, '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', ...pipArgs],
+    [VENV_PYTHON, '-c', RELOCATE_VENV_SCRIPTS],
   ];
   const entry = await firstSourceFile(ctx, PYTHON_ENTRY_FILES);
   const python = pipArgs === null ? 'python3' : VENV_PYTHON;

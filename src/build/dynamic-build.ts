@@ -1,5 +1,4 @@
-import { mkdir } from 'node:fs/promises';
-import { relocateVenvScripts } from './relocate-venv.js';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
@@ -84,14 +83,18 @@ export async function buildDynamicRelease(options: BuildDynamicOptions): Promise
 export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDynamicOptions): Promise<DynamicRelease> {
   const srcDir = join(options.workDir, 'src');
   const note = (text: string): void => options.onLog(`[slipway] ${text}\n`);
-  const steps = [...plan.install.map((argv) => argv.join(' ')), ...(plan.buildCommand === undefined ? [] : [plan.buildCommand])];
+  const steps = [...plan.install.map(describeArgv), ...(plan.buildCommand === undefined ? [] : [plan.buildCommand])];
   note(`detected ${plan.detected}: ${steps.length ? steps.join(' → ') : 'nothing to install or build'}; run \`${plan.runCommand}\` on port ${plan.port}`);
 
   const home = join(options.workDir, 'home');
   const cache = join(options.workDir, 'cache');
   await mkdir(home, { recursive: true, mode: 0o700 });
   await mkdir(cache, { recursive: true, mode: 0o700 });
-  if (plan.fetchTools?.length) await mkdir(join(cache, 'tools'), { recursive: true, mode: 0o700 });
+  if (plan.fetchTools?.length) {
+    await mkdir(join(cache, 'tools'), { recursive: true, mode: 0o700 });
+    // Its own package.json stops npm walking up to a folder (and an .npmrc) someone else owns.
+    await writeFile(join(cache, 'tools', 'package.json'), '{ "private": true }\n');
+  }
   if (options.user) for (const dir of [srcDir, home, cache]) await chownTree(dir, options.user);
 
   const deadline = Date.now() + options.timeoutMs;
@@ -114,23 +117,22 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
   if (plan.fetchTools?.length) {
     // A plain install run inside the folder, not `--global --prefix`: npm derives its global
     // config (where a host's registry and CA settings live) from the prefix.
-    const argv = ['npm', 'install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', ...plan.fetchTools];
+    // No install scripts: the managers need none, and nothing fetched here runs before the app's own steps.
+    const argv = ['npm', 'install', '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', ...plan.fetchTools];
     note(`the host has no ${plan.fetchTools.join(', ')}: fetching it for this build${as}`);
     const { durationMs } = await runBuildStep(argv, { ...stepOptions(), cwd: tools });
     note(`fetched ${plan.fetchTools.join(', ')} in ${durationMs} ms`);
   }
   for (const argv of plan.install) {
-    note(`running ${argv.join(' ')}${as}`);
+    note(`running ${describeArgv(argv)}${as}`);
     const { durationMs } = await runBuildStep(argv, stepOptions());
-    note(`${argv.join(' ')} finished in ${durationMs} ms`);
+    note(`${describeArgv(argv)} finished in ${durationMs} ms`);
   }
   if (plan.buildCommand !== undefined) {
     note(`running build command: ${plan.buildCommand}${as}`);
     const { durationMs } = await runBuildCommand({ command: plan.buildCommand, ...stepOptions() });
     note(`build finished in ${durationMs} ms`);
   }
-  const relocated = await relocateVenvScripts(srcDir);
-  if (relocated.length) note(`made ${relocated.length} virtualenv script(s) find their python wherever the release runs`);
 
   const manifest: DynamicReleaseManifest = { format: 1, kind: 'dynamic', run_command: plan.runCommand, port: plan.port, detected: plan.detected };
   const releasePath = join(options.workDir, 'release.tar');
@@ -165,4 +167,9 @@ function toolEnvironment(home: string, cache: string): Record<string, string> {
     GOFLAGS: '-modcacherw',
     SOURCE_DATE_EPOCH: '315532800',
   };
+}
+
+/** An install step for the log: a long inline script (`python -c …`) shows as its first line. */
+function describeArgv(argv: readonly string[]): string {
+  return argv.map((a) => (a.includes('\n') ? `'${a.slice(0, a.indexOf('\n'))} …'` : a)).join(' ');
 }

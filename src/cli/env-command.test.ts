@@ -16,7 +16,9 @@ test('env set sends one all-or-nothing change; --secret marks every value, a bar
   assert.deepEqual(JSON.parse(run.requests[0]!.body.toString()), {
     set: { A: { value: '1=2', secret: true }, TOKEN: { value: 'from-stdin', secret: true } },
   });
-  assert.match(run.stdout, /Set A, TOKEN on my-api\. Publish again/);
+  assert.match(run.stdout, /Set A, TOKEN on my-api\. Run `slipway redeploy my-api`/);
+  const plain = await runCliWith(routes({ 'PATCH /deployments/my-api/env': () => jsonResponse(200, { data: [] }) }), ['env', 'set', 'my-api', 'B=2']);
+  assert.deepEqual(JSON.parse(plain.requests[0]!.body.toString()), { set: { B: { value: '2' } } }, 'no --secret: the field is left out, so a secret stays one');
 });
 
 test('env set refuses two values from stdin, and a NAME without a value when there is no stdin', async () => {

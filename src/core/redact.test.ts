@@ -16,3 +16,16 @@ test('a secret split across chunks is still masked, and the last line is flushed
   r.end();
   assert.equal(out, 'echo [redacted]\nnext line [redacted]');
 });
+
+test('a runaway line is flushed without the tail a secret may have begun in', () => {
+  let out = '';
+  const secret = 'S3CRET-VALUE-123';
+  const r = createLineRedactor([secret], (t) => { out += t; });
+  // 64 KiB of filler ending in the first half of the secret, then the rest of it.
+  r.write('x'.repeat(64 * 1024 + 100) + secret.slice(0, 7));
+  r.write(secret.slice(7) + ' done');
+  r.end();
+  assert.ok(!out.includes(secret) && !out.includes(secret.slice(0, 7) + secret.slice(7)), 'never printed whole');
+  assert.ok(out.endsWith('[redacted] done'), out.slice(-40));
+  assert.equal(out.length, 64 * 1024 + 100 + '[redacted] done'.length);
+});

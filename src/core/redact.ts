@@ -22,16 +22,20 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
 export function createLineRedactor(secrets: readonly string[], write: (text: string) => void): { write(chunk: string): void; end(): void } {
   if (!secrets.some((s) => s.length >= MIN_REDACTED_LENGTH)) return { write, end: () => undefined };
   const lines = [...new Set(secrets.flatMap((s) => s.split('\n')))];
+  // Held back when a runaway line is flushed: enough for any secret's unfinished beginning.
+  const keep = Math.max(...lines.map((l) => l.length)) - 1;
   let pending = '';
   return {
     write(chunk) {
       pending += chunk;
       const cut = pending.lastIndexOf('\n');
       if (cut < 0) {
-        // A runaway line without a newline must not be held forever.
-        if (pending.length > 64 * 1024) {
-          write(redactSecrets(pending, lines));
-          pending = '';
+        // A runaway line without a newline must not be held forever; its tail waits, since a
+        // secret may have begun in it.
+        if (pending.length > 64 * 1024 + keep) {
+          const masked = redactSecrets(pending, lines);
+          write(masked.slice(0, masked.length - keep));
+          pending = masked.slice(masked.length - keep);
         }
         return;
       }

@@ -45,6 +45,8 @@ export interface SlipwayConfig {
   edgeTunnelIdleTimeoutMs: number;
   /** SLIPWAY_SECRETS_KEY as given; unset uses (and first creates) `home/secrets.key`. */
   secretsKey: string | undefined;
+  /** SLIPWAY_DISCARD_UNREADABLE_SECRETS=1: start with a new key, deleting secrets sealed under a lost one. */
+  discardUnreadableSecrets: boolean;
 }
 
 /** Where things live inside SLIPWAY_HOME. */
@@ -112,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     instanceSubnet: subnet(env),
     runtimeLabel: label(env, home),
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
+    discardUnreadableSecrets: env.SLIPWAY_DISCARD_UNREADABLE_SECRETS === '1',
     edgeTunnelIdleTimeoutMs: int(env, 'SLIPWAY_EDGE_TUNNEL_IDLE_TIMEOUT_MS', { fallback: 600_000, min: 1000 }),
   };
 }

@@ -49,7 +49,9 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     });
     const blobs = await createFsBlobStore({ root: paths.blobs });
     const services = createServices({
-      store, blobs, notifier: new Notifier(), logger, secrets: await loadSecretBox(config.secretsKey, paths.secretsKey),
+      store, blobs, notifier: new Notifier(), logger, secrets: await loadSecretBox(store.db, {
+        given: config.secretsKey, keyFile: paths.secretsKey, discardUnreadable: config.discardUnreadableSecrets, warn: (message) => logger.warn(message),
+      }),
       config: {
         baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
         workDir: await buildWorkDir(config.home, config.buildUidBase !== undefined), uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,

@@ -33,6 +33,11 @@ test('a secret is sealed in the store, never listed, and opens again for the ver
   assert.deepEqual(env.secretValues('dep_t', frozen), ['tok-123456']);
   // A sealed value moved to another deployment does not open there.
   assert.throws(() => env.open('dep_other', frozen), (e) => isSlipwayError(e, 'secrets_key_mismatch'));
+  // A new value without `secret` keeps a secret secret; `secret: false` makes it plain.
+  await env.update(principal, 'app', { set: { TOKEN: { value: 'tok-rotated' } } });
+  assert.equal((await env.list(principal, 'app')).find((v) => v.name === 'TOKEN')!.value, null);
+  await env.update(principal, 'app', { set: { TOKEN: { value: 'now-public', secret: false } } });
+  assert.equal((await env.list(principal, 'app')).find((v) => v.name === 'TOKEN')!.value, 'now-public');
   const [evt] = await ctx.store.db.select().from(events).where(eq(events.type, 'env.updated'));
   assert.ok(evt, 'the change is an event');
   assert.doesNotMatch(JSON.stringify(evt), /tok-123456|blue/, 'events carry names only');

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { checkEnvName, checkEnvValue, ENV_LIMITS, type FrozenEnv } from '../core/env-vars.js';
 import { SlipwayError } from '../core/errors.js';
 import { envVars, versions } from '../store/schema.js';
@@ -68,8 +68,11 @@ export class EnvService {
     await this.ctx.store.withLock(`env:${dep.id}`, () => db.transaction(async (tx) => {
       const now = new Date();
       if (unset.length) await tx.delete(envVars).where(and(eq(envVars.deploymentId, dep.id), inArray(envVars.name, unset)));
+      const wasSecret = new Set((await tx.select({ name: envVars.name }).from(envVars)
+        .where(and(eq(envVars.deploymentId, dep.id), eq(envVars.secret, true)))).map((r) => r.name));
       for (const [name, v] of set) {
-        const secret = v.secret ?? false;
+        // A new value for a secret stays secret unless the change says `secret: false`.
+        const secret = v.secret ?? wasSecret.has(name);
         const value = secret ? this.ctx.secrets.seal(v.value, sealContext(dep.id, name)) : v.value;
         await tx.insert(envVars).values({ tenantId: dep.tenantId, deploymentId: dep.id, name, secret, value, updatedBy: principal.keyId, createdAt: now, updatedAt: now })
           .onConflictDoUpdate({ target: [envVars.deploymentId, envVars.name], set: { secret, value, updatedBy: principal.keyId, updatedAt: now } });
@@ -108,11 +111,14 @@ export class EnvService {
     return out;
   }
 
-  /** The opened secret values of a version's environment. */
+  /**
+   * What to mask of a version's secrets: each value, and each line of a multi-line one (logs
+   * are matched line by line).
+   */
   secretValues(deploymentId: string, env: FrozenEnv): string[] {
     const names = Object.keys(env).filter((n) => env[n]!.secret);
     const all = this.open(deploymentId, Object.fromEntries(names.map((n) => [n, env[n]!])));
-    return Object.values(all);
+    return [...new Set(Object.values(all).flatMap((v) => [v, ...v.split('\n')]))];
   }
 
   /** The secret values of a version (cached), for {@link redactor}. */
@@ -138,4 +144,50 @@ function describe(set: string[], unset: string[]): string {
   if (set.length) parts.push(`set ${set.join(', ')}`);
   if (unset.length) parts.push(`unset ${unset.join(', ')}`);
   return parts.join('; ');
+}
+
+/**
+ * The key ids (see {@link SecretBox.keyId}) that the stored secrets were sealed under: of the
+ * deployments' variables and of the copies their versions keep. Checked at start-up, so a
+ * server with the wrong key refuses to start instead of failing every app that has a secret.
+ */
+export async function storedSecretKeyIds(db: Db): Promise<string[]> {
+  const ids = new Set<string>();
+  const keyIdOf = (sealed: string) => /^sw1\.([0-9a-f]+)\./.exec(sealed)?.[1];
+  for (const r of await db.select({ value: envVars.value }).from(envVars).where(eq(envVars.secret, true))) {
+    const id = keyIdOf(r.value);
+    if (id) ids.add(id);
+  }
+  for (const r of await db.select({ env: versions.env }).from(versions).where(sql`${versions.env} <> '{}'::jsonb`)) {
+    for (const v of Object.values(r.env)) {
+      const id = v.secret ? keyIdOf(v.value) : undefined;
+      if (id) ids.add(id);
+    }
+  }
+  return [...ids].sort();
+}
+
+/**
+ * The way out when a secrets key is truly lost: deletes every stored secret not sealed under
+ * `keyId` (the deployments' variables, and the copies versions keep, which then boot without
+ * them). Returns how many values went.
+ */
+export async function discardSecretsNotSealedBy(db: Db, keyId: string): Promise<number> {
+  const ours = (sealed: string) => sealed.startsWith(`sw1.${keyId}.`);
+  let n = 0;
+  await db.transaction(async (tx) => {
+    for (const r of await tx.select().from(envVars).where(eq(envVars.secret, true))) {
+      if (ours(r.value)) continue;
+      await tx.delete(envVars).where(and(eq(envVars.deploymentId, r.deploymentId), eq(envVars.name, r.name)));
+      n++;
+    }
+    for (const r of await tx.select({ id: versions.id, env: versions.env }).from(versions).where(sql`${versions.env} <> '{}'::jsonb`)) {
+      const kept = Object.fromEntries(Object.entries(r.env).filter(([, v]) => !v.secret || ours(v.value)));
+      const dropped = Object.keys(r.env).length - Object.keys(kept).length;
+      if (dropped === 0) continue;
+      await tx.update(versions).set({ env: kept }).where(eq(versions.id, r.id));
+      n += dropped;
+    }
+  });
+  return n;
 }

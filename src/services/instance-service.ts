@@ -126,7 +126,8 @@ export class InstanceService {
       try {
         own = this.env.open(d.id, v.env);
       } catch (err) {
-        // Only this instance waits (pending) until the server has the right key; others still run.
+        // Unreachable with a checked key (the server refuses to start on a mismatch); a damaged
+        // seal leaves this one instance out, so its agent stops it, and says why here.
         this.ctx.logger.error({ err, versionId: v.id }, 'cannot open the environment of a version');
         return [];
       }

@@ -34,10 +34,13 @@ export class SecretBox {
     if (keyId !== this.keyId) {
       throw new SlipwayError('secrets_key_mismatch', `a secret was sealed with key ${keyId}, but this server has key ${this.keyId}: start it with the SLIPWAY_SECRETS_KEY it was stored under`);
     }
+    const authTag = Buffer.from(tag, 'base64url');
+    if (authTag.length !== 16) throw new SlipwayError('secrets_key_mismatch', 'a stored secret has a damaged seal');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+      // A fixed tag length: GCM would otherwise accept a truncated tag, which is easier to forge.
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
       decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      decipher.setAuthTag(authTag);
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       throw new SlipwayError('secrets_key_mismatch', 'a stored secret does not open with this server\'s key (altered, or moved to another place)');

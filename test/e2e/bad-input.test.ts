@@ -48,6 +48,16 @@ test('auth: a missing or wrong key is 401 unauthorized', async () => {
   }
 });
 
+test('auth: the internal key of the edge and agents opens nothing but the internal endpoints', async () => {
+  for (const [method, path] of [['GET', '/api/v1/deployments'], ['GET', '/api/v1/deployments/target/env'], ['POST', '/api/v1/deployments/target/redeploy']]) {
+    const r = await api(method!, path!, { token: platform.internalToken, ...(method === 'POST' ? { body: '{}', type: 'application/json' } : {}) });
+    assert.equal(r.status, 403, `${method} ${path}`);
+    assert.equal(r.json.error?.code, 'forbidden');
+  }
+  const own = await api('GET', '/api/v1/internal/hosts/local/assignments?wait_ms=0', { token: platform.internalToken });
+  assert.equal(own.status, 200, 'its own endpoints still answer');
+});
+
 test('invalid slugs, malformed JSON and bad fields name the problem', async () => {
   const bad = await api('POST', '/api/v1/deployments', { body: JSON.stringify({ slug: 'Not_A_Slug' }), type: 'application/json' });
   assert.equal(bad.status, 400);

@@ -13,7 +13,7 @@ function parseAssignment(arg: string, previous: string[] = []): string[] {
 /**
  * `slipway env <slug>`, `slipway env set <slug> NAME=value…` and `slipway env unset <slug>
  * NAME…`: a deployment's environment variables and secrets. Changes reach the versions
- * published afterwards, so the command says to publish again.
+ * published afterwards, so the command points to `slipway redeploy`.
  *
  * @example
  * slipway env set my-api LOG_LEVEL=debug REGION=eu
@@ -40,7 +40,9 @@ export function registerEnvCommand(program: Command, ctx: CommandContext): void 
     .option('--secret', 'store the values as secrets: write-only, encrypted at rest, masked in logs')
     .option('--json', 'print the API data as JSON')
     .action(handleErrors(ctx.io, async (slug: string, assignments: string[], flags: { secret?: boolean; json?: boolean }) => {
-      const set: Record<string, { value: string; secret: boolean }> = {};
+      // Without --secret the field is left out: a secret given a new value stays secret.
+      const kind = flags.secret ? { secret: true } : {};
+      const set: Record<string, { value: string; secret?: boolean }> = {};
       const fromStdin = assignments.filter((a) => !a.includes('='));
       if (fromStdin.length > 1) {
         ctx.io.stderr('error: only one NAME can read its value from stdin (invalid_request)\n');
@@ -48,7 +50,7 @@ export function registerEnvCommand(program: Command, ctx: CommandContext): void 
       }
       for (const a of assignments) {
         const eq = a.indexOf('=');
-        if (eq > 0) set[a.slice(0, eq)] = { value: a.slice(eq + 1), secret: flags.secret ?? false };
+        if (eq > 0) set[a.slice(0, eq)] = { value: a.slice(eq + 1), ...kind };
       }
       if (fromStdin[0]) {
         if (!ctx.io.readStdin) {
@@ -56,11 +58,11 @@ export function registerEnvCommand(program: Command, ctx: CommandContext): void 
           throw new ReportedFailure();
         }
         // One trailing newline is what `echo` adds, never part of the value.
-        set[fromStdin[0]] = { value: (await ctx.io.readStdin()).replace(/\r?\n$/, ''), secret: flags.secret ?? false };
+        set[fromStdin[0]] = { value: (await ctx.io.readStdin()).replace(/\r?\n$/, ''), ...kind };
       }
       const vars = await (await ctx.client()).updateEnv(slug, { set });
       if (flags.json) return writeJson(ctx.io.stdout, vars);
-      ctx.io.stdout(`Set ${Object.keys(set).join(', ')} on ${slug}. Publish again (or roll forward) for running apps to get it.\n`);
+      ctx.io.stdout(`Set ${Object.keys(set).join(', ')} on ${slug}. Run \`slipway redeploy ${slug}\` for the running app to get it.\n`);
     }));
 
   env
@@ -72,7 +74,7 @@ export function registerEnvCommand(program: Command, ctx: CommandContext): void 
     .action(handleErrors(ctx.io, async (slug: string, names: string[], flags: { json?: boolean }) => {
       const vars = await (await ctx.client()).updateEnv(slug, { unset: names });
       if (flags.json) return writeJson(ctx.io.stdout, vars);
-      ctx.io.stdout(`Unset ${names.join(', ')} on ${slug}. Publish again for running apps to lose it.\n`);
+      ctx.io.stdout(`Unset ${names.join(', ')} on ${slug}. Run \`slipway redeploy ${slug}\` for the running app to lose it.\n`);
     }));
 }
 
