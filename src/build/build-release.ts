@@ -1,28 +1,11 @@
 import type { DynamicReleaseManifest } from '../core/runtime.js';
-import type { BuildSandbox } from './build-sandbox.js';
-import { buildDynamicRelease } from './dynamic-build.js';
+import type { RequestedKind } from './app-plan.js';
+import { buildDynamicRelease, type BuildDynamicOptions } from './dynamic-build.js';
 import { looksDynamic, peekSnapshot } from './peek-snapshot.js';
-import type { Compressor } from './precompress.js';
-import { buildStaticRelease, type StaticRelease } from './static-build.js';
+import { buildStaticRelease, type BuildStaticOptions, type StaticRelease } from './static-build.js';
 
-/** Options for {@link buildRelease}: the union of what the two builders take. */
-export interface BuildReleaseOptions {
-  snapshotPath: string;
-  workDir: string;
-  /** What the publish asked for; `auto` decides from the source. */
-  kind: 'auto' | 'static' | 'dynamic';
-  buildCommand?: string;
-  outputPath?: string;
-  runCommand?: string;
-  port?: number;
-  timeoutMs: number;
-  onLog: (chunk: string) => void;
-  env?: Record<string, string>;
-  user?: { uid: number; gid: number };
-  sandbox?: BuildSandbox;
-  signal?: AbortSignal;
-  compressor?: Compressor;
-}
+/** Options for {@link buildRelease}: what the two builders take, and the kind asked for (`auto` decides from the source). */
+export type BuildReleaseOptions = BuildStaticOptions & BuildDynamicOptions & { kind: RequestedKind };
 
 /** A built release of either kind, ready to store under its sha256. */
 export type BuiltRelease =

@@ -1,24 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { BuildSettings } from './build-settings.js';
 import { join } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
 import { chownTree } from '../util/chown-tree.js';
 import type { RequestedKind } from './app-plan.js';
 import { runBuildCommand, runBuildStep, type BuildStepOptions } from './build-runner.js';
-import type { BuildSandbox } from './build-sandbox.js';
 import { detectApp, type DynamicAppPlan } from './detect-app.js';
 import { packageDynamicRelease } from './dynamic-packager.js';
 import { extractSnapshot } from './snapshot.js';
 
 export { extractDynamicRelease } from './dynamic-release-reader.js';
 
-/** Options for {@link buildDynamicRelease}; the shared ones mean what they do for static builds. */
-export interface BuildDynamicOptions {
-  /** The frozen source (see `createSnapshot`). */
-  snapshotPath: string;
-  /** A private, empty scratch directory: `src/` (the app), `home/`, `cache/`, `release.tar`. */
-  workDir: string;
-  buildCommand?: string;
+/** Options for {@link buildDynamicRelease}; `workDir` gets `src/` (the app), `home/`, `cache/`, `release.tar`. */
+export interface BuildDynamicOptions extends BuildSettings {
   runCommand?: string;
   port?: number;
   /**
@@ -26,20 +21,6 @@ export interface BuildDynamicOptions {
    * static site is `run_command_missing` here: the caller chose this builder for an app.
    */
   kind?: RequestedKind;
-  /** For the whole build: every step together. */
-  timeoutMs: number;
-  /** Receives the build log line by line, including Slipway's own notes. */
-  onLog: (chunk: string) => void;
-  /** Default 5 MB, for each step. */
-  maxLogBytes?: number;
-  /** The deployment's build-time environment; it overrides Slipway's defaults. */
-  env?: Record<string, string>;
-  /** Run every step as this unprivileged user: the work dir is handed to it first. */
-  user?: { uid: number; gid: number };
-  /** Run every step in this namespace sandbox (see `build-sandbox.ts`). */
-  sandbox?: BuildSandbox;
-  /** Aborting stops a running step at once. */
-  signal?: AbortSignal;
   /** Most bytes of file content in the built app (default 1 GiB): `build_output_too_large`. */
   maxOutputBytes?: number;
 }

@@ -1,39 +1,18 @@
 import { realpath, stat } from 'node:fs/promises';
+import type { BuildSettings } from './build-settings.js';
 import { join, sep } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import type { ReleaseManifest } from '../core/release-format.js';
 import { chownTree } from '../util/chown-tree.js';
 import { runBuildCommand } from './build-runner.js';
-import type { BuildSandbox } from './build-sandbox.js';
 import { extractSnapshot, normalizeOutputPath } from './snapshot.js';
 import type { Compressor } from './precompress.js';
 import { packageStaticRelease } from './static-packager.js';
 
-/** Options for {@link buildStaticRelease}. */
-export interface BuildStaticOptions {
-  /** The frozen source (see `createSnapshot`). */
-  snapshotPath: string;
-  /** A private, empty scratch directory; the source goes to `src/`, the release to `release.tar`. */
-  workDir: string;
-  buildCommand?: string;
+/** Options for {@link buildStaticRelease}; `workDir` gets the source in `src/`, the release in `release.tar`. */
+export interface BuildStaticOptions extends BuildSettings {
   /** Where the built site is, relative to the source root. */
   outputPath?: string;
-  timeoutMs: number;
-  /** Receives the build log line by line, including Slipway's own notes. */
-  onLog: (chunk: string) => void;
-  /** Default 5 MB. */
-  maxLogBytes?: number;
-  /** The deployment's build-time environment. */
-  env?: Record<string, string>;
-  /**
-   * Run the build command as this unprivileged user: the work dir is handed to it first. Used
-   * when Slipway runs as root, so a build cannot read Slipway's keys, blobs or database.
-   */
-  user?: { uid: number; gid: number };
-  /** Run the build command in this namespace sandbox (see `build-sandbox.ts`). */
-  sandbox?: BuildSandbox;
-  /** Aborting stops a running build command at once. */
-  signal?: AbortSignal;
   /** Passed to the packager (see `createCachingCompressor`). */
   compressor?: Compressor;
 }

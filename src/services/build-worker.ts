@@ -119,18 +119,16 @@ export class BuildWorker {
     // A dynamic version interrupted after its build keeps its log and release: only the rollout runs again.
     const resumeRollout = version.kind === 'dynamic' && version.artifactSha256 !== null && version.releaseManifest !== null;
     const log = createWriteStream(logPath, { flags: resumeRollout ? 'a' : 'w' });
-    let buildEnv: Record<string, string> = {};
     let secrets: string[] = [];
     // Whatever the build prints passes through the mask before it reaches the log file.
     let masked = createLineRedactor([], (text) => log.write(text));
     const onLog = (chunk: string) => masked.write(chunk);
     try {
-      buildEnv = this.env.open(version.deploymentId, version.env);
-      secrets = this.env.secretValues(version.deploymentId, version.env);
+      const opened = this.env.open(version.deploymentId, version.env);
+      secrets = opened.secrets;
       masked = createLineRedactor(secrets, (text) => log.write(text));
       // PATH and HOME are the build's own; the deployment's PATH is for its instances.
-      delete buildEnv.PATH;
-      delete buildEnv.HOME;
+      const { PATH: _path, HOME: _home, ...buildEnv } = opened.values;
       let built: { kind: 'static' | 'dynamic'; artifactSha256: string; note: Record<string, unknown> };
       if (resumeRollout) {
         onLog(`[slipway] resuming the rollout after an interruption\n`);

@@ -29,7 +29,16 @@ export async function findDeployment(db: Db, principal: Principal, idOrSlug: str
   return row;
 }
 
-/** Active version and pending work of each deployment, in two queries for any number of them. */
+/** The production ring's active version; `version_not_ready` when nothing is active (for a redeploy that names none). */
+export async function activeVersionId(db: Db, dep: DeploymentRow): Promise<string> {
+  const [ring] = await db.select({ active: rings.activeVersionId }).from(rings).where(and(eq(rings.deploymentId, dep.id), eq(rings.name, 'production')));
+  if (!ring?.active) {
+    throw new SlipwayError('version_not_ready', `${dep.slug} has no active version to redeploy: name one with "version"`, { details: { field: 'version' } });
+  }
+  return ring.active;
+}
+
+/** Active version, pending work, the newest failure and degraded services of each deployment, in a fixed number of queries for any number of them. */
 export async function loadDeploymentFacts(db: Db, ids: string[]): Promise<Map<string, DeploymentFacts>> {
   const facts = new Map<string, DeploymentFacts>();
   for (const id of ids) facts.set(id, { activeVersionId: null, activeVersionNumber: null, hasPending: false, hasVersions: false, lastFailure: null, degraded: null });
@@ -74,7 +83,11 @@ async function loadDegraded(db: Db, ids: string[], facts: Map<string, Deployment
     .where(inArray(services.deploymentId, ids))
     .orderBy(desc(runtimeInstances.updatedAt));
   const byService = new Map<string, typeof rows>();
-  for (const r of rows) byService.set(r.serviceId, [...(byService.get(r.serviceId) ?? []), r]);
+  for (const r of rows) {
+    const list = byService.get(r.serviceId);
+    if (list) list.push(r);
+    else byService.set(r.serviceId, [r]);
+  }
   for (const list of byService.values()) {
     const healthy = list.filter((r) => r.state === 'healthy').length;
     const failed = list.find((r) => r.state === 'failed');

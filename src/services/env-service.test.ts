@@ -29,8 +29,8 @@ test('a secret is sealed in the store, never listed, and opens again for the ver
   assert.doesNotMatch(token.value, /tok-123456/, 'stored sealed');
   assert.equal(rows.find((r) => r.name === 'MODE')!.value, 'blue');
   const frozen = await ctx.store.db.transaction((tx) => env.freeze(tx, 'dep_t'));
-  assert.deepEqual(env.open('dep_t', frozen), { MODE: 'blue', TOKEN: 'tok-123456' });
-  assert.deepEqual(env.secretValues('dep_t', frozen), ['tok-123456']);
+  assert.deepEqual(env.open('dep_t', frozen).values, { MODE: 'blue', TOKEN: 'tok-123456' });
+  assert.deepEqual(env.open('dep_t', frozen).secrets, ['tok-123456']);
   // A sealed value moved to another deployment does not open there.
   assert.throws(() => env.open('dep_other', frozen), (e) => isSlipwayError(e, 'secrets_key_mismatch'));
   // A new value without `secret` keeps a secret secret; `secret: false` makes it plain.

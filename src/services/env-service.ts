@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { checkEnvName, checkEnvValue, ENV_LIMITS, type FrozenEnv } from '../core/env-vars.js';
 import { SlipwayError } from '../core/errors.js';
+import { createMasker, type Masker } from '../core/redact.js';
 import { envVars, versions } from '../store/schema.js';
 import type { Db, Tx } from '../store/store.js';
 import type { Principal, ServiceContext } from './context.js';
@@ -22,6 +23,12 @@ export function presentEnvVar(row: EnvRow) {
 }
 export type EnvVarView = ReturnType<typeof presentEnvVar>;
 
+/** A version's environment, opened: every value, and the secret ones again for masking. */
+export interface OpenedEnv {
+  values: Record<string, string>;
+  secrets: string[];
+}
+
 /** What `PATCH /api/v1/deployments/:id/env` applies, all or nothing. */
 export interface EnvPatch {
   set?: Record<string, { value: string; secret?: boolean }>;
@@ -39,8 +46,8 @@ const sealContext = (deploymentId: string, name: string) => `${deploymentId}/${n
  * instances ({@link open}); no API answer, event or log line carries them.
  */
 export class EnvService {
-  /** Opened secret values per version, for redacting logs; versions never change. */
-  private readonly secretsCache = new Map<string, string[]>();
+  /** Log maskers per version; a version's secrets never change. */
+  private readonly maskers = new Map<string, Masker>();
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -104,32 +111,29 @@ export class EnvService {
     return env;
   }
 
-  /** A version's environment with its secrets opened, for its build and its instances. */
-  open(deploymentId: string, env: FrozenEnv): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [name, v] of Object.entries(env)) out[name] = v.secret ? this.ctx.secrets.open(v.value, sealContext(deploymentId, name)) : v.value;
-    return out;
-  }
-
   /**
-   * What to mask of a version's secrets: each value, and each line of a multi-line one (logs
-   * are matched line by line).
+   * A version's environment with its secrets opened, for its build and its instances, and the
+   * opened secret values, which are what logs must not show.
    */
-  secretValues(deploymentId: string, env: FrozenEnv): string[] {
-    const names = Object.keys(env).filter((n) => env[n]!.secret);
-    const all = this.open(deploymentId, Object.fromEntries(names.map((n) => [n, env[n]!])));
-    return [...new Set(Object.values(all).flatMap((v) => [v, ...v.split('\n')]))];
+  open(deploymentId: string, env: FrozenEnv): OpenedEnv {
+    const values: Record<string, string> = {};
+    const secrets: string[] = [];
+    for (const [name, v] of Object.entries(env)) {
+      values[name] = v.secret ? this.ctx.secrets.open(v.value, sealContext(deploymentId, name)) : v.value;
+      if (v.secret) secrets.push(values[name]);
+    }
+    return { values, secrets };
   }
 
-  /** The secret values of a version (cached), for {@link redactor}. */
-  async secretsOfVersion(db: Db, versionId: string): Promise<string[]> {
-    const cached = this.secretsCache.get(versionId);
+  /** Masks the secrets of a version in what its instances print (cached: versions never change). */
+  async maskerOfVersion(db: Db, versionId: string): Promise<Masker> {
+    const cached = this.maskers.get(versionId);
     if (cached) return cached;
     const [v] = await db.select({ deploymentId: versions.deploymentId, env: versions.env }).from(versions).where(eq(versions.id, versionId));
-    const values = v ? this.secretValues(v.deploymentId, v.env) : [];
-    if (this.secretsCache.size > 1000) this.secretsCache.clear();
-    this.secretsCache.set(versionId, values);
-    return values;
+    const masker = createMasker(v ? this.open(v.deploymentId, v.env).secrets : []);
+    if (this.maskers.size > 1000) this.maskers.clear();
+    this.maskers.set(versionId, masker);
+    return masker;
   }
 
   /** Removes a deleted deployment's variables and the copies its versions kept. */

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, ne, notInArray } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { redactSecrets } from '../core/redact.js';
 import { TERMINAL_INSTANCE_STATES, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
 import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { Db, Tx } from '../store/store.js';
@@ -124,7 +123,7 @@ export class InstanceService {
       if (!manifest || !v.artifactSha256) return [];
       let own: Record<string, string>;
       try {
-        own = this.env.open(d.id, v.env);
+        own = this.env.open(d.id, v.env).values;
       } catch (err) {
         // Unreachable with a checked key (the server refuses to start on a mismatch); a damaged
         // seal leaves this one instance out, so its agent stops it, and says why here.
@@ -197,7 +196,7 @@ export class InstanceService {
   private async redactTail(instanceId: string, tail: string): Promise<string> {
     const db = this.ctx.store.db;
     const [row] = await db.select({ versionId: runtimeInstances.versionId }).from(runtimeInstances).where(eq(runtimeInstances.id, instanceId));
-    return row ? redactSecrets(tail, await this.env.secretsOfVersion(db, row.versionId)) : tail;
+    return row ? (await this.env.maskerOfVersion(db, row.versionId))(tail) : tail;
   }
 }
 

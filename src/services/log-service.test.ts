@@ -5,6 +5,7 @@ import pino from 'pino';
 import { openTestStore } from '../../test/support/test-store.js';
 import { instanceLogs } from '../store/schema.js';
 import type { ServiceContext } from './context.js';
+import { EnvService } from './env-service.js';
 import { LogService } from './log-service.js';
 import { Notifier } from './notifier.js';
 
@@ -12,7 +13,7 @@ test('the retention sweep drops lines past the age limit and past the per-deploy
   const { store, cleanup } = await openTestStore();
   try {
     const ctx = { store, notifier: new Notifier(), logger: pino({ level: 'silent' }) } as unknown as ServiceContext;
-    const logs = new LogService(ctx, { maxAgeMs: 60_000, maxLinesPerDeployment: 3 });
+    const logs = new LogService(ctx, new EnvService(ctx), { maxAgeMs: 60_000, maxLinesPerDeployment: 3 });
     const now = Date.now();
     const row = (dep: string, line: string, ageMs: number) => ({
       tenantId: 'ten_x', deploymentId: dep, serviceId: 'svc_x', versionId: 'ver_x', runtimeInstanceId: 'rti_x', hostId: 'local',

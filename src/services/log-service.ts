@@ -4,7 +4,6 @@ import { deployments, instanceLogs, runtimeInstances, services } from '../store/
 import type { LogRetention, Principal, ServiceContext } from './context.js';
 import { findDeployment } from './deployment-queries.js';
 import type { EnvService } from './env-service.js';
-import { redactSecrets } from '../core/redact.js';
 
 type LogRow = typeof instanceLogs.$inferSelect;
 
@@ -38,9 +37,9 @@ export const MAX_LOG_LINE = 16 * 1024;
 export class LogService {
   constructor(
     private readonly ctx: ServiceContext,
+    /** Masks the version's secrets in what an app prints. */
+    private readonly env: EnvService,
     private readonly retention: LogRetention = DEFAULT_LOG_RETENTION,
-    /** Masks the version's secrets in what an app prints; absent in tests of the log store alone. */
-    private readonly env?: EnvService,
   ) {}
 
   /** Stores lines an agent read from an instance's output. */
@@ -50,10 +49,10 @@ export class LogService {
       .where(and(eq(runtimeInstances.id, instanceId), eq(runtimeInstances.hostId, hostId)));
     if (!inst) throw new SlipwayError('instance_not_found', `no instance ${instanceId} on host ${hostId}`);
     if (lines.length === 0) return 0;
-    const secrets = this.env ? await this.env.secretsOfVersion(db, inst.versionId) : [];
+    const mask = await this.env.maskerOfVersion(db, inst.versionId);
     await db.insert(instanceLogs).values(lines.map((l) => ({
       tenantId: inst.tenantId, deploymentId: inst.deploymentId, serviceId: inst.serviceId, versionId: inst.versionId,
-      runtimeInstanceId: inst.id, hostId, line: cut(redactSecrets(l.line, secrets)),
+      runtimeInstanceId: inst.id, hostId, line: cut(mask(l.line)),
       createdAt: safeDate(l.time),
     })));
     this.ctx.notifier.emit('logs', inst.deploymentId);

@@ -47,7 +47,7 @@ export function createServices(ctx: ServiceContext): Services {
     publishes: new PublishService(ctx, env),
     rollbacks: new RollbackService(ctx, versions, rollouts),
     reconciler,
-    logs: new LogService(ctx, ctx.config.logRetention, env),
+    logs: new LogService(ctx, env, ctx.config.logRetention),
     runtime: new RuntimeService(ctx, reconciler),
     operations: new OperationService(ctx),
     routes,

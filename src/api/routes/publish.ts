@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SlipwayError } from '../../core/errors.js';
-import { findDeployment } from '../../services/deployment-queries.js';
+import { activeVersionId, findDeployment } from '../../services/deployment-queries.js';
+import type { Db } from '../../store/store.js';
 import { runIdempotent, type StoredAnswer } from '../../services/idempotency.js';
 import type { PublishSource } from '../../services/publish-service.js';
 import type { Principal } from '../../services/context.js';
@@ -46,9 +47,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
         const accepted = await services.publishes.accept({ principal, deployment: dep, source: received.source, options, idempotencyKey: key });
         return { status: 202, body: { data: await renderPublish(services, principal, { deploymentId: dep.id, ...accepted }) } };
       };
-      const requestHash = sha256(JSON.stringify(['publish', dep.id, options, received.bodySha256]));
-      const answer = key ? await runIdempotent(ctx.store.db, { principal, key, requestHash }, work) : { ...(await work()), replayed: false };
-      if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+      const answer = await answerOnce(reply, { db: ctx.store.db, principal, key, request: ['publish', dep.id, options, received.bodySha256] }, work);
       if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
       return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
     } finally {
@@ -65,15 +64,13 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
   }, async (req, reply) => {
     const principal = principalOf(req);
     const dep = await findDeployment(ctx.store.db, principal, req.params.deployment);
-    const from = await services.versions.find(dep, req.body?.version ?? (await activeVersionNumber(services, principal, dep.id)));
+    const from = await services.versions.find(dep, req.body?.version ?? (await activeVersionId(ctx.store.db, dep)));
     const key = idempotencyKey(req);
     const work = async (): Promise<StoredAnswer> => {
       const accepted = await services.publishes.redeploy({ principal, deployment: dep, from, idempotencyKey: key });
       return { status: 202, body: { data: await renderPublish(services, principal, { deploymentId: dep.id, ...accepted }) } };
     };
-    const requestHash = sha256(JSON.stringify(['redeploy', dep.id, from.id]));
-    const answer = key ? await runIdempotent(ctx.store.db, { principal, key, requestHash }, work) : { ...(await work()), replayed: false };
-    if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+    const answer = await answerOnce(reply, { db: ctx.store.db, principal, key, request: ['redeploy', dep.id, from.id] }, work);
     if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
     return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
   });
@@ -92,10 +89,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
       await untilEdgesServe(services);
       return { status: 200, body: { data: await renderPublish(services, principal, done) } };
     };
-    const key = idempotencyKey(req);
-    const requestHash = sha256(JSON.stringify(['rollback', req.params.deployment, target]));
-    const answer = key ? await runIdempotent(ctx.store.db, { principal, key, requestHash }, work) : { ...(await work()), replayed: false };
-    if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+    const answer = await answerOnce(reply, { db: ctx.store.db, principal, key: idempotencyKey(req), request: ['rollback', req.params.deployment, target] }, work);
     return reply.status(answer.status).send(answer.body as never);
   });
 }
@@ -110,12 +104,19 @@ async function waitForPublish(services: Services, principal: Principal, answer: 
   return renderPublish(services, principal, { deploymentId, versionId: first.version.id, operationId: opId });
 }
 
-async function activeVersionNumber(services: Services, principal: Principal, deploymentId: string): Promise<number> {
-  const dep = await services.deployments.get(principal, deploymentId);
-  if (dep.active_version_number === null) {
-    throw new SlipwayError('version_not_ready', `${dep.slug} has no active version to redeploy: name one with "version"`, { details: { field: 'version' } });
-  }
-  return dep.active_version_number;
+/**
+ * Runs `work`, or with an Idempotency-Key replays the answer the same request got before
+ * (`idempotent-replayed: true`); the same key with another `request` is a 409.
+ */
+async function answerOnce(
+  reply: FastifyReply,
+  o: { db: Db; principal: Principal; key: string | undefined; request: unknown[] },
+  work: () => Promise<StoredAnswer>,
+): Promise<StoredAnswer> {
+  if (!o.key) return work();
+  const answer = await runIdempotent(o.db, { principal: o.principal, key: o.key, requestHash: sha256(JSON.stringify(o.request)) }, work);
+  if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+  return answer;
 }
 
 function idempotencyKey(req: FastifyRequest): string | undefined {
