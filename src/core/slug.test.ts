@@ -13,3 +13,17 @@ test('invalid slugs are refused with invalid_slug', () => {
     assert.throws(() => assertSlug(s), (e) => isSlipwayError(e, 'invalid_slug'));
   }
 });
+
+test('reserved slugs are refused with invalid_slug, naming the reason', () => {
+  for (const s of ['api', 'admin', 'internal', 'www', 'localhost']) {
+    assert.equal(isValidSlug(s), true, s);
+    assert.throws(
+      () => assertSlug(s),
+      (e) => isSlipwayError(e, 'invalid_slug') && (e.details as { reason?: string }).reason === 'reserved',
+      s,
+    );
+  }
+  // Only the whole name is reserved.
+  assert.equal(assertSlug('my-api'), 'my-api');
+  assert.equal(assertSlug('www2'), 'www2');
+});

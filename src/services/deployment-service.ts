@@ -7,6 +7,7 @@ import type { Principal, ServiceContext } from './context.js';
 import { findDeployment, loadDeploymentFacts, type DeploymentRow } from './deployment-queries.js';
 import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
+import { idCursor } from './page-cursor.js';
 import { presentDeployment, type DeploymentView } from './presenters.js';
 
 /** Input of {@link DeploymentService.create}. */
@@ -67,6 +68,7 @@ export class DeploymentService {
     q: { limit: number; cursor?: string; projectId?: string; externalWorkspaceId?: string },
   ): Promise<Page<DeploymentView>> {
     const db = this.ctx.store.db;
+    const cursor = idCursor(q.cursor, 'dep');
     const rows = await db
       .select({ d: deployments })
       .from(deployments)
@@ -78,7 +80,7 @@ export class DeploymentService {
           principal.projectId ? eq(deployments.projectId, principal.projectId) : undefined,
           q.projectId ? eq(deployments.projectId, q.projectId) : undefined,
           q.externalWorkspaceId ? eq(projects.externalWorkspaceId, q.externalWorkspaceId) : undefined,
-          q.cursor ? lt(deployments.id, q.cursor) : undefined,
+          cursor !== undefined ? lt(deployments.id, cursor) : undefined,
         ),
       )
       .orderBy(desc(deployments.id))

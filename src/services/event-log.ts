@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, lt } from 'drizzle-orm';
 import { newId } from '../core/ids.js';
 import { events } from '../store/schema.js';
+import { idCursor } from './page-cursor.js';
 import type { Db, Tx } from '../store/store.js';
 
 /** An event to record; `actor` is an API key id or `system`. */
@@ -34,8 +35,9 @@ export async function recordEvent(tx: Tx | Db, e: NewEvent): Promise<void> {
 
 /** A page of a deployment's events, newest first, before `cursor` (an event id). */
 export function listEventsPage(db: Db, deploymentId: string, page: { limit: number; cursor?: string }) {
-  const where = page.cursor
-    ? and(eq(events.deploymentId, deploymentId), lt(events.id, page.cursor))
+  const cursor = idCursor(page.cursor, 'evt');
+  const where = cursor !== undefined
+    ? and(eq(events.deploymentId, deploymentId), lt(events.id, cursor))
     : eq(events.deploymentId, deploymentId);
   return db.select().from(events).where(where).orderBy(desc(events.id)).limit(page.limit);
 }

@@ -6,6 +6,7 @@ import { versions } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { findDeployment, type DeploymentRow } from './deployment-queries.js';
 import type { Page } from './deployment-service.js';
+import { numberCursor } from './page-cursor.js';
 import { presentVersion, type VersionView } from './presenters.js';
 
 export type VersionRow = typeof versions.$inferSelect;
@@ -17,12 +18,9 @@ export class VersionService {
   /** Versions of a deployment, newest first; the cursor is a version number. */
   async list(principal: Principal, deployment: string, page: { limit: number; cursor?: string }): Promise<Page<VersionView>> {
     const dep = await findDeployment(this.ctx.store.db, principal, deployment);
-    const before = page.cursor ? Number.parseInt(page.cursor, 10) : undefined;
-    if (page.cursor && !Number.isInteger(before)) {
-      throw new SlipwayError('invalid_request', 'cursor must come from next_cursor', { details: { field: 'cursor' } });
-    }
+    const before = numberCursor(page.cursor);
     const rows = await this.ctx.store.db.select().from(versions)
-      .where(and(eq(versions.deploymentId, dep.id), before ? lt(versions.versionNumber, before) : undefined))
+      .where(and(eq(versions.deploymentId, dep.id), before !== undefined ? lt(versions.versionNumber, before) : undefined))
       .orderBy(desc(versions.versionNumber)).limit(page.limit + 1);
     const shown = rows.slice(0, page.limit);
     return {

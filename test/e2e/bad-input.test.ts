@@ -140,3 +140,29 @@ test('garbage, empty sources, wrong media types and bad file maps are 4xx', asyn
   assert.match(String(field.json.error?.details.field), /files\.a/);
   await assertNothingStored(before);
 });
+
+test('a cursor that no page gave out is 400 invalid_request, not the first page again', async () => {
+  for (const path of ['/api/v1/deployments', '/api/v1/deployments/target/versions', '/api/v1/deployments/target/events']) {
+    const r = await api('GET', `${path}?cursor=garbage`);
+    assert.equal(r.status, 400, path);
+    assert.equal(r.json.error?.code, 'invalid_request', path);
+    assert.equal(r.json.error?.details.field, 'cursor', path);
+  }
+  // The control: a real next_cursor still pages.
+  await platform.client.createDeployment({ slug: 'cursor-control' });
+  const first = await api('GET', '/api/v1/deployments?limit=1');
+  const next = (first.json as unknown as { next_cursor: string | null }).next_cursor;
+  assert.ok(next, 'there is more than one deployment');
+  const second = await api('GET', `/api/v1/deployments?limit=1&cursor=${next}`);
+  assert.equal(second.status, 200);
+  assert.notDeepEqual(second.json.data, first.json.data, 'the next page, not the first again');
+});
+
+test('reserved slugs are refused with invalid_slug', async () => {
+  for (const slug of ['api', 'admin', 'internal', 'www', 'localhost']) {
+    const r = await api('POST', '/api/v1/deployments', { body: JSON.stringify({ slug }), type: 'application/json' });
+    assert.equal(r.status, 400, slug);
+    assert.equal(r.json.error?.code, 'invalid_slug', slug);
+    assert.match(r.json.error?.message ?? '', /reserved/, slug);
+  }
+});

@@ -29,10 +29,10 @@ after(async () => {
 
 test('publishing examples/hello-node works when the home sits in a 0700 folder', { skip: isRoot ? false : 'build users exist only as root' }, async () => {
   const p = platform!;
-  const run = await p.cli(['publish', join(repoRoot, 'examples', 'hello-node'), '--deployment', 'api', '--health-check-path', '/health', '--wait']);
+  const run = await p.cli(['publish', join(repoRoot, 'examples', 'hello-node'), '--deployment', 'hello-api', '--health-check-path', '/health', '--wait']);
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
-  assert.match(run.stdout, /Ready: v1 → http:\/\/api\.localhost/);
-  const res = await p.edge('api.localhost');
+  assert.match(run.stdout, /Ready: v1 → http:\/\/hello-api\.localhost/);
+  const res = await p.edge('hello-api.localhost');
   assert.equal(res.status, 200);
   assert.match(res.text, /^Hello from v1 \(rti_/);
 });
