@@ -9,12 +9,14 @@
  *   5. the time to recover from kill -9 of the only instance,
  *   6. edge req/s and p99 against nginx with wrk, static files,
  *   7. the edge as a reverse proxy against nginx, to the same upstream,
+ *   8. API p99 for one deployment while another's publishes upload hostile archives, against a
+ *      quiet baseline,
  * (6 and 7 are skipped with a note when wrk or nginx is missing), then prints each target
  * with PASS or MISS. A miss is information: the exit code is 1 only when something could not
  * be measured. Everything started is stopped, even on Ctrl-C.
  *
  * `npm run bench -- dynamic proxy` runs only the named groups: static (1, 2), dynamic (3–5),
- * edge (6), proxy (7).
+ * edge (6), proxy (7), uploads (8).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ import { cleanUpOnSignals, createCleanup } from './cleanup.js';
 import { measureDynamicApps } from './dynamic-bench.js';
 import { MEASURE_SECONDS, WARMUP_SECONDS, measureEdge } from './edge-bench.js';
 import { createEdgeProbe } from './edge-probe.js';
+import { measureHostileUploads } from './hostile-upload.js';
 import { runCommand } from './procs.js';
 import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, type MarkedVersion } from './publish-bench.js';
 import { measureProxy, PROXY_TARGETS } from './proxy-compare.js';
@@ -37,7 +40,7 @@ import { bytes, ms, summarize } from './stats.js';
 
 const PUBLISH = { runs: 20, warmups: 2 };
 const ROLLBACK = { runs: 20, warmups: 2 };
-const GROUPS = ['static', 'dynamic', 'edge', 'proxy'] as const;
+const GROUPS = ['static', 'dynamic', 'edge', 'proxy', 'uploads'] as const;
 const WRK_TARGETS = [{ label: '1 KiB', path: '/bench-1k.js' }, { label: '100 KiB', path: '/bench-100k.js' }];
 
 async function publishAndRollback(ctx: Context): Promise<void> {
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
     if (groups.has('dynamic')) await measureDynamicApps(ctx);
     if (groups.has('edge')) await edgeVsNginx(ctx);
     if (groups.has('proxy')) await proxyVsNginx(ctx);
+    if (groups.has('uploads')) await measureHostileUploads(ctx);
   } catch (err) {
     log(cleanup.started ? '\ninterrupted' : `\nbench failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;

@@ -3,9 +3,10 @@
 // through the edge; dynamic apps (publish → promoted against the app's own boot time, failed
 // requests under load during publish, rollback, kill -9 of a replica, the server and the agent,
 // and the time to recover from a crash); the edge against nginx with wrk, serving static files
-// and as a reverse proxy (skipped with a note when wrk or nginx is missing). Arguments name the
-// groups to run (`npm run bench -- dynamic proxy`); none runs all. Plain JavaScript so that it
-// can say clearly what is missing before anything TypeScript loads.
+// and as a reverse proxy (skipped with a note when wrk or nginx is missing); API latency during
+// hostile uploads. Arguments name the groups to run (`npm run bench -- dynamic proxy`); none
+// runs all. Plain JavaScript so that it can say clearly what is missing before anything
+// TypeScript loads.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';

@@ -22,10 +22,11 @@ function run(cmd, args, what) {
   }
 }
 
-// Dynamic apps are sandboxed with bubblewrap, nftables and iproute2 (Debian packages). As root
-// on Debian/Ubuntu we install what is missing; otherwise the agent runs apps as plain processes
-// and says so.
-const SYSTEM_PACKAGES = [['bwrap', 'bubblewrap'], ['nft', 'nftables'], ['ip', 'iproute2']];
+// Dynamic apps are sandboxed with bubblewrap, nftables and iproute2 (Debian packages), and
+// e2fsprogs formats their disk-backed /tmp. As root on Debian/Ubuntu we install what is missing;
+// otherwise the agent runs apps as plain processes (or, without e2fsprogs only, with a memory-
+// backed /tmp) and says so.
+const SYSTEM_PACKAGES = [['bwrap', 'bubblewrap'], ['nft', 'nftables'], ['ip', 'iproute2'], ['mkfs.ext4', 'e2fsprogs']];
 const onPath = (bin) => ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(join(d, bin)));
 const missing = SYSTEM_PACKAGES.filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg);
 if (missing.length && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && process.env.SLIPWAY_RUNTIME_ISOLATION !== 'none') {

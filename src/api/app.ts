@@ -3,10 +3,12 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { SlipwayError } from '../core/errors.js';
+import { DEFAULT_MAX_JSON_BODY_BYTES } from '../core/limits.js';
 import { newId } from '../core/ids.js';
 import type { Services } from '../services/services.js';
 import { authHook } from './auth.js';
 import { handleError } from './error-handler.js';
+import { limitJsonBodies } from './json-limit.js';
 import { endAllSse } from './sse.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
@@ -29,11 +31,13 @@ export interface ApiOptions {
  */
 export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   const { services } = options;
+  const maxJsonBodyBytes = services.ctx.config.limits.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES;
   const app = Fastify({
     loggerInstance: options.logger,
     disableRequestLogging: true,
     genReqId: () => newId('req'),
-    bodyLimit: services.ctx.config.limits.maxUploadBytes,
+    // Only JSON is parsed by Fastify (archives are streamed by the publish handler): this is its limit.
+    bodyLimit: maxJsonBodyBytes,
     // Publishes with ?wait=true last as long as a build; the server must not cut them off.
     requestTimeout: 0,
   }) as unknown as FastifyInstance;
@@ -43,6 +47,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => handleError(new SlipwayError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
   // Archives are streamed to disk by the publish handler, never buffered in memory.
   app.addContentTypeParser(ARCHIVE_TYPES, (_req, payload, done) => done(null, payload));
+  limitJsonBodies(app, maxJsonBodyBytes);
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });

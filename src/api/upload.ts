@@ -1,52 +1,87 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Readable } from 'node:stream';
 import { SlipwayError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
 
-/** A request body saved to disk. */
-export interface SavedUpload {
-  path: string;
-  sha256: string;
-  size: number;
-  remove(): Promise<void>;
+/** A request body being read: its bytes flow through `stream`, hashed and counted on the way. */
+export interface MeteredBody {
+  /** The body's bytes, for one reader. Fails with `payload_too_large` past the limit. */
+  stream: Readable;
+  /** The sha256 and size of the body so far; `complete` once all of it was read. */
+  digest(): { sha256: string; size: number; complete: boolean };
+  /**
+   * Stops passing bytes on: the rest of the body is read and discarded (up to a bounded
+   * allowance, then the connection is cut), so a client still sending sees the answer instead
+   * of a reset connection. Call it when the reader is done, whatever the outcome.
+   */
+  release(): void;
 }
 
-/** How much of an oversized body is read and discarded so the client can see the 413. */
+/** How much of a refused body is read and discarded so the client can see the answer. */
 const DRAIN_ALLOWANCE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Streams a body to a temp file while hashing it. Past `maxBytes` it stops writing and
- * discards the rest (up to a bounded allowance, so the client, still sending, reads a clean
- * 413 instead of a reset connection), then refuses it with `payload_too_large`; the partial
- * file is removed.
+ * Meters a request body for a streaming reader (the archive extractor): every byte is hashed
+ * (the body's sha256 keys idempotent replays) and counted; past `maxBytes` the stream fails
+ * with `payload_too_large`, and a body cut off by the client fails with `invalid_request`. The
+ * request itself is never destroyed while the client may still be waiting for an answer.
  */
-export async function saveUpload(body: Readable, dir: string, maxBytes: number): Promise<SavedUpload> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, `${newId('req')}.upload`);
+export function meterBody(body: Readable, maxBytes: number): MeteredBody {
   const hash = createHash('sha256');
+  const out = new PassThrough({ highWaterMark: 64 * 1024 });
   let size = 0;
-  const tooLarge = () =>
-    new SlipwayError('payload_too_large', `the upload is larger than the limit of ${maxBytes} bytes`, { details: { limit_bytes: maxBytes } });
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      size += chunk.length;
-      if (size > maxBytes + DRAIN_ALLOWANCE_BYTES) return done(tooLarge());
-      if (size > maxBytes) return done();
-      hash.update(chunk);
-      done(null, chunk);
-    },
+  let discarded = 0;
+  let released = false;
+  let ended = false;
+  let complete = false;
+
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    out.destroy();
+    if (!ended) body.resume();
+  };
+  body.on('data', (chunk: Buffer) => {
+    if (released) {
+      discarded += chunk.length;
+      if (discarded > maxBytes + DRAIN_ALLOWANCE_BYTES) body.destroy();
+      return;
+    }
+    size += chunk.length;
+    if (size > maxBytes) {
+      out.destroy(uploadTooLarge(maxBytes));
+      release();
+      return;
+    }
+    hash.update(chunk);
+    if (!out.write(chunk)) body.pause();
   });
-  try {
-    await pipeline(body, meter, createWriteStream(path));
-    if (size > maxBytes) throw tooLarge();
-  } catch (err) {
-    await rm(path, { force: true });
-    if (err instanceof SlipwayError) throw err;
-    throw new SlipwayError('invalid_request', 'the upload was interrupted', { cause: err });
-  }
-  return { path, sha256: hash.digest('hex'), size, remove: () => rm(path, { force: true }) };
+  out.on('drain', () => {
+    if (!released) body.resume();
+  });
+  // A reader that stops early destroys the stream: the rest of the body is then discarded.
+  out.on('close', release);
+  out.on('error', () => {});
+  body.once('end', () => {
+    ended = true;
+    if (released) return;
+    complete = true;
+    out.end();
+  });
+  const interrupted = (cause?: unknown): void => {
+    if (!released && !ended) out.destroy(new SlipwayError('invalid_request', 'the upload was interrupted', { cause }));
+  };
+  body.once('error', interrupted);
+  body.once('aborted', () => interrupted());
+  body.once('close', () => interrupted());
+
+  return {
+    stream: out,
+    digest: () => ({ sha256: hash.copy().digest('hex'), size, complete }),
+    release,
+  };
+}
+
+/** The refusal of a body over `maxBytes` (SLIPWAY_MAX_UPLOAD_BYTES). */
+export function uploadTooLarge(maxBytes: number): SlipwayError {
+  return new SlipwayError('payload_too_large', `the upload is larger than the limit of ${maxBytes} bytes`, { details: { limit_bytes: maxBytes } });
 }

@@ -16,7 +16,7 @@ export interface DetectAppOptions {
   runCommand?: string;
   /** The port the app listens on; default per ecosystem ({@link DEFAULT_PORTS}). */
   port?: number;
-  /** The `PATH` tools are looked up in (default the server's); the build sees the same one. */
+  /** The `PATH` tools are looked up in (default `BUILD_PATH`); the build sees the same one. */
   pathEnv?: string;
 }
 

@@ -1,7 +1,9 @@
+import type { Writable } from 'node:stream';
 import { SlipwayError } from '../core/errors.js';
 import { signalGroup, spawnInGroup, superviseGroup } from '../util/process-group.js';
 import { BuildLog } from './build-log.js';
-import { sandboxedArgv, type BuildSandbox } from './build-sandbox.js';
+import { joinsNetns, ROOT_STAGE_ENV, sandboxedArgv, sandboxEnvArgs, type BuildSandbox } from './build-sandbox.js';
+import { BUILD_PATH } from './build-path.js';
 
 /** Options for {@link runBuildCommand}. */
 export interface RunBuildOptions {
@@ -19,8 +21,11 @@ export interface RunBuildOptions {
   killGraceMs?: number;
   /** Run the command as this unprivileged user (Slipway running as root); `cwd` must be theirs. */
   user?: { uid: number; gid: number };
-  /** Run it in this namespace sandbox, with `writable` (the build's work dir) its only writable tree. */
-  sandbox?: { config: BuildSandbox; writable: string };
+  /**
+   * Run it in this namespace sandbox, with `writable` (the build's work dir) its only writable
+   * tree, and in the network namespace `netns` when the sandbox has a build network.
+   */
+  sandbox?: { config: BuildSandbox; writable: string; netns?: string };
   /** Aborting kills the whole process group at once (server shutdown). */
   signal?: AbortSignal;
 }
@@ -31,18 +36,18 @@ export interface BuildRunResult {
   durationMs: number;
 }
 
-const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
-
 /**
- * The whole environment a build sees. Nothing else of the server's environment is passed on:
- * it holds Slipway's own settings and credentials (`SLIPWAY_*`, tokens, database URLs), and a
- * build runs code from the upload.
+ * The whole environment a build sees. Nothing of the server's environment is passed on: it
+ * holds Slipway's own settings and credentials (`SLIPWAY_*`, tokens, database URLs), its
+ * `PATH` names the checkout's `node_modules/.bin`, its `PWD` and `HOME` say where Slipway
+ * lives, and a build runs code from the upload. `PATH` is {@link BUILD_PATH}, to which a
+ * builder may prepend its own tool folders through `extra`.
  */
 export function buildEnvironment(cwd: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? DEFAULT_PATH,
+    PATH: BUILD_PATH,
     HOME: cwd,
-    LANG: process.env.LANG ?? 'C.UTF-8',
+    LANG: 'C.UTF-8',
     CI: '1',
     NODE_ENV: 'production',
     ...extra,
@@ -79,13 +84,23 @@ async function runInGroup(argv: readonly string[], what: string, options: BuildS
   const log = new BuildLog(options.maxLogBytes, options.onLog);
   let child;
   try {
-    const full = options.sandbox ? sandboxedArgv(options.sandbox.config, { cwd: options.cwd, writable: options.sandbox.writable }, argv) : argv;
-    child = spawnInGroup(full, {
+    const env = buildEnvironment(options.cwd, options.env);
+    const sandbox = options.sandbox;
+    const place = sandbox && { cwd: options.cwd, writable: sandbox.writable, netns: sandbox.netns, user: options.user };
+    // Joining a network namespace takes root: the argv itself drops to the build user.
+    const asRoot = sandbox !== undefined && place !== undefined && joinsNetns(sandbox.config, place);
+    child = spawnInGroup(sandbox && place ? sandboxedArgv(sandbox.config, place, argv) : argv, {
       cwd: options.cwd,
-      env: buildEnvironment(options.cwd, options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      user: options.user,
+      env: asRoot ? { ...ROOT_STAGE_ENV } : env,
+      stdio: asRoot ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      user: asRoot ? undefined : options.user,
     });
+    if (asRoot) {
+      const args = child.stdio[3] as Writable | null;
+      // A sandbox that fails before reading its arguments closes the pipe; its exit and log say why.
+      args?.on('error', () => {});
+      args?.end(sandboxEnvArgs(env));
+    }
   } catch (cause) {
     throw new SlipwayError('internal_error', `could not start the build: ${(cause as Error).message}`, { cause });
   }

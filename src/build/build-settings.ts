@@ -23,6 +23,11 @@ export interface BuildSettings {
   user?: { uid: number; gid: number };
   /** Run every step in this namespace sandbox (see `build-sandbox.ts`). */
   sandbox?: BuildSandbox;
+  /**
+   * The build's own network namespace (`/run/netns/<netns>`, see `build-network.ts`); used
+   * with a sandbox that has `net` and a `user`. Without it the build shares the host's network.
+   */
+  netns?: string;
   /** Aborting stops a running step at once. */
   signal?: AbortSignal;
 }

@@ -1,4 +1,5 @@
 import { SlipwayError } from '../core/errors.js';
+import { BUILD_PATH } from './build-path.js';
 import { DEFAULT_PORTS, type AppPlan, type DetectAppOptions, type EcosystemPlan } from './app-plan.js';
 import { detectGo, detectMix } from './detect-compiled.js';
 import { detectNode } from './detect-node.js';
@@ -37,7 +38,7 @@ export async function detectApp(srcDir: string, options: DetectAppOptions): Prom
     }
     return { kind: 'static' };
   }
-  const ctx: DetectContext = { srcDir, pathEnv: options.pathEnv ?? process.env.PATH ?? '', hasBuildCommand: options.buildCommand !== undefined };
+  const ctx: DetectContext = { srcDir, pathEnv: options.pathEnv ?? BUILD_PATH, hasBuildCommand: options.buildCommand !== undefined };
   if (options.runCommand === undefined && (await isSourceFile(ctx, 'Dockerfile'))) {
     throw new SlipwayError(
       'dockerfile_requires_container_driver',

@@ -5,6 +5,7 @@ import { SlipwayError } from '../core/errors.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
 import { chownTree } from '../util/chown-tree.js';
 import type { RequestedKind } from './app-plan.js';
+import { BUILD_PATH } from './build-path.js';
 import { runBuildCommand, runBuildStep, type BuildStepOptions } from './build-runner.js';
 import { detectApp, type DynamicAppPlan } from './detect-app.js';
 import { packageDynamicRelease } from './dynamic-packager.js';
@@ -82,7 +83,7 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
   // Fetched package managers land here; first on PATH, so they win over nothing (the host has none).
   const tools = join(cache, 'tools');
   const pathEnv: Record<string, string> = plan.fetchTools?.length
-    ? { PATH: `${join(tools, 'node_modules', '.bin')}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}` }
+    ? { PATH: `${join(tools, 'node_modules', '.bin')}:${BUILD_PATH}` }
     : {};
   const stepOptions = (): BuildStepOptions => ({
     cwd: srcDir,
@@ -91,7 +92,7 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
     maxLogBytes: options.maxLogBytes ?? 5_000_000,
     onLog: options.onLog,
     user: options.user,
-    sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir } : undefined,
+    sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir, netns: options.netns } : undefined,
     signal: options.signal,
   });
   const as = options.user ? ` (as uid ${options.user.uid})` : '';

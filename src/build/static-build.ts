@@ -56,7 +56,7 @@ export async function buildStaticRelease(options: BuildStaticOptions): Promise<S
       maxLogBytes: options.maxLogBytes ?? 5_000_000,
       onLog: options.onLog,
       user: options.user,
-      sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir } : undefined,
+      sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir, netns: options.netns } : undefined,
       signal: options.signal,
     });
     note(`build finished in ${durationMs} ms`);

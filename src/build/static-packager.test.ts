@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { listTar } from './archive/list-tar.js';
@@ -9,6 +11,7 @@ import { isSlipwayError } from '../core/errors.js';
 import type { ReleaseManifest } from '../core/release-format.js';
 import { sha256Buffer } from '../util/sha256.js';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
+import { precompress, type Compressor } from './precompress.js';
 import { packageStaticRelease } from './static-packager.js';
 
 let work: string;
@@ -110,4 +113,39 @@ test('an empty site is empty_source', async () => {
   await assert.rejects(packageStaticRelease({ siteDir: root, outPath: join(work, 'never.tar') }), (e) =>
     isSlipwayError(e, 'empty_source'),
   );
+});
+
+/** Seeded text that compresses to about half: hex of a sha256 chain. */
+function hexText(seed: string, bytes: number): string {
+  let out = '';
+  for (let i = 0; out.length < bytes; i++) out += createHash('sha256').update(`${seed}:${i}`).digest('hex');
+  return out.slice(0, bytes);
+}
+
+test('variants past the keep budget wait on disk, not in memory; the release is the same', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) files[`data/${i}.txt`] = hexText(String(i), 256 * 1024);
+  const root = await site(files);
+  // Tracks every variant made and, before each new one, how many bytes of them are still alive.
+  const made: Array<WeakRef<Buffer>> = [];
+  let peakAlive = 0;
+  const compressor: Compressor = async (data) => {
+    gc();
+    let alive = 0;
+    for (const ref of made) alive += ref.deref()?.length ?? 0;
+    peakAlive = Math.max(peakAlive, alive);
+    const variants = await precompress(data);
+    for (const v of Object.values(variants)) made.push(new WeakRef(v));
+    return variants;
+  };
+  const spilled = await packageStaticRelease({ siteDir: root, outPath: join(work, 'spilled.tar'), compressor, keepBytes: 1024 * 1024 });
+  const total = made.reduce((sum, ref) => sum + (ref.deref()?.length ?? 0), 0);
+  assert.equal(made.length, 80, 'every file got both variants');
+  // 1 MiB kept plus the few files in flight; all ~10 MiB of variants before the fix.
+  assert.ok(peakAlive < 3 * 1024 * 1024, `${peakAlive} of ${total} variant bytes were alive at once`);
+  const inMemory = await packageStaticRelease({ siteDir: root, outPath: join(work, 'in-memory.tar') });
+  assert.equal(spilled.sha256, inMemory.sha256);
+  assert.deepEqual((await readdir(work)).filter((name) => name.includes('.spill-')), [], 'the spill directory is removed');
 });

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { SlipwayError } from '../core/errors.js';
 import {
@@ -25,6 +27,11 @@ export interface PackageStaticOptions {
   outPath: string;
   /** How variants are made; a caching compressor saves the work for unchanged files. */
   compressor?: Compressor;
+  /**
+   * Raw bytes and variants held between compressing and writing the tar; past it they wait
+   * on disk beside `outPath` instead. Default {@link KEEP_BUDGET_BYTES}.
+   */
+  keepBytes?: number;
 }
 
 /** A written static release. */
@@ -41,7 +48,11 @@ export interface StaticPackage extends Digest {
  */
 const MAX_IN_MEMORY_BYTES = 8 * 1024 * 1024;
 
-/** Raw bytes kept between reading and writing the tar, to skip a second read of each file. */
+/**
+ * Bytes kept between reading and writing the tar: raw files (skipping a second read) and
+ * precompressed variants. Variants past it are written to a spill directory, so a site of
+ * many compressible files never holds all its variants in memory at once.
+ */
 const KEEP_BUDGET_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -63,22 +74,52 @@ export async function packageStaticRelease(options: PackageStaticOptions): Promi
   if (files.length === 0) throw new SlipwayError('empty_source', 'the site has no files to serve');
 
   const entries: TarEntry[] = [];
+  const budget = options.keepBytes ?? KEEP_BUDGET_BYTES;
   let kept = 0;
-  const manifestFiles = await mapConcurrent(files, CONCURRENCY, async (file) => {
-    const { record, data, variants } = await describeFile(file, options.compressor ?? ((d) => precompress(d)));
-    const keep = data !== undefined && kept + data.length <= KEEP_BUDGET_BYTES;
-    if (keep) kept += data.length;
-    entries.push(keep ? { path: `files/${file.path}`, data } : { path: `files/${file.path}`, file: file.absPath });
-    for (const encoding of record.encodings) {
-      entries.push({ path: `${encoding}/${file.path}`, data: variants[encoding] as Buffer });
-    }
-    return record;
-  });
-  const manifest: ReleaseManifest = { format: RELEASE_FORMAT_VERSION, kind: 'static', files: manifestFiles };
-  entries.sort((a, b) => compareBytes(a.path, b.path));
-  entries.unshift({ path: RELEASE_MANIFEST_ENTRY, data: Buffer.from(JSON.stringify(manifest)) });
-  const digest = await writeDeterministicTar(entries, options.outPath);
-  return { ...digest, manifest, skipped };
+  const spill = createSpill(options.outPath);
+  try {
+    const manifestFiles = await mapConcurrent(files, CONCURRENCY, async (file) => {
+      const { record, data, variants } = await describeFile(file, options.compressor ?? ((d) => precompress(d)));
+      const keep = data !== undefined && kept + data.length <= budget;
+      if (keep) kept += data.length;
+      entries.push(keep ? { path: `files/${file.path}`, data } : { path: `files/${file.path}`, file: file.absPath });
+      for (const encoding of record.encodings) {
+        const variant = variants[encoding] as Buffer;
+        const path = `${encoding}/${file.path}`;
+        if (kept + variant.length <= budget) {
+          kept += variant.length;
+          entries.push({ path, data: variant });
+        } else {
+          entries.push({ path, file: await spill.write(variant) });
+        }
+      }
+      return record;
+    });
+    const manifest: ReleaseManifest = { format: RELEASE_FORMAT_VERSION, kind: 'static', files: manifestFiles };
+    entries.sort((a, b) => compareBytes(a.path, b.path));
+    entries.unshift({ path: RELEASE_MANIFEST_ENTRY, data: Buffer.from(JSON.stringify(manifest)) });
+    const digest = await writeDeterministicTar(entries, options.outPath);
+    return { ...digest, manifest, skipped };
+  } finally {
+    await spill.remove();
+  }
+}
+
+/** A directory beside the release for variants past the keep budget, made on first use. */
+function createSpill(outPath: string): { write(data: Buffer): Promise<string>; remove(): Promise<void> } {
+  const dir = `${outPath}.spill-${randomBytes(6).toString('hex')}`;
+  let made: Promise<unknown> | null = null;
+  let count = 0;
+  return {
+    async write(data) {
+      made ??= mkdir(dir, { mode: 0o700 });
+      await made;
+      const file = join(dir, String(count++));
+      await writeFile(file, data, { mode: 0o600 });
+      return file;
+    },
+    remove: () => (made === null ? Promise.resolve() : rm(dir, { recursive: true, force: true })),
+  };
 }
 
 interface DescribedFile {

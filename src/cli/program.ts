@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import type { CliIo } from './cli-io.js';
 import { createCommandContext, EXIT_ERROR, EXIT_USAGE, reportError } from './command-context.js';
 import { registerDeploymentsCommand } from './commands/deployments.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEnvCommand } from './commands/env.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerLogsCommand } from './commands/logs.js';
@@ -46,6 +47,7 @@ export function createCliProgram(io: CliIo): Command {
   registerEnvCommand(program, ctx);
   registerEventsCommand(program, ctx);
   registerLogsCommand(program, ctx);
+  registerDoctorCommand(program, ctx);
   return program;
 }
 

@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   'instance_wrong_port',
   'instance_oom_killed',
   'rollout_timeout',
+  'isolation_unavailable',
   // integrity and internals
   'blob_corrupt',
   'secrets_key_mismatch',

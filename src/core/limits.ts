@@ -6,12 +6,21 @@ export interface UploadLimits {
   maxUnpackedBytes: number;
   /** Most files in one source (`SLIPWAY_MAX_FILES`, default 50,000). */
   maxFiles: number;
+  /**
+   * Largest JSON request body, in bytes (`SLIPWAY_MAX_JSON_BODY_BYTES`, default 16 MiB). A JSON
+   * body is parsed whole in memory; larger sources go as an archive, which is streamed.
+   */
+  maxJsonBodyBytes?: number;
 }
+
+/** Default of {@link UploadLimits.maxJsonBodyBytes}. */
+export const DEFAULT_MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
   maxUploadBytes: 100 * 1000 * 1000,
   maxUnpackedBytes: 1000 * 1000 * 1000,
   maxFiles: 50_000,
+  maxJsonBodyBytes: DEFAULT_MAX_JSON_BODY_BYTES,
 };
 
 /**

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { onClientError } from './client-error.js';
+import { createContinueHandler } from './expect-continue.js';
 import { createConsoleLogger, type EdgeLogger } from './logger.js';
 import { createReleaseCache, type ReleaseCache } from './release-cache.js';
 import { createProxyHandler } from './proxy-handler.js';
@@ -28,8 +30,13 @@ export interface EdgeServerConfig {
   /** Holds `routes.json` and `releases/<sha256>.tar`; created when missing. */
   stateDir: string;
   logger?: EdgeLogger;
-  /** Memory bound for non-active (preview) releases; default 256 MiB. */
-  maxPreviewBytes?: number;
+  /**
+   * Most bytes of release files held in memory, active releases included (least recently
+   * used releases then serve from disk); default 1/8 of the host's memory.
+   */
+  memoryBytes?: number;
+  /** Files larger than this always stream from disk; default 256 KiB. */
+  maxMemoryFileBytes?: number;
   /** Route stream reconnect delays, default 200 ms → 5 s. */
   reconnectMs?: { min: number; max: number };
   /** Retry delays for releases that failed to load, default 500 ms → 30 s. */
@@ -98,8 +105,14 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   const upgrades = createUpgradeHandler({
     table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs,
   });
-  const server = createServer({ keepAlive: true }, createRequestHandler({ table, cache, logger, proxy }));
+  const handler = createRequestHandler({ table, cache, logger, proxy });
+  // The request handler answers a missing Host itself, so that it can also keep requests
+  // pipelined behind that 400 from running.
+  const server = createServer({ keepAlive: true, requireHostHeader: false }, handler);
+  server.on('checkContinue', createContinueHandler(handler));
   server.on('upgrade', upgrades.handle);
+  server.on('connect', upgrades.refuseConnect);
+  server.on('clientError', onClientError);
   let watcher: RouteWatcher | null = null;
 
   const routes: EdgeRoutes = {

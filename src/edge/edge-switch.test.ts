@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { decodeBody, defer, startEdge, tempDir, versionPage, versionRelease, withFake } from './edge-fixtures.js';
 import { testRoute } from './fake-control-plane.js';
-import { loadSite } from './site.js';
+import { loadSite } from './testing/load-site.js';
 import { get} from './test-helpers.js';
 import { waitFor } from '../util/wait-for.js';
 

@@ -17,8 +17,14 @@ export interface ForwardOptions {
  * client, and undici refuses to send it.
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
-/** Set by the edge alone: a client's own values must not pass for the edge's. */
-const REPLACED = new Set(['x-forwarded-proto', 'x-forwarded-host']);
+/**
+ * Set by the edge alone, or not at all: the edge is where requests enter, so a client's own
+ * values (an address, a scheme, a host it did not connect with) must not pass for the edge's.
+ * `X-Real-IP` and RFC 7239 `Forwarded` are the same claims in other spellings.
+ */
+function isReplaced(lower: string): boolean {
+  return lower.startsWith('x-forwarded-') || lower === 'forwarded' || lower === 'x-real-ip';
+}
 
 function isHopByHop(lower: string): boolean {
   return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-');
@@ -26,15 +32,15 @@ function isHopByHop(lower: string): boolean {
 
 /**
  * The request headers to send upstream, as a flat `[name, value, …]` list in the client's
- * order and spelling: hop-by-hop headers (and any the `Connection` header names) removed, the
- * original `Host` kept once, and `X-Forwarded-For` (the client's chain plus its address),
+ * order and spelling: hop-by-hop headers (and any the `Connection` header names) and the
+ * client's own forwarding claims removed, the original `Host` kept once (the edge has refused
+ * requests with two), and `X-Forwarded-For` (the client's address as the edge saw it),
  * `X-Forwarded-Proto` and `X-Forwarded-Host` added.
  */
 export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOptions): string[] {
   const raw = req.rawHeaders;
   const out: string[] = [];
   let host: string | undefined;
-  let forwardedFor: string | undefined;
   let connection: string | undefined;
   let upgrade: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -44,25 +50,19 @@ export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOpti
     if (lower === 'host') {
       // undici refuses a second Host, and a request with two is ambiguous anyway.
       host ??= value;
-    } else if (lower === 'x-forwarded-for') {
-      forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
     } else if (lower === 'connection') {
       connection = connection === undefined ? value : `${connection}, ${value}`;
     } else if (lower === 'upgrade') {
       upgrade = value;
-    } else if (!isHopByHop(lower) && !REPLACED.has(lower)) {
+    } else if (!isHopByHop(lower) && !isReplaced(lower)) {
       out.push(name, value);
     }
   }
   const named = connection === undefined ? null : connectionTokens(connection);
   const kept = named === null ? out : dropNamed(out, named);
-  const client = req.socket.remoteAddress ?? 'unknown';
   if (host !== undefined) kept.unshift('Host', host);
   if (options.upgrade === true && upgrade !== undefined) kept.push('Connection', 'Upgrade', 'Upgrade', upgrade);
-  kept.push(
-    'X-Forwarded-For', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`,
-    'X-Forwarded-Proto', options.proto,
-  );
+  kept.push('X-Forwarded-For', req.socket.remoteAddress ?? 'unknown', 'X-Forwarded-Proto', options.proto);
   if (host !== undefined) kept.push('X-Forwarded-Host', host);
   return kept;
 }

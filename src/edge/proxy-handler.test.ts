@@ -66,15 +66,18 @@ test('forwarding headers: X-Forwarded-*, the original Host, hop-by-hop stripped 
     headers: {
       'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', te: 'trailers',
       'proxy-authorization': 'Basic eA==', connection: 'keep-alive, x-drop', 'x-drop': '1', 'x-keep': 'yes',
+      forwarded: 'for=6.6.6.6', 'x-real-ip': '6.6.6.6', 'x-forwarded-port': '6666',
     },
   });
   const seen = JSON.parse(res.body.toString()) as Record<string, string>;
   assert.equal(seen.host, 'App.localhost:8080');
-  assert.equal(seen['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
+  assert.equal(seen['x-forwarded-for'], '127.0.0.1', "the client's own chain is not trusted");
   assert.equal(seen['x-forwarded-proto'], 'http');
   assert.equal(seen['x-forwarded-host'], 'App.localhost:8080');
   assert.equal(seen['x-keep'], 'yes');
-  for (const name of ['te', 'proxy-authorization', 'x-drop']) assert.equal(seen[name], undefined, `${name} not forwarded`);
+  for (const name of ['te', 'proxy-authorization', 'x-drop', 'forwarded', 'x-real-ip', 'x-forwarded-port']) {
+    assert.equal(seen[name], undefined, `${name} not forwarded`);
+  }
   assert.equal(res.headers['x-private'], undefined, 'a header the upstream named in Connection is dropped');
   assert.equal(res.headers['proxy-authenticate'], undefined);
   assert.notEqual(res.headers['keep-alive'], 'timeout=99', "the upstream's keep-alive is its own");

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startEdge, tempDir, versionRelease, withFake } from './edge-fixtures.js';
+import type { Duplex } from 'node:stream';
+import { defer, startEdge, tempDir, versionRelease, withFake } from './edge-fixtures.js';
 import { testRoute } from './fake-control-plane.js';
 import {
   closedAddress, decodeFrame, dynamicRoute, encodeFrame, rawClient, serveWebSocketEcho, startNamedUpstream, startProxyEdge,
@@ -32,7 +33,7 @@ test('a WebSocket is tunnelled to an instance: handshake, frames both ways, clos
   assert.match(client.received().toString('latin1'), new RegExp(`Sec-WebSocket-Accept: ${websocketAccept(key).replace(/[+/]/g, '\\$&')}\r\n`, 'i'));
   const seen = up.seen.at(-1);
   assert.equal(seen?.url, '/socket?room=1');
-  assert.equal(seen?.headers['x-forwarded-for'], '10.1.1.1, 127.0.0.1');
+  assert.equal(seen?.headers['x-forwarded-for'], '127.0.0.1', "the client's own chain is not trusted");
   assert.equal(seen?.headers['x-forwarded-host'], 'chat.localhost');
   assert.equal(seen?.headers.upgrade, 'websocket');
 
@@ -103,4 +104,24 @@ test('a tunnel silent both ways past the idle timeout is closed; traffic keeps i
   await client.closed;
   assert.ok(Date.now() - lastSent >= 380, 'closed for being idle, not at once');
   assert.equal(tunnels.size, 1, 'the echo served one tunnel');
+});
+
+test('a handshake refused by one instance is retried on the next; one never answered is a 504', async (t) => {
+  const up = await startNamedUpstream(t, 'http');
+  serveWebSocketEcho(t, up);
+  const silent = await startNamedUpstream(t, 'silent');
+  // Takes the handshake and never answers it.
+  silent.server.on('upgrade', (_req: unknown, socket: Duplex) => defer(t, () => void socket.destroy()));
+  const { port } = await startProxyEdge(t, [
+    dynamicRoute('half', [[await closedAddress(), up.address]]),
+    dynamicRoute('mute', [[silent.address]]),
+  ], { upstreamTimeoutMs: 300 });
+  for (let i = 0; i < 2; i++) {
+    const client = await rawClient(t, port, handshake('half.localhost', randomBytes(16).toString('base64')));
+    assert.equal(await statusOf(client.received), 'HTTP/1.1 101 Switching Protocols', `attempt ${i}`);
+    client.socket.destroy();
+  }
+  const mute = await rawClient(t, port, handshake('mute.localhost', randomBytes(16).toString('base64')));
+  assert.equal(await statusOf(mute.received), 'HTTP/1.1 504 Gateway Timeout');
+  await mute.closed;
 });

@@ -1,12 +1,30 @@
-import { SlipwayError } from '../core/errors.js';
+import { rm } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import { SlipwayError, isSlipwayError } from '../core/errors.js';
 import type { EdgeLogger } from './logger.js';
-import { fetchRelease, readCachedRelease, writeCachedRelease, type ReleaseSourceConfig } from './release-source.js';
-import { loadSite, type Site } from './site.js';
+import { reloadBodies, readReleaseFile } from './release-reader.js';
+import { downloadRelease, releaseFilePath, type ReleaseSourceConfig } from './release-source.js';
+import { dropBodies } from './site-builder.js';
+import type { Site } from './site.js';
+
+/**
+ * Files up to this size (each variant counted alone) are served from memory; larger ones
+ * stream from the release tar. Site assets are nearly all below it, and a streamed response
+ * costs ~6× the CPU of an in-memory one (MEASUREMENTS.md), which only matters for small files.
+ */
+export const DEFAULT_MAX_MEMORY_FILE_BYTES = 256 * 1024;
+
+/** The default memory budget for release bodies: 1/8 of the host's memory. */
+export function defaultEdgeMemoryBytes(): number {
+  return Math.floor(totalmem() / 8);
+}
 
 /** Options for {@link createReleaseCache}. */
 export interface ReleaseCacheConfig extends ReleaseSourceConfig {
-  /** Memory bound for releases that are not active anywhere (previews). Default 256 MiB. */
-  maxPreviewBytes?: number;
+  /** Most bytes of file bodies held in memory, active releases included; default 1/8 of RAM. */
+  memoryBytes?: number;
+  /** Largest body held in memory; default {@link DEFAULT_MAX_MEMORY_FILE_BYTES}. */
+  maxMemoryFileBytes?: number;
   logger: EdgeLogger;
 }
 
@@ -16,84 +34,178 @@ export interface LoadOptions {
   offline?: boolean;
 }
 
+/** Counters for tests and metrics. */
+export interface ReleaseCacheStats {
+  /** Active releases. */
+  pinned: number;
+  /** Other releases the cache still knows (previews, rollback targets). */
+  cached: number;
+  /** Bytes of file bodies in memory now; at most {@link budgetBytes}. */
+  residentBytes: number;
+  budgetBytes: number;
+  /** Releases fetched from the server. */
+  downloads: number;
+  /** Evicted releases whose small files were read back from disk. */
+  reloads: number;
+}
+
 /** Sites by `artifact_sha256`: memory, then `<stateDir>/releases/`, then the server. */
 export interface ReleaseCache {
-  /** The site if it is in memory; never does I/O (the request path's first try). */
+  /** The site if the cache knows it (in memory or evicted to disk); never does I/O. */
   get(sha256: string): Site | undefined;
   /**
-   * The site from memory, disk (verified) or the server (verified, then stored on disk).
+   * The site from the cache, disk (verified) or the server (verified, then stored on disk).
    * Concurrent calls for one sha share a single load. Offline misses throw `blob_not_found`.
    */
   load(sha256: string, options?: LoadOptions): Promise<Site>;
   /**
-   * Makes exactly these sites the pinned (active) set. Sites that leave it join the preview
-   * LRU rather than being dropped: they are often the next rollback or preview.
+   * Makes exactly these sites the pinned (active) set. `keep` names the other releases routes
+   * still list (rollback targets, previews): those stay known, in memory while the budget
+   * allows. Every other known site is forgotten: its memory is released and its tar deleted
+   * from the disk cache at once. Without `keep`, sites leaving the pinned set are kept.
    */
-  pin(sites: ReadonlyMap<string, Site>): void;
-  /** Counters for tests and metrics. */
-  stats(): { pinned: number; cached: number; cachedBytes: number; downloads: number };
+  pin(sites: ReadonlyMap<string, Site>, keep?: ReadonlySet<string>): void;
+  stats(): ReleaseCacheStats;
 }
 
 /**
- * Creates a release cache. Active releases are pinned in memory; the others live in an LRU
- * bounded by total bytes (the most recent one is kept even when alone it exceeds the bound,
- * since re-reading it per request would cost far more than the memory).
+ * Creates a release cache. Small files of every known release are held in memory within one
+ * budget; when it is exceeded the least recently used releases (active ones too) give their
+ * memory back and serve from disk, and the next request to one reads its small files back in
+ * the background. Large files always stream from disk. A release whose small files alone
+ * exceed the budget is never held in memory.
  */
 export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
-  const maxBytes = config.maxPreviewBytes ?? 256 * 1024 * 1024;
-  let pinned = new Map<string, Site>();
-  // Map iteration order is insertion order, so re-inserting on use makes it an LRU.
-  const lru = new Map<string, Site>();
-  let lruBytes = 0;
+  const budget = config.memoryBytes ?? defaultEdgeMemoryBytes();
+  const readOptions = { maxMemoryFileBytes: config.maxMemoryFileBytes ?? DEFAULT_MAX_MEMORY_FILE_BYTES, maxResidentBytes: budget };
+  const { logger } = config;
+  const tracked = new Map<string, Site>();
+  const shaOf = new WeakMap<Site, string>();
+  let pinned = new Set<string>();
+  let keep: ReadonlySet<string> | null = null;
+  let residentBytes = 0;
+  let tick = 0;
   let downloads = 0;
+  let reloads = 0;
   const inflight = new Map<string, Promise<Site>>();
+  /** Tars being deleted: a load of the same sha waits, so it never opens a file being removed. */
+  const removing = new Map<string, Promise<void>>();
+  const reloading = new Set<Site>();
+  // A site whose tar no longer matches what was loaded keeps serving from disk, not retrying.
+  const broken = new WeakSet<Site>();
 
-  const remember = (sha: string, site: Site) => {
-    if (pinned.has(sha)) return;
-    const old = lru.get(sha);
-    if (old !== undefined) {
-      lru.delete(sha);
-      lruBytes -= old.byteSize;
-    }
-    lru.set(sha, site);
-    lruBytes += site.byteSize;
-    for (const [victim, victimSite] of lru) {
-      if (lruBytes <= maxBytes || lru.size <= 1) break;
-      lru.delete(victim);
-      lruBytes -= victimSite.byteSize;
+  const evictable = (site: Site) => site.resident && site.tarPath !== null;
+
+  const forget = (sha: string, site: Site) => {
+    tracked.delete(sha);
+    if (!evictable(site)) return;
+    residentBytes -= site.memoryBytes;
+    dropBodies(site);
+  };
+
+  const track = (sha: string, site: Site) => {
+    const old = tracked.get(sha);
+    if (old === site) return;
+    if (old !== undefined) forget(sha, old);
+    tracked.set(sha, site);
+    shaOf.set(site, sha);
+    site.onUse = use;
+    if (evictable(site)) residentBytes += site.memoryBytes;
+  };
+
+  const wanted = (sha: string) => pinned.has(sha) || keep === null || keep.has(sha);
+
+  /** Evicts least recently used sites until the resident bytes fit the budget. */
+  const enforce = () => {
+    while (residentBytes > budget) {
+      let victim: Site | null = null;
+      for (const site of tracked.values()) {
+        if (evictable(site) && (victim === null || site.lastUsed < victim.lastUsed)) victim = site;
+      }
+      if (victim === null) return;
+      residentBytes -= victim.memoryBytes;
+      dropBodies(victim);
+      const sha = shaOf.get(victim) as string;
+      // Without `keep` nothing bounds how many evicted previews would stay known.
+      if (!pinned.has(sha) && keep === null) tracked.delete(sha);
     }
   };
 
+  const reload = (site: Site) => {
+    // One at a time: two hot sites that do not fit together would otherwise read each other
+    // out of memory as fast as the disk allows.
+    if (reloading.size > 0 || broken.has(site) || site.tarPath === null || site.memoryBytes > budget) return;
+    reloading.add(site);
+    // The bytes are reserved first, so making room happens before the reads, never after.
+    residentBytes += site.memoryBytes;
+    enforce();
+    reloadBodies(site).then(
+      () => {
+        if (tracked.get(shaOf.get(site) as string) === site) {
+          reloads++;
+          return;
+        }
+        dropBodies(site);
+        residentBytes -= site.memoryBytes;
+      },
+      (err: unknown) => {
+        residentBytes -= site.memoryBytes;
+        broken.add(site);
+        logger.warn({ err, sha256: shaOf.get(site) }, 'release files not read back into memory; serving them from disk');
+      },
+    ).finally(() => reloading.delete(site));
+  };
+
+  // On every request: a counter write, plus a reload for a site that was evicted.
+  function use(site: Site): void {
+    site.lastUsed = ++tick;
+    if (!site.resident) reload(site);
+  }
+
+  const read = async (sha: string): Promise<Site | 'missing'> => {
+    const path = releaseFilePath(config.stateDir, sha);
+    try {
+      return await readReleaseFile(path, sha, readOptions);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+      if (!isSlipwayError(err, 'blob_corrupt')) throw err;
+      logger.warn({ sha256: sha }, 'deleted a corrupt release from the disk cache');
+      await rm(path, { force: true });
+      return 'missing';
+    }
+  };
+
+  /** Deletes the tar of a release no route names any more (it is downloaded again if one does). */
+  const removeTar = (sha: string) => {
+    if (inflight.has(sha) || inflight.has(`offline:${sha}`) || removing.has(sha)) return;
+    const done = rm(releaseFilePath(config.stateDir, sha), { force: true })
+      .catch((err: unknown) => logger.warn({ err, sha256: sha }, 'could not delete a release from the disk cache'))
+      .finally(() => removing.delete(sha));
+    removing.set(sha, done);
+  };
+
   const fromDiskOrServer = async (sha: string, offline: boolean): Promise<Site> => {
-    const cached = await readCachedRelease(config.stateDir, sha);
-    if (Buffer.isBuffer(cached)) return loadSite(cached);
-    if (cached === 'corrupt') config.logger.warn({ sha256: sha }, 'deleted a corrupt release from the disk cache');
+    await removing.get(sha);
+    const cached = await read(sha);
+    if (cached !== 'missing') return cached;
     if (offline) {
       throw new SlipwayError('blob_not_found', 'release is not in the disk cache', { details: { sha256: sha } });
     }
     downloads++;
-    const bytes = await fetchRelease(config, sha);
-    // Parse before storing: a release that cannot be served is not worth a disk slot.
-    const site = loadSite(bytes);
-    await writeCachedRelease(config.stateDir, sha, bytes);
-    return site;
-  };
-
-  const get = (sha: string): Site | undefined => {
-    const site = pinned.get(sha);
-    if (site !== undefined) return site;
-    const hit = lru.get(sha);
-    if (hit !== undefined) {
-      lru.delete(sha);
-      lru.set(sha, hit);
+    const path = await downloadRelease(config, sha);
+    try {
+      return await readReleaseFile(path, sha, readOptions);
+    } catch (err) {
+      // A release that cannot be served is not worth a disk slot.
+      await rm(path, { force: true });
+      throw err;
     }
-    return hit;
   };
 
   return {
-    get,
+    get: (sha) => tracked.get(sha),
     load(sha, options = {}) {
-      const hit = get(sha);
+      const hit = tracked.get(sha);
       if (hit !== undefined) return Promise.resolve(hit);
       const offline = options.offline === true;
       // An offline load must not join an online one (or the reverse) with other semantics.
@@ -102,7 +214,11 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
       if (pending === undefined) {
         pending = fromDiskOrServer(sha, offline)
           .then((site) => {
-            remember(sha, site);
+            const known = tracked.get(sha);
+            if (known !== undefined) return known;
+            track(sha, site);
+            site.lastUsed = ++tick;
+            enforce();
             return site;
           })
           .finally(() => inflight.delete(key));
@@ -110,17 +226,24 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
       }
       return pending;
     },
-    pin(sites) {
-      const previous = pinned;
-      pinned = new Map(sites);
-      for (const sha of pinned.keys()) {
-        const old = lru.get(sha);
-        if (old === undefined) continue;
-        lru.delete(sha);
-        lruBytes -= old.byteSize;
+    pin(sites, keepShas) {
+      pinned = new Set(sites.keys());
+      keep = keepShas ?? null;
+      for (const [sha, site] of sites) track(sha, site);
+      for (const [sha, site] of tracked) {
+        if (wanted(sha)) continue;
+        forget(sha, site);
+        removeTar(sha);
       }
-      for (const [sha, site] of previous) if (!pinned.has(sha)) remember(sha, site);
+      enforce();
     },
-    stats: () => ({ pinned: pinned.size, cached: lru.size, cachedBytes: lruBytes, downloads }),
+    stats: () => ({
+      pinned: pinned.size,
+      cached: tracked.size - [...pinned].filter((sha) => tracked.has(sha)).length,
+      residentBytes,
+      budgetBytes: budget,
+      downloads,
+      reloads,
+    }),
   };
 }

@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SlipwayError, toSlipwayError } from '../core/errors.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { SlipwayError } from '../core/errors.js';
 import { isSha256Hex } from '../util/sha256.js';
-
 
 /** Where a release's bytes come from: the edge's disk cache and the server's blob endpoint. */
 export interface ReleaseSourceConfig {
@@ -30,63 +32,51 @@ export function releaseFilePath(stateDir: string, sha256: string): string {
   return join(stateDir, 'releases', `${sha256}.tar`);
 }
 
-function sha256Of(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /**
- * Reads a cached release and checks its bytes against the name. A file whose bytes do not
- * match (a torn disk, a bit flip) is deleted and reported as `corrupt`, so the caller fetches
- * a good copy instead of serving or keeping a bad one.
+ * Downloads a release from `GET {serverUrl}/api/v1/internal/blobs/{sha256}` straight to
+ * `<stateDir>/releases/<sha256>.tar`, hashing it on the way, so a release of any size costs
+ * a few stream buffers of memory. The file appears under its name (atomic rename, after an
+ * fsync) only once its bytes match it. Throws `blob_not_found` (404), `unauthorized`
+ * (401/403), `unavailable` (network, timeout, other statuses) or `blob_corrupt` (bytes do not
+ * match the address); nothing is left behind on failure.
  */
-export async function readCachedRelease(stateDir: string, sha256: string): Promise<Buffer | 'missing' | 'corrupt'> {
-  const path = releaseFilePath(stateDir, sha256);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw toSlipwayError(err);
-  }
-  if (sha256Of(bytes) === sha256) return bytes;
-  await rm(path, { force: true });
-  return 'corrupt';
-}
-
-/** Stores verified release bytes in the disk cache (temp + rename). */
-export async function writeCachedRelease(stateDir: string, sha256: string, bytes: Buffer): Promise<void> {
-  const path = releaseFilePath(stateDir, sha256);
-  await mkdir(join(stateDir, 'releases'), { recursive: true });
-  await writeFileAtomic(path, bytes);
-}
-
-/**
- * Downloads a release from `GET {serverUrl}/api/v1/internal/blobs/{sha256}` and verifies it.
- * Throws `blob_not_found` (404), `unauthorized` (401/403), `unavailable` (network, timeout,
- * other statuses) or `blob_corrupt` (bytes do not match the address).
- */
-export async function fetchRelease(config: ReleaseSourceConfig, sha256: string): Promise<Buffer> {
-  assertSha256(sha256);
+export async function downloadRelease(config: ReleaseSourceConfig, sha256: string): Promise<string> {
+  const path = releaseFilePath(config.stateDir, sha256);
+  await mkdir(join(config.stateDir, 'releases'), { recursive: true });
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const url = `${config.serverUrl.replace(/\/+$/, '')}/api/v1/internal/blobs/${sha256}`;
-  let bytes: Buffer;
+  const hash = createHash('sha256');
   try {
-    const res = await fetch(url, {
-      headers: { authorization: `Bearer ${config.token}` },
-      signal: AbortSignal.timeout(config.fetchTimeoutMs ?? 120_000),
-    });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      const { status } = res;
-      const code = status === 404 ? 'blob_not_found' : status === 401 || status === 403 ? 'unauthorized' : 'unavailable';
-      throw new SlipwayError(code, `release download answered ${status}`, { details: { sha256, status } });
+    try {
+      const res = await fetch(url, {
+        headers: { authorization: `Bearer ${config.token}` },
+        signal: AbortSignal.timeout(config.fetchTimeoutMs ?? 120_000),
+      });
+      if (res.status !== 200 || res.body === null) {
+        await res.body?.cancel();
+        const { status } = res;
+        const code = status === 404 ? 'blob_not_found' : status === 401 || status === 403 ? 'unauthorized' : 'unavailable';
+        throw new SlipwayError(code, `release download answered ${status}`, { details: { sha256, status } });
+      }
+      const hashing = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      const out = createWriteStream(temp, { mode: 0o644, flush: true });
+      await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), hashing, out);
+    } catch (err) {
+      if (err instanceof SlipwayError) throw err;
+      throw new SlipwayError('unavailable', 'release download failed', { cause: err, details: { sha256 } });
     }
-    bytes = Buffer.from(await res.arrayBuffer());
+    if (hash.digest('hex') !== sha256) {
+      throw new SlipwayError('blob_corrupt', 'downloaded release does not match its sha256', { details: { sha256 } });
+    }
+    await rename(temp, path);
   } catch (err) {
-    if (err instanceof SlipwayError) throw err;
-    throw new SlipwayError('unavailable', 'release download failed', { cause: err, details: { sha256 } });
+    await rm(temp, { force: true });
+    throw err;
   }
-  if (sha256Of(bytes) !== sha256) {
-    throw new SlipwayError('blob_corrupt', 'downloaded release does not match its sha256', { details: { sha256 } });
-  }
-  return bytes;
+  return path;
 }

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, UNAVAILABLE, sendCanned } from './canned-responses.js';
+import { BAD_REQUEST, HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, UNAVAILABLE, sendCanned } from './canned-responses.js';
 import type { EdgeLogger } from './logger.js';
 import type { ProxyHandler } from './proxy-handler.js';
 import type { ReleaseCache } from './release-cache.js';
-import { normalizeHost, type PreviewMatch, type RouteTable } from './route-table.js';
+import { requestHost } from './request-host.js';
+import { MALFORMED_HOST, type PreviewMatch, type RouteTable } from './route-table.js';
 import { serveStatic } from './static-handler.js';
 
 /**
@@ -25,18 +26,30 @@ export interface RequestHandlerDeps {
  * The edge's request listener: health probe, then `<slug>.<base>` → the active release
  * (synchronous; the site is already in memory, or the request is proxied to an instance when
  * the release is dynamic), then `v<N>--<slug>.<base>` → that version's release (proxied when
- * dynamic; else from memory, or loaded once on first use). Unknown hosts get the neutral 404.
+ * dynamic; else from memory, or loaded once on first use). Unknown hosts get the neutral 404;
+ * a missing (HTTP/1.1), doubled or malformed `Host` gets 400 and the connection is closed.
  */
 export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { table, logger } = deps;
+  /** Connections whose last answer is a 400 that closes them. */
+  const refused = new WeakSet<object>();
   return (req, res) => {
+    // node:http goes on parsing requests pipelined behind the 400: none of them may run (an
+    // app would do the work and its answer would never be sent).
+    if (refused.has(req.socket)) return;
     try {
+      const host = requestHost(req);
+      if (host === MALFORMED_HOST) {
+        // Whatever follows on this connection was framed by a client that cannot be trusted.
+        refused.add(req.socket);
+        res.setHeader('Connection', 'close');
+        return sendCanned(res, req.method === 'HEAD', BAD_REQUEST);
+      }
       if (req.url === HEALTH_PATH) {
         const method = req.method;
         if (method === 'GET' || method === 'HEAD') return sendCanned(res, method === 'HEAD', HEALTH_OK);
         return sendCanned(res, false, METHOD_NOT_ALLOWED);
       }
-      const host = normalizeHost(req.headers.host);
       const entry = host === null ? undefined : table.active(host);
       if (entry !== undefined) {
         if (entry.target !== null) return serveStatic(req, res, entry.target);

@@ -153,8 +153,11 @@ export class RouteSync {
     for (const e of entries) {
       if (e.target !== null && e.route.active !== null) pinned.set(e.route.active.artifact_sha256, e.target.site);
     }
-    this.#c.cache.pin(pinned);
     const wanted = new Set(activeShas([...this.#desired.values()]));
+    // Versions routes still list stay known (rollbacks, previews); a deleted deployment's go.
+    const named = new Set(wanted);
+    for (const route of this.#desired.values()) for (const v of route.versions) named.add(v.artifact_sha256);
+    this.#c.cache.pin(pinned, named);
     for (const sha of this.#ready.keys()) if (pinned.has(sha) || !wanted.has(sha)) this.#ready.delete(sha);
     this.#c.writer.save({ revision, routes: entries.map((e) => e.route) });
     if (missing > 0) return;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { testRoute } from './fake-control-plane.js';
 import { silentLogger } from './logger.js';
 import { createRouteStateWriter, readRouteState, routeStatePath } from './route-state.js';
-import { createRouteEntry, normalizeHost, RouteTable, upstreamAddresses } from './route-table.js';
-import { loadSite } from './site.js';
+import { createRouteEntry, MALFORMED_HOST, normalizeHost, RouteTable, upstreamAddresses } from './route-table.js';
+import { loadSite } from './testing/load-site.js';
 import { buildReleaseTar } from './test-helpers.js';
 import { dynamicRoute } from './upstream-fixtures.js';
 
@@ -20,6 +20,18 @@ test('normalizeHost strips the port and trailing dot, lower-cases, refuses IP li
   assert.equal(normalizeHost('[::1]:8080'), null);
   assert.equal(normalizeHost(undefined), null);
   assert.equal(normalizeHost(''), null);
+  assert.equal(normalizeHost('site.localhost:'), 'site.localhost', 'an empty port is allowed (RFC 3986)');
+  assert.equal(normalizeHost('site.localhost:65535'), 'site.localhost');
+  assert.equal(normalizeHost('[::1]'), null);
+});
+
+test('normalizeHost refuses what is not host[:port]', () => {
+  const malformed = [
+    'site.localhost:abc', 'site.localhost:99999', 'site.localhost:65536', 'site.localhost:000080000', 'site.localhost:80:80',
+    'site.localhost:-1', ':80', 'site.local host', 'site.localhost/x', 'user@site.localhost', 'site.localhost\\x',
+    '[::1', '[::1]x', '[::1]:abc', '[not an ip]', 'sité.localhost',
+  ];
+  for (const host of malformed) assert.equal(normalizeHost(host), MALFORMED_HOST, host);
 });
 
 test('active hosts and immutable preview hosts resolve; others do not', () => {

@@ -128,14 +128,52 @@ export class RouteTable {
   }
 }
 
+/** What {@link normalizeHost} returns for a `Host` value that is not `host[:port]`: a 400. */
+export const MALFORMED_HOST = Symbol('malformed Host');
+
 /**
- * The host name of a `Host` header: port and trailing dot removed, lower-cased. IP literals
- * and empty values give null: they never name a route.
+ * The host name of a `Host` header: port and trailing dot removed, lower-cased. Empty values
+ * and IP literals give null: they never name a route. Anything that is not `uri-host[:port]`
+ * (RFC 9110 §7.2; a port of at most 65535) gives {@link MALFORMED_HOST}: such a request is
+ * refused rather than guessed at, as nginx does.
  */
-export function normalizeHost(host: string | undefined): string | null {
-  if (host === undefined || host.length === 0 || host.charCodeAt(0) === 0x5b) return null;
+export function normalizeHost(host: string | undefined): string | null | typeof MALFORMED_HOST {
+  if (host === undefined || host.length === 0) return null;
+  if (host.charCodeAt(0) === 0x5b) {
+    const close = host.indexOf(']');
+    if (close === -1 || !/^[0-9A-Fa-f:.]+$|^v[0-9A-Fa-f]+\.[\w.~!$&'()*+,;=:-]+$/.test(host.slice(1, close))) return MALFORMED_HOST;
+    return validPort(host, close + 1) ? null : MALFORMED_HOST;
+  }
   const colon = host.indexOf(':');
+  const end = colon === -1 ? host.length : colon;
+  if (end === 0 || !validPort(host, end)) return MALFORMED_HOST;
+  for (let i = 0; i < end; i++) {
+    if (!isRegNameChar(host.charCodeAt(i))) return MALFORMED_HOST;
+  }
   let name = colon === -1 ? host : host.slice(0, colon);
   if (name.endsWith('.')) name = name.slice(0, -1);
   return name.toLowerCase();
+}
+
+/** True when `host` ends at `at` or continues with `:` and a port of at most 65535. */
+function validPort(host: string, at: number): boolean {
+  if (at === host.length) return true;
+  if (host.charCodeAt(at) !== 0x3a) return false;
+  const digits = host.length - at - 1;
+  // An empty port is allowed by RFC 3986 (`host:`); more than five digits never fits.
+  if (digits > 5) return false;
+  let port = 0;
+  for (let i = at + 1; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+    port = port * 10 + (c - 0x30);
+  }
+  return port <= 65535;
+}
+
+/** RFC 3986 reg-name: unreserved, sub-delims and `%` (pct-encoded hosts name no route, but are well-formed). */
+function isRegNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
+    c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x25 ||
+    c === 0x21 || c === 0x24 || (c >= 0x26 && c <= 0x2c) || c === 0x3b || c === 0x3d;
 }

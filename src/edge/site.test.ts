@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { isSlipwayError } from '../core/errors.js';
-import { loadSite } from './site.js';
+import { loadSite } from './testing/load-site.js';
 import { buildReleaseTar, releaseEntries, sha256Hex, writeTar, type TarInput } from './test-helpers.js';
 
 const headerMap = (flat: string[]) => {
@@ -24,6 +24,7 @@ test('loads files, variants, strong per-variant ETags and precomputed headers', 
   assert.equal(index.identity.etag, `"${tag}"`);
   assert.equal(index.br.etag, `"${tag}-br"`);
   assert.equal(index.gzip.etag, `"${tag}-gz"`);
+  assert.ok(index.br.body && index.gzip.body);
   assert.equal(brotliDecompressSync(index.br.body).toString(), html);
   assert.equal(gunzipSync(index.gzip.body).toString(), html);
   assert.deepEqual(headerMap(index.gzip.headers), {
@@ -37,7 +38,7 @@ test('loads files, variants, strong per-variant ETags and precomputed headers', 
   });
   // One representation only: nothing varies, so no Vary header.
   assert.equal(headerMap(site.files.get('logo.svg')?.identity.headers ?? [])['vary'], undefined);
-  assert.equal(site.byteSize, tar.length);
+  assert.equal(site.memoryBytes, html.length + index.br.body.length + index.gzip.body.length + '<svg/>'.length);
 });
 
 test('path index resolves directories and extensionless names, exact files first', () => {

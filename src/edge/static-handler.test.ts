@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { loadSite, type Site } from './site.js';
+import { loadSite } from './testing/load-site.js';
+import type { Site } from './site.js';
 import { serveStatic } from './static-handler.js';
 import { buildReleaseTar, get } from './test-helpers.js';
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND, sendCanned } from './canned-responses.js';
+import { sendFromDisk } from './disk-body.js';
 import { ifNoneMatchHits, negotiateEncoding } from './http-negotiation.js';
 import { requestPath } from './request-path.js';
 import type { FileEntry, FileVariant, Site } from './site.js';
@@ -12,12 +13,13 @@ export interface StaticTarget {
 }
 
 /**
- * Answers a request from an in-memory site. GET and HEAD only (405 with `Allow` otherwise);
- * an undecodable or dot-segment path is 400. Lookup is one map hit on the site's path index
+ * Answers a request from a loaded site: small files from memory, large ones (and every file
+ * of a site the release cache evicted) streamed from the release tar. GET and HEAD only (405
+ * with `Allow` otherwise); an undecodable or dot-segment path is 400. Lookup is one map hit on the site's path index
  * (files plus directory and `.html` aliases). A miss serves, in order: `/index.html` with 200
  * when SPA fallback is on and the last segment has no extension (as `Route.spa_fallback`
  * promises), the release's own `404.html` with 404, or the neutral 404 page. Everything sent
- * was computed at load time; the hot path allocates only what node:http itself needs.
+ * was computed at load time; the in-memory path allocates only what node:http itself needs.
  */
 export function serveStatic(req: IncomingMessage, res: ServerResponse, target: StaticTarget): void {
   const method = req.method;
@@ -26,10 +28,15 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, target: S
   const path = requestPath(req.url ?? '');
   if (path === null) return sendCanned(res, isHead, BAD_REQUEST);
   const { site } = target;
+  site.onUse(site);
   const entry = site.paths.get(path);
   if (entry !== undefined) return sendEntry(req, res, entry);
   if (target.spaFallback && site.index !== null && !hasExtension(path)) return sendEntry(req, res, site.index);
-  if (site.notFound !== null) return sendNotFoundPage(req, res, site.notFound);
+  if (site.notFound !== null) {
+    // The release's 404.html: always sent in full, since a 304 may only stand in for a 200.
+    res.statusCode = 404;
+    return send(req, res, chooseVariant(req, site.notFound));
+  }
   return sendCanned(res, isHead, NOT_FOUND);
 }
 
@@ -42,17 +49,16 @@ function sendEntry(req: IncomingMessage, res: ServerResponse, entry: FileEntry):
     res.end();
     return;
   }
-  res.writeHead(200, variant.headers);
-  if (req.method === 'HEAD') res.end();
-  else res.end(variant.body);
+  send(req, res, variant);
 }
 
-/** The release's 404.html: always sent in full, since a 304 may only stand in for a 200. */
-function sendNotFoundPage(req: IncomingMessage, res: ServerResponse, entry: FileEntry): void {
-  const variant = chooseVariant(req, entry);
-  res.writeHead(404, variant.headers);
+/** Sends `variant` with the status set on `res` (200 unless changed): from memory, else disk. */
+function send(req: IncomingMessage, res: ServerResponse, variant: FileVariant): void {
+  const body = variant.body;
+  if (body === null && req.method !== 'HEAD' && variant.tarPath !== null) return sendFromDisk(res, variant, variant.tarPath);
+  res.writeHead(res.statusCode, variant.headers);
   if (req.method === 'HEAD') res.end();
-  else res.end(variant.body);
+  else res.end(body);
 }
 
 function chooseVariant(req: IncomingMessage, entry: FileEntry): FileVariant {

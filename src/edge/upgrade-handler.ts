@@ -1,12 +1,15 @@
-import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NOT_FOUND, NO_UPSTREAM, UNAVAILABLE, cannedBytes, type CannedResponse } from './canned-responses.js';
 import { forwardRequestHeaders } from './forward-headers.js';
 import type { EdgeLogger } from './logger.js';
 import { pickUpstream, type ProxyTarget } from './pick-upstream.js';
-import { normalizeHost, type RouteTable } from './route-table.js';
-import type { UpstreamPools } from './upstream-pool.js';
+import { afterPendingAnswers, type HttpSocket } from './pending-answers.js';
+import { pipeResponse, switchingHead } from './raw-response.js';
+import { requestHost } from './request-host.js';
+import { MALFORMED_HOST, type RouteTable } from './route-table.js';
+import type { UpstreamPools, UpstreamSlot } from './upstream-pool.js';
 
 /** What {@link createUpgradeHandler} needs. */
 export interface UpgradeHandlerConfig {
@@ -15,7 +18,7 @@ export interface UpgradeHandlerConfig {
   pools: UpstreamPools;
   logger: EdgeLogger;
   forwardedProto: 'http' | 'https';
-  /** Time allowed for the upstream's first byte (its handshake answer); default 60 s. */
+  /** Time allowed for the upstream's answer to the handshake; default 60 s (then 504). */
   timeoutMs?: number;
   /**
    * An open tunnel with no byte either way for this long is closed; default 10 min. It reclaims
@@ -27,6 +30,11 @@ export interface UpgradeHandlerConfig {
 /** The HTTP server's `upgrade` listener, and a way to cut every open tunnel. */
 export interface UpgradeHandler {
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * The HTTP server's `connect` listener: the edge is not a forward proxy, so `CONNECT` gets
+   * 400, after the answers to any requests before it (node:http would cut those off).
+   */
+  refuseConnect(req: IncomingMessage, socket: Duplex): void;
   /**
    * Destroys every tunnel and refuses new upgrades (503): tunnels never end by themselves, and
    * server.close() waits for them.
@@ -42,100 +50,223 @@ function refuse(socket: Duplex, response: CannedResponse): void {
   else socket.destroy();
 }
 
+/** Errors meaning the connection to the instance never opened: nothing reached it. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EINVAL', 'EADDRNOTAVAIL']);
+
 /**
- * WebSockets (and any other `Upgrade:`) for dynamic releases: a raw TCP connection to a chosen
- * instance, the request head written as received (hop-by-hop headers dropped except the
- * upgrade itself, `X-Forwarded-*` added), then bytes piped both ways untouched; the upstream
- * answers the handshake itself. Either side ending or failing destroys both. Static and unknown
- * hosts get the neutral 404: they have nothing to upgrade to.
+ * WebSockets (and any other `Upgrade:`) for dynamic releases. The handshake is forwarded as an
+ * HTTP request with the same header rewriting as any proxied request (plus the upgrade pair),
+ * and only an upstream `101 Switching Protocols` turns the connection into a byte tunnel; the
+ * client's bytes after its request head wait until then. Any other answer is passed on as a
+ * complete response that closes the connection, so nothing the client sends after a refused
+ * upgrade reaches an app unchecked. Either side of a tunnel ending or failing destroys both.
+ * Static and unknown hosts get the neutral 404; an upgrade request with a body (which would
+ * have to be forwarded before the answer, and which no WebSocket handshake has) gets 400.
  */
 export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandler {
-  const tunnels = new Set<Duplex>();
+  const exchanges = new Set<UpgradeExchange>();
   let closed = false;
-  const timeoutMs = config.timeoutMs ?? 60_000;
-  const idleTimeoutMs = config.idleTimeoutMs ?? 600_000;
-
-  const open = (req: IncomingMessage, client: Duplex, o: { head: Buffer; target: ProxyTarget; index: number; retried: boolean }) => {
-    const address = o.target.upstreams[o.index] as string;
-    const colon = address.lastIndexOf(':');
-    const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-    const slot = config.pools.acquire(address);
-    const upstream: Socket = connect({ host, port: Number(address.slice(colon + 1)), noDelay: true });
-    tunnels.add(client).add(upstream);
-    let state: 'connecting' | 'open' | 'done' = 'connecting';
-    let answered = false;
-    /** Ends this attempt once; `then` decides the client's fate (default: destroyed too). */
-    const end = (then?: () => void) => {
-      if (state === 'done') return;
-      state = 'done';
-      config.pools.release(slot);
-      tunnels.delete(upstream);
-      tunnels.delete(client);
-      client.removeListener('close', onClientGone);
-      upstream.destroy();
-      if (then === undefined) client.destroy();
-      else then();
-    };
-    const onClientGone = () => end();
-    client.once('close', onClientGone);
-    // Every byte of the tunnel passes through the upstream socket, so its inactivity timer
-    // serves for both: first the handshake deadline, then the idle limit.
-    upstream.setTimeout(timeoutMs, () => {
-      if (answered) {
-        config.logger.info({ upstream: address, idle_ms: idleTimeoutMs }, 'closing an idle tunnel');
-        return end();
-      }
-      config.logger.warn({ upstream: address }, 'upstream did not answer a websocket handshake in time');
-      end(() => refuse(client, GATEWAY_TIMEOUT));
-    });
-    upstream.once('data', () => {
-      answered = true;
-      upstream.setTimeout(idleTimeoutMs);
-    });
-    upstream.on('error', (err: Error & { code?: string }) => {
-      if (state !== 'connecting') return end();
-      end(() => {
-        // Nothing reached the instance: the handshake is a GET, so one other may be tried.
-        if (!o.retried && client.writable) {
-          open(req, client, { ...o, index: (o.index + 1) % o.target.upstreams.length, retried: true });
-          return;
-        }
-        config.logger.warn({ err, upstream: address, code: err.code }, 'websocket upstream unreachable');
-        refuse(client, BAD_GATEWAY);
-      });
-    });
-    // A clean close from the instance (say, after a WebSocket close frame): let what it sent
-    // reach the client before its socket goes too. Errors were handled above.
-    upstream.on('close', () => end(() => client.end(() => client.destroy())));
-    upstream.once('connect', () => {
-      state = 'open';
-      const headers = forwardRequestHeaders(req, { proto: config.forwardedProto, upgrade: true });
-      let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
-      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-      upstream.write(`${text}\r\n`);
-      if (o.head.length > 0) upstream.write(o.head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
+  const settings = { ...config, timeoutMs: config.timeoutMs ?? 60_000, idleTimeoutMs: config.idleTimeoutMs ?? 600_000, exchanges };
+  const start = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (closed) return refuse(socket, UNAVAILABLE);
+    const host = requestHost(req);
+    if (host === MALFORMED_HOST) return refuse(socket, BAD_REQUEST);
+    const target = host === null ? null : config.table.proxyTarget(host);
+    if (target === null) return refuse(socket, NOT_FOUND);
+    if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return refuse(socket, BAD_REQUEST);
+    const length = req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return refuse(socket, BAD_REQUEST);
+    const index = pickUpstream(target, req);
+    if (index === -1) return refuse(socket, NO_UPSTREAM);
+    new UpgradeExchange(settings, { req, client: socket, head, target }).send(index, false);
   };
-
   return {
-    handle(req, socket, head) {
+    handle(req, client, head) {
+      const socket = client as HttpSocket;
       // A client reset must never surface as an uncaught 'error'.
       socket.on('error', () => socket.destroy());
-      if (closed) return refuse(socket, UNAVAILABLE);
-      const host = normalizeHost(req.headers.host);
-      const target = host === null ? null : config.table.proxyTarget(host);
-      if (target === null) return refuse(socket, NOT_FOUND);
-      if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return refuse(socket, BAD_REQUEST);
-      const index = pickUpstream(target, req);
-      if (index === -1) return refuse(socket, NO_UPSTREAM);
-      open(req, socket, { head, target, index, retried: false });
+      // Read nothing more from the client until the upstream has switched protocols.
+      socket.pause();
+      if (socket._httpMessage == null) return start(req, socket, head);
+      // Pipelined behind requests still being answered: their answers go first, in order.
+      afterPendingAnswers(socket, true, () => {
+        if (socket.writable) start(req, socket, head);
+        else socket.destroy();
+      });
+    },
+    refuseConnect(_req, client) {
+      const socket = client as HttpSocket;
+      socket.on('error', () => socket.destroy());
+      socket.pause();
+      afterPendingAnswers(socket, true, () => {
+        if (socket.writable) refuse(socket, BAD_REQUEST);
+        else socket.destroy();
+      });
     },
     closeAll() {
       closed = true;
-      for (const socket of tunnels) socket.destroy();
-      tunnels.clear();
+      for (const exchange of exchanges) exchange.destroy();
+      exchanges.clear();
     },
   };
+}
+
+type Settings = UpgradeHandlerConfig & { timeoutMs: number; idleTimeoutMs: number; exchanges: Set<UpgradeExchange> };
+
+/** One upgrade request: forwarded, then either tunnelled (101) or answered and closed. */
+class UpgradeExchange {
+  readonly #c: Settings;
+  readonly #req: IncomingMessage;
+  readonly #client: Duplex;
+  readonly #head: Buffer;
+  readonly #target: ProxyTarget;
+  #state: 'waiting' | 'answering' | 'tunnel' | 'done' = 'waiting';
+  #slot: UpstreamSlot | null = null;
+  #upstreamReq: ClientRequest | null = null;
+  #upstream: Duplex | null = null;
+  /** The upgrade was forwarded (not for HTTP/1.0, which has none). */
+  #asked = false;
+  readonly #onClientGone = () => this.destroy();
+
+  constructor(settings: Settings, o: { req: IncomingMessage; client: Duplex; head: Buffer; target: ProxyTarget }) {
+    this.#c = settings;
+    this.#req = o.req;
+    this.#client = o.client;
+    this.#head = o.head;
+    this.#target = o.target;
+    settings.exchanges.add(this);
+    o.client.once('close', this.#onClientGone);
+  }
+
+  send(index: number, retried: boolean): void {
+    const address = this.#target.upstreams[index] as string;
+    const colon = address.lastIndexOf(':');
+    this.#slot = this.#c.pools.acquire(address);
+    const req = this.#req;
+    // Upgrade is HTTP/1.1's: an HTTP/1.0 request's Upgrade header must be ignored (RFC 9110 §7.8).
+    const upgrade = req.httpVersion === '1.1';
+    this.#asked = upgrade;
+    const upstreamReq = request({
+      host: address.slice(0, colon).replace(/^\[|\]$/g, ''),
+      port: Number(address.slice(colon + 1)),
+      method: req.method,
+      path: req.url,
+      headers: forwardRequestHeaders(req, { proto: this.#c.forwardedProto, upgrade }),
+      agent: false,
+      setHost: false,
+    });
+    this.#upstreamReq = upstreamReq;
+    let connected = false;
+    upstreamReq.once('socket', (socket) => socket.once('connect', () => (connected = true)));
+    upstreamReq.setTimeout(this.#c.timeoutMs, () => this.#timedOut(address));
+    upstreamReq.once('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => this.#tunnel(res, socket, head));
+    upstreamReq.once('response', (res: IncomingMessage) => this.#answer(res));
+    upstreamReq.on('error', (err: Error & { code?: string }) => {
+      if (this.#state !== 'waiting') return this.destroy();
+      this.#release();
+      // Nothing reached the instance: the handshake has no body, so one other may be tried.
+      if (!retried && !connected && NOT_CONNECTED.has(err.code ?? '') && this.#client.writable) {
+        return this.send((index + 1) % this.#target.upstreams.length, true);
+      }
+      this.#c.logger.warn({ err, upstream: address, code: err.code }, 'websocket upstream unreachable');
+      this.#finish(BAD_GATEWAY);
+    });
+    upstreamReq.end();
+  }
+
+  /** Cuts both sides at once (the client left, a tunnel failed, or the edge is closing). */
+  destroy(): void {
+    if (this.#state === 'done') return;
+    this.#end();
+    this.#upstreamReq?.destroy();
+    this.#upstream?.destroy();
+    this.#client.destroy();
+  }
+
+  /** The upstream switched protocols: pass its 101 on, then pipe bytes both ways untouched. */
+  #tunnel(res: IncomingMessage, upstream: Socket, head: Buffer): void {
+    if (this.#state !== 'waiting') {
+      upstream.destroy();
+      return this.destroy();
+    }
+    this.#upstream = upstream;
+    if (!this.#asked) {
+      // A switch nobody asked for is not something the client can follow.
+      this.#c.logger.warn({ upstream: this.#address }, 'upstream switched protocols unasked');
+      upstream.destroy();
+      return this.#finish(BAD_GATEWAY);
+    }
+    this.#state = 'tunnel';
+    const client = this.#client;
+    upstream.on('error', () => this.destroy());
+    // A clean close from the instance (say, after a WebSocket close frame): let what it sent
+    // reach the client before its socket goes too.
+    upstream.once('close', () => {
+      if (this.#state === 'done') return;
+      this.#end();
+      client.end(() => client.destroy());
+    });
+    // Every byte of the tunnel passes through the upstream socket, so its inactivity timer
+    // covers both directions.
+    upstream.setTimeout(this.#c.idleTimeoutMs, () => {
+      this.#c.logger.info({ upstream: this.#address, idle_ms: this.#c.idleTimeoutMs }, 'closing an idle tunnel');
+      this.destroy();
+    });
+    client.write(switchingHead(res));
+    if (head.length > 0) client.write(head);
+    if (this.#head.length > 0) upstream.write(this.#head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+    client.resume();
+  }
+
+  /** Any other answer: the client gets it whole, and the connection ends with it. */
+  #answer(res: IncomingMessage): void {
+    if (this.#state !== 'waiting') return this.destroy();
+    this.#state = 'answering';
+    // From here the timer guards a stalled body, not a slow answer.
+    this.#upstreamReq?.setTimeout(this.#c.idleTimeoutMs);
+    pipeResponse(res, this.#client, {
+      head: this.#req.method === 'HEAD',
+      chunked: this.#req.httpVersion === '1.1',
+      done: () => {
+        if (this.#state === 'done') return;
+        this.#end();
+        this.#upstreamReq?.destroy();
+        this.#client.destroy();
+      },
+    });
+  }
+
+  #timedOut(address: string): void {
+    if (this.#state === 'tunnel' || this.#state === 'done') return;
+    if (this.#state === 'answering') return this.destroy();
+    this.#c.logger.warn({ upstream: address }, 'upstream did not answer a websocket handshake in time');
+    this.#upstreamReq?.destroy();
+    this.#finish(GATEWAY_TIMEOUT);
+  }
+
+  /** Ends the exchange with a canned answer to the client. */
+  #finish(response: CannedResponse): void {
+    if (this.#state === 'done') return;
+    this.#end();
+    refuse(this.#client, response);
+  }
+
+  /** Bookkeeping once: in-flight count, the set closeAll() cuts, the client listener. */
+  #end(): void {
+    this.#state = 'done';
+    this.#release();
+    this.#c.exchanges.delete(this);
+    this.#client.removeListener('close', this.#onClientGone);
+  }
+
+  #release(): void {
+    if (this.#slot !== null) this.#c.pools.release(this.#slot);
+    this.#slot = null;
+  }
+
+  get #address(): string | undefined {
+    return this.#slot?.address;
+  }
 }

@@ -13,6 +13,8 @@ export interface RuntimeCapabilities {
   sandboxedFilesystem: boolean;
   /** Memory, CPU and pids limits are enforced (an instance over its memory is killed). */
   resourceLimits: boolean;
+  /** Why {@link resourceLimits} is false, in words for the operator; null when it is true. */
+  resourceLimitsReason: string | null;
   /** Each instance runs as its own unprivileged uid. */
   ownUser: boolean;
   /** Can build and run images from a Dockerfile. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
-import { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../core/limits.js';
+import { DEFAULT_MAX_JSON_BODY_BYTES, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../core/limits.js';
 
 /**
  * Every setting, read once from the environment at start-up. docs/configuration.md lists them;
@@ -26,6 +26,8 @@ export interface SlipwayConfig {
   buildUidBase: number | undefined;
   /** False when SLIPWAY_BUILD_SANDBOX=off: build steps then run without namespaces. */
   buildSandbox: boolean;
+  /** An IPv4 /16 the builds' network namespaces are addressed from; blackholed on the host. */
+  buildSubnet: string;
   logLevel: string;
   /** Instance logs older than this many days are deleted. */
   logRetentionDays: number;
@@ -41,8 +43,12 @@ export interface SlipwayConfig {
   instanceSubnet: string;
   /** Prefix of everything the runtime creates on the host (namespaces, interfaces, cgroups, firewall table). */
   runtimeLabel: string;
+  /** Where the cgroup filesystem is mounted (SLIPWAY_CGROUP_ROOT, default `/sys/fs/cgroup`). */
+  cgroupRoot: string;
   /** A websocket tunnel through the edge with no traffic this long is closed. */
   edgeTunnelIdleTimeoutMs: number;
+  /** SLIPWAY_EDGE_MEMORY_BYTES: the edge's memory budget for release files; undefined is 1/8 of RAM. */
+  edgeMemoryBytes: number | undefined;
   /** SLIPWAY_SECRETS_KEY as given; unset uses (and first creates) `home/secrets.key`. */
   secretsKey: string | undefined;
   /** SLIPWAY_DISCARD_UNREADABLE_SECRETS=1: start with a new key, deleting secrets sealed under a lost one. */
@@ -100,11 +106,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
       maxUploadBytes: int(env, 'SLIPWAY_MAX_UPLOAD_BYTES', { fallback: DEFAULT_UPLOAD_LIMITS.maxUploadBytes, min: 1 }),
       maxUnpackedBytes: int(env, 'SLIPWAY_MAX_UNPACKED_BYTES', { fallback: DEFAULT_UPLOAD_LIMITS.maxUnpackedBytes, min: 1 }),
       maxFiles: int(env, 'SLIPWAY_MAX_FILES', { fallback: DEFAULT_UPLOAD_LIMITS.maxFiles, min: 1 }),
+      maxJsonBodyBytes: int(env, 'SLIPWAY_MAX_JSON_BODY_BYTES', { fallback: DEFAULT_MAX_JSON_BODY_BYTES, min: 1 }),
     },
     buildTimeoutMs: int(env, 'SLIPWAY_BUILD_TIMEOUT_MS', { fallback: 15 * 60 * 1000, min: 1000 }),
     buildConcurrency: int(env, 'SLIPWAY_BUILD_CONCURRENCY', { fallback: 2, min: 1 }),
     buildUidBase: buildUidBase(env),
     buildSandbox: env.SLIPWAY_BUILD_SANDBOX !== 'off',
+    buildSubnet: buildSubnet(env),
     logLevel: env.SLIPWAY_LOG_LEVEL || 'info',
     logRetentionDays: int(env, 'SLIPWAY_LOG_RETENTION_DAYS', { fallback: 7, min: 1 }),
     logMaxLines: int(env, 'SLIPWAY_LOG_MAX_LINES', { fallback: 100_000, min: 100 }),
@@ -113,9 +121,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     instanceUidBase: int(env, 'SLIPWAY_INSTANCE_UID_BASE', { fallback: 300_000, min: 1000 }),
     instanceSubnet: subnet(env),
     runtimeLabel: label(env, home),
+    cgroupRoot: resolve(env.SLIPWAY_CGROUP_ROOT || '/sys/fs/cgroup'),
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
     discardUnreadableSecrets: env.SLIPWAY_DISCARD_UNREADABLE_SECRETS === '1',
     edgeTunnelIdleTimeoutMs: int(env, 'SLIPWAY_EDGE_TUNNEL_IDLE_TIMEOUT_MS', { fallback: 600_000, min: 1000 }),
+    edgeMemoryBytes: env.SLIPWAY_EDGE_MEMORY_BYTES ? int(env, 'SLIPWAY_EDGE_MEMORY_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
   };
 }
 
@@ -141,6 +151,17 @@ function subnet(env: NodeJS.ProcessEnv): string {
   if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) {
     throw new SlipwayError('invalid_request', `SLIPWAY_INSTANCE_SUBNET must be an IPv4 /16 such as 10.213.0.0/16, not "${v}"`);
   }
+  return v;
+}
+
+/** The build subnet: an IPv4 /16 that must differ from the instance subnet. */
+function buildSubnet(env: NodeJS.ProcessEnv): string {
+  const v = env.SLIPWAY_BUILD_SUBNET || '10.214.0.0/16';
+  const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(v);
+  if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) {
+    throw new SlipwayError('invalid_request', `SLIPWAY_BUILD_SUBNET must be an IPv4 /16 such as 10.214.0.0/16, not "${v}"`);
+  }
+  if (v === subnet(env)) throw new SlipwayError('invalid_request', `SLIPWAY_BUILD_SUBNET must differ from SLIPWAY_INSTANCE_SUBNET (both are ${v})`);
   return v;
 }
 

@@ -33,6 +33,7 @@ export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { p
     token: await readInternalToken(config),
     stateDir: join(homePaths(config.home).edge),
     tunnelIdleTimeoutMs: config.edgeTunnelIdleTimeoutMs,
+    memoryBytes: config.edgeMemoryBytes,
   });
   const { port } = await edge.start();
   return Object.assign(edge, { port });

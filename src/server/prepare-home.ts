@@ -24,7 +24,9 @@ export async function prepareHome(home: string): Promise<void> {
  * Where builds run. Normally `work/` in the home; but build users must be able to walk down to
  * it, and a home inside a closed folder (root's default `/root/.slipway`, `/root` being 0700)
  * would lock them out. Then the work trees go to `/var/tmp/slipway-work-<hash of the home>`
- * (0711, root's), which builds can reach and, in their sandbox, see only their own tree of.
+ * (0711, root's), which builds can reach and, in their sandbox, see only their own tree of:
+ * the sandbox puts an empty `/var/tmp` over the host's (so no other home's trees either) and
+ * binds only the build's own tree back.
  */
 export async function buildWorkDir(home: string, buildUsers: boolean): Promise<string> {
   const own = homePaths(home).work;

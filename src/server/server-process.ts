@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import type { BuildSandbox } from '../build/build-sandbox.js';
+import { setupBuildIsolation, type BuildIsolation } from './build-isolation.js';
 import { buildWorkDir, prepareHome } from './prepare-home.js';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -12,19 +11,8 @@ import { createServices } from '../services/services.js';
 import { homePaths, type SlipwayConfig } from './config.js';
 import { openStore } from './open-store.js';
 import { acquirePidLock } from './pid-lock.js';
+import { sweepUploadDir } from './sweep-uploads.js';
 import { loadSecretBox } from './secrets-key.js';
-
-/**
- * Build steps are namespaced with bubblewrap when builds run as their own users (root) and it is
- * installed; `SLIPWAY_BUILD_SANDBOX=off` turns it off.
- */
-function buildSandbox(config: SlipwayConfig): BuildSandbox | undefined {
-  if (config.buildUidBase === undefined || !config.buildSandbox) return undefined;
-  const bwrap = ['/usr/bin/bwrap', '/bin/bwrap'].find((p) => existsSync(p));
-  if (!bwrap) return undefined;
-  // Shortest first: a home inside /root is hidden after /root itself.
-  return { bwrap, hide: [...new Set(['/root', config.home])].sort((a, b) => a.length - b.length) };
-}
 
 /** A running `slipway server`. */
 export interface RunningServer {
@@ -41,8 +29,19 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
   const paths = homePaths(config.home);
   await prepareHome(config.home);
   const lock = await acquirePidLock(paths.serverLock, `slipway server for ${config.home}`);
+  // Under the lock, so no other server on this home can be using the scratch space.
+  const swept = await sweepUploadDir(paths.uploads).catch(async (err: unknown) => {
+    await lock.release();
+    throw err;
+  });
   const logger = pino({ level: config.logLevel, base: { process: 'server' } });
+  let builds: BuildIsolation | undefined;
   try {
+    if (swept > 0) logger.info({ swept }, 'removed uploads left by an earlier run');
+    builds = await setupBuildIsolation(config);
+    // Printed whatever the log level: how far builds are isolated is a security property.
+    console.log(`server: ${builds.summary}`);
+    for (const warning of builds.warnings) logger.warn(warning);
     const store = await openStore({
       databaseUrl: config.databaseUrl, pgliteDir: paths.db,
       onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; it will be replaced'),
@@ -55,7 +54,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       config: {
         baseDomain: config.baseDomain, publicScheme: config.publicScheme, publicPort: config.publicPort, limits: config.limits,
         workDir: await buildWorkDir(config.home, config.buildUidBase !== undefined), uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
-        buildSandbox: buildSandbox(config),
+        buildSandbox: builds.sandbox, buildNetwork: builds.network,
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
       },
     });
@@ -84,10 +83,12 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         services.routes.stop();
         await app.close();
         await store.close();
+        await builds?.close().catch((err) => logger.warn({ err }, 'could not remove the build network'));
         await lock.release();
       },
     };
   } catch (err) {
+    await builds?.close().catch(() => undefined);
     await lock.release();
     throw err;
   }

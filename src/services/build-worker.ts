@@ -123,6 +123,7 @@ export class BuildWorker {
     // Whatever the build prints passes through the mask before it reaches the log file.
     let masked = createLineRedactor([], (text) => log.write(text));
     const onLog = (chunk: string) => masked.write(chunk);
+    let netSlot: number | undefined;
     try {
       const opened = this.env.open(version.deploymentId, version.env);
       secrets = opened.secrets;
@@ -136,6 +137,10 @@ export class BuildWorker {
       } else {
         await rm(dir, { recursive: true, force: true });
         await mkdir(dir, { recursive: true });
+        const sandbox = user ? this.ctx.config.buildSandbox : undefined;
+        const network = sandbox?.net ? this.ctx.config.buildNetwork : undefined;
+        if (network) netSlot = slot;
+        const netns = network ? await network.create(slot) : undefined;
         const snapshotPath = join(dir, 'source.tar');
         await this.ctx.blobs.readToFile(version.sourceSha256, snapshotPath);
         const release = await buildRelease({
@@ -143,7 +148,7 @@ export class BuildWorker {
           buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
           runCommand: version.runCommand ?? undefined, port: version.port ?? undefined, env: buildEnv,
           timeoutMs: this.ctx.config.buildTimeoutMs, onLog, user, signal: this.abort.signal, compressor: this.compressor,
-          sandbox: user ? this.ctx.config.buildSandbox : undefined,
+          sandbox, netns,
         });
         const artifact = await this.ctx.blobs.putFile(release.releasePath);
         onLog(`release ${artifact.sha256} (${artifact.size} bytes)\n`);
@@ -177,6 +182,9 @@ export class BuildWorker {
     } finally {
       // Only a build command can leave processes behind.
       if (user && (version.buildCommand || version.kind === 'dynamic')) await killAllOf(user);
+      if (netSlot !== undefined) {
+        await this.ctx.config.buildNetwork?.remove(netSlot).catch((err) => this.ctx.logger.warn({ err, versionId: version.id }, 'could not remove the build network namespace'));
+      }
       await rm(dir, { recursive: true, force: true });
     }
   }

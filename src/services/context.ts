@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
+import type { BuildNetworkSlots } from '../build/build-network.js';
 import type { BuildSandbox } from '../build/build-sandbox.js';
 import type { UploadLimits } from '../core/limits.js';
 import type { ApiKeyRole } from '../core/states.js';
@@ -26,6 +27,8 @@ export interface ServicesConfig {
   buildUidBase?: number;
   /** When set, build steps run in this namespace sandbox (root with bubblewrap installed). */
   buildSandbox?: BuildSandbox;
+  /** When set (with a sandbox that has `net`), each build gets its own network namespace. */
+  buildNetwork?: BuildNetworkSlots;
   /** Where live build logs are written while a build runs. */
   logDir: string;
   /** Longest a build command may run. */

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { extractUpload } from '../build/archive/extract-upload.js';
 import { writeFileMap, type FileMapValue } from '../build/archive/file-map.js';
 import { createSnapshot } from '../build/snapshot.js';
 import { deployments, operations, versions } from '../store/schema.js';
@@ -13,9 +12,13 @@ import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
 import type { RuntimeOptions } from '../core/runtime-options.js';
 
-/** Where the source of a publish comes from; already received by the API layer. */
+/**
+ * Where the source of a publish comes from; already received by the API layer. An archive is
+ * unpacked (and checked) while its body is read, so it arrives as a `tree`: a private folder
+ * holding exactly the approved files, which the caller removes afterwards.
+ */
 export type PublishSource =
-  | { type: 'archive'; path: string; format: 'tar' | 'tgz' }
+  | { type: 'tree'; dir: string }
   | { type: 'files'; files: Record<string, FileMapValue> };
 
 /** Build and runtime settings of a publish. */
@@ -136,17 +139,14 @@ export class PublishService {
     return { versionId, operationId };
   }
 
-  /** Unpacks into scratch space (refusing unsafe input whole) and stores the snapshot blob. */
+  /** Writes a file map into scratch space (refusing unsafe input whole) and stores the snapshot blob. */
   private async snapshot(source: PublishSource, options: PublishOptions): Promise<string> {
     await mkdir(this.ctx.config.uploadDir, { recursive: true, mode: 0o700 });
     const work = join(this.ctx.config.uploadDir, `snapshot-${newId('op').slice(3)}`);
     try {
-      const tree = join(work, 'tree');
-      if (source.type === 'archive') {
-        await extractUpload({ archivePath: source.path, format: source.format, destDir: tree, limits: this.ctx.config.limits });
-      } else {
-        await writeFileMap({ files: source.files, destDir: tree, limits: this.ctx.config.limits });
-      }
+      await mkdir(work, { mode: 0o700 });
+      const tree = source.type === 'tree' ? source.dir : join(work, 'tree');
+      if (source.type === 'files') await writeFileMap({ files: source.files, destDir: tree, limits: this.ctx.config.limits });
       // A prebuilt output folder (output_path without build_command) is the site: keep it.
       const keepPath = options.buildCommand ? undefined : options.outputPath;
       const snap = await createSnapshot({ sourceDir: tree, outPath: join(work, 'snapshot.tar'), keepPath });

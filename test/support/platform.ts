@@ -80,6 +80,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // Nor instance users, addresses or host names (netns, interfaces, cgroups, firewall table).
     SLIPWAY_INSTANCE_UID_BASE: String(1_100_000 + randomInt(0, 10_000) * 1000),
     SLIPWAY_INSTANCE_SUBNET: `10.${randomInt(100, 200)}.0.0/16`,
+    // And build networks (their own /30s, blackhole route and firewall table).
+    SLIPWAY_BUILD_SUBNET: `10.${randomInt(200, 250)}.0.0/16`,
     SLIPWAY_RUNTIME_LABEL: `t${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
     ...options.env,
   };

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -15,12 +16,23 @@ import { principalOf } from '../auth.js';
 import { renderPublish } from '../publish-view.js';
 import { toPublishOptions } from '../publish-options.js';
 import { DeploymentParams, ErrorSchema, type PublishOptionsInput, PublishJsonBody, PublishQuery, PublishResultSchema, RedeployBody, RollbackBody, flag, one } from '../schemas.js';
-import { saveUpload } from '../upload.js';
+import { meterBody, uploadTooLarge } from '../upload.js';
+import { extractUpload } from '../../build/archive/extract-upload.js';
 import { toWireError } from '../error-handler.js';
 import { untilEdgesServe } from '../edge-wait.js';
 
-/** Content types accepted as an archive; gzip is recognised by its magic bytes. */
-export const ARCHIVE_TYPES = ['application/x-tar', 'application/tar', 'application/gzip', 'application/x-gzip', 'application/octet-stream'];
+/** What each archive Content-Type means: it decides the format, the bytes must agree. */
+const ARCHIVE_FORMATS: Record<string, 'tar' | 'tgz' | 'sniff'> = {
+  'application/x-tar': 'tar',
+  'application/tar': 'tar',
+  'application/gzip': 'tgz',
+  'application/x-gzip': 'tgz',
+  // "Some bytes": the gzip magic decides, as the SDK and CLI may stream without knowing.
+  'application/octet-stream': 'sniff',
+};
+
+/** Content types accepted as an archive. */
+export const ARCHIVE_TYPES = Object.keys(ARCHIVE_FORMATS);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -29,6 +41,12 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { ctx } = services;
   const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema };
+  // Uploads still arriving when the server stops are cut off: closing waits for every request,
+  // and a client may send as slowly as it likes.
+  const receiving = new Set<Readable>();
+  app.addHook('preClose', async () => {
+    for (const body of receiving) body.destroy();
+  });
 
   r.post('/api/v1/deployments/:deployment/publish', {
     schema: {
@@ -39,7 +57,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
   }, async (req, reply) => {
     const principal = principalOf(req);
     const dep = await findDeployment(ctx.store.db, principal, req.params.deployment);
-    const received = await receiveSource(req, services);
+    const received = await receiveSource(req, services, receiving);
     try {
       const options = toPublishOptions(received.options);
       const key = idempotencyKey(req);
@@ -136,8 +154,12 @@ interface ReceivedSource {
   cleanup(): Promise<void>;
 }
 
-/** Reads the body: a JSON file map is validated here, an archive is saved to disk first. */
-async function receiveSource(req: FastifyRequest, services: Services): Promise<ReceivedSource> {
+/**
+ * Reads the body: a JSON file map is validated here; an archive is unpacked while it streams
+ * in (hashed, gunzipped off the event loop, every entry checked before it is written) into a
+ * private folder under the uploads scratch space, removed by `cleanup` or on refusal.
+ */
+async function receiveSource(req: FastifyRequest, services: Services, receiving: Set<Readable>): Promise<ReceivedSource> {
   const { wait: _wait, ...query } = req.query as PublishOptionsInput & { wait?: string };
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type === 'application/json') {
@@ -150,13 +172,33 @@ async function receiveSource(req: FastifyRequest, services: Services): Promise<R
     const { files, ...options } = parsed.data;
     return { source: { type: 'files', files }, bodySha256: sha256(JSON.stringify(files)), options: { ...query, ...options }, cleanup: async () => {} };
   }
-  if (!ARCHIVE_TYPES.includes(type)) {
+  const format = Object.hasOwn(ARCHIVE_FORMATS, type) ? ARCHIVE_FORMATS[type] : undefined;
+  if (format === undefined) {
     throw new SlipwayError('unsupported_media_type', `send the source as application/x-tar, application/gzip or application/json, not "${type || 'nothing'}"`);
   }
-  const saved = await saveUpload(req.body as Readable, services.ctx.config.uploadDir, services.ctx.config.limits.maxUploadBytes);
-  const fh = await open(saved.path, 'r');
-  const magic = Buffer.alloc(2);
-  await fh.read(magic, 0, 2, 0).finally(() => fh.close());
-  const format = magic[0] === 0x1f && magic[1] === 0x8b ? 'tgz' : 'tar';
-  return { source: { type: 'archive', path: saved.path, format }, bodySha256: saved.sha256, options: query, cleanup: saved.remove };
+  const { uploadDir, limits } = services.ctx.config;
+  const raw = req.body as Readable;
+  const body = meterBody(raw, limits.maxUploadBytes);
+  // Kept until the body is over, drained rest included.
+  receiving.add(raw);
+  raw.once('close', () => receiving.delete(raw));
+  const work = join(uploadDir, `upload-${randomUUID()}`);
+  const cleanup = () => rm(work, { recursive: true, force: true });
+  try {
+    // A body that says it is too large is refused before any of it is read.
+    if (Number(req.headers['content-length']) > limits.maxUploadBytes) throw uploadTooLarge(limits.maxUploadBytes);
+    await mkdir(uploadDir, { recursive: true, mode: 0o700 });
+    await mkdir(work, { mode: 0o700 });
+    const tree = join(work, 'tree');
+    await extractUpload({ input: body.stream, format, declaredBy: `Content-Type ${type}`, destDir: tree, limits });
+    const digest = body.digest();
+    // zlib ignores zero padding after the gzip stream; the hash must still cover every byte.
+    if (!digest.complete) throw new SlipwayError('invalid_archive', 'data after the end of the archive');
+    return { source: { type: 'tree', dir: tree }, bodySha256: digest.sha256, options: query, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  } finally {
+    body.release();
+  }
 }

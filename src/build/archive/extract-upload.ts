@@ -1,17 +1,25 @@
 import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { ReadEntry } from 'tar';
 import { SlipwayError } from '../../core/errors.js';
 import type { UploadLimits } from '../../core/limits.js';
 import { emptyDir, prepareEmptyDir } from './dest-dir.js';
 import { normalizeEntryPath, unsafeEntry } from './entry-path.js';
+import { TRAILING_ALLOWANCE_BYTES } from './tar-bounds.js';
 import { readTar } from './tar-reader.js';
 import { TreeChecker, type TreeEntry, type TreeEntryKind } from './tree-checker.js';
 import { writeEntry } from './write-entry.js';
 
 /** Options for {@link extractUpload}. */
 export interface ExtractUploadOptions {
-  archivePath: string;
-  format: 'tar' | 'tgz';
+  /** The archive as a file (checked against `limits.maxUploadBytes`); or give `input`. */
+  archivePath?: string;
+  /** The archive as a stream, read once; the caller bounds its size (see `api/upload.ts`). */
+  input?: Readable;
+  /** `sniff` decides tar or tar.gz by the gzip magic bytes; the others insist on their format. */
+  format: 'tar' | 'tgz' | 'sniff';
+  /** Where the format came from, named when the bytes disagree (e.g. `Content-Type application/gzip`). */
+  declaredBy?: string;
   /** Created when missing; must be empty. Left empty when the upload is refused. */
   destDir: string;
   limits: UploadLimits;
@@ -41,58 +49,66 @@ const REFUSED_TYPES: Partial<Record<string, string>> = {
 };
 
 /**
- * Unpacks an uploaded tar or tar.gz into `destDir`, all or nothing. A first pass reads the whole
- * archive and refuses it before anything is written: `unsafe_archive` for absolute paths, `..`,
- * control characters or backslashes in names, hardlinks, devices, FIFOs, symlinks leading out
- * of the root, entries under a symlink, and duplicates; `invalid_archive` for anything that
- * is not a complete, well-formed archive; `too_many_files` and `archive_too_large` for the
- * limits; `empty_source` when there is no file. The second pass writes exactly what the first
- * approved, with node-tar's parser only (no `tar.x`, so nothing is rewritten or stripped):
+ * Tar overhead allowed per entry on top of the content: a header, a long name in a pax header,
+ * and the padding of both. Files and directories are each bounded by `maxFiles`.
+ */
+const TAR_BYTES_PER_ENTRY = 8 * 1024;
+
+/**
+ * The most plain-tar bytes (after gunzip, end padding included) an upload within `limits` can
+ * need. Reading stops there, so a small gzip body cannot make the server inflate gigabytes of
+ * padding, metadata or trailing data that no entry accounts for.
+ */
+export function maxTarBytes(limits: UploadLimits): number {
+  const cap = limits.maxUnpackedBytes + 2 * limits.maxFiles * TAR_BYTES_PER_ENTRY + TRAILING_ALLOWANCE_BYTES + 10240;
+  return Math.min(cap, Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * Unpacks an uploaded tar or tar.gz into `destDir` in one pass, all or nothing: every entry is
+ * checked before it is written, and on any refusal everything written so far is removed, so
+ * `destDir` holds either the whole approved tree or nothing. Refused: `unsafe_archive` for
+ * absolute paths, `..`, control characters, backslashes or non-UTF-8 bytes in names, hardlinks,
+ * devices, FIFOs, symlinks leading out of the root, entries under a symlink, and duplicates;
+ * `invalid_archive` for anything that is not a complete, well-formed archive (trailing data
+ * included); `too_many_files` and `archive_too_large` for the limits; `empty_source` when there
+ * is no file. Only node-tar's parser is used (no `tar.x`, so nothing is rewritten or stripped):
  * owners and times are dropped, files get 0644 or 0755 (the executable bit is kept),
  * directories 0755.
  */
 export async function extractUpload(options: ExtractUploadOptions): Promise<ExtractResult> {
   const { archivePath, destDir, limits } = options;
-  const gzip = options.format === 'tgz';
-  const size = (await stat(archivePath)).size;
-  if (size > limits.maxUploadBytes) {
-    throw new SlipwayError('payload_too_large', `the upload is larger than ${limits.maxUploadBytes} bytes`, {
-      details: { limit: limits.maxUploadBytes },
-    });
+  if (options.input === undefined) {
+    const size = (await stat(archivePath ?? '')).size;
+    if (size > limits.maxUploadBytes) {
+      throw new SlipwayError('payload_too_large', `the upload is larger than ${limits.maxUploadBytes} bytes`, {
+        details: { limit: limits.maxUploadBytes },
+      });
+    }
   }
-
-  const scan = new TreeChecker(limits);
-  await readTar({
-    archivePath,
-    gzip,
-    onEntry: (entry) => {
-      const checked = classify(entry);
-      if (checked) scan.add(checked);
-      entry.resume();
-    },
+  await prepareEmptyDir(destDir).catch((err: unknown) => {
+    options.input?.destroy();
+    throw err;
   });
-  scan.finish();
-  if (scan.fileCount === 0) throw new SlipwayError('empty_source', 'the archive contains no files');
-
-  await prepareEmptyDir(destDir);
   try {
-    // The same checks again while writing: the file is read twice, and what is written must be
-    // exactly what was approved.
-    const write = new TreeChecker(limits);
+    const checker = new TreeChecker(limits);
     await readTar({
       archivePath,
-      gzip,
+      input: options.input,
+      gzip: options.format === 'sniff' ? 'sniff' : options.format === 'tgz',
+      declaredBy: options.declaredBy,
+      maxTarBytes: maxTarBytes(limits),
       onEntry: async (entry) => {
         const checked = classify(entry);
-        if (checked) write.add(checked);
+        if (checked) checker.add(checked);
         await writeEntry(destDir, entry, checked);
       },
     });
-    write.finish();
-    if (write.fileCount !== scan.fileCount || write.totalBytes !== scan.totalBytes) {
-      throw new SlipwayError('invalid_archive', 'the archive changed while it was being read');
-    }
-    return { fileCount: write.fileCount, totalBytes: write.totalBytes };
+    // Links are checked against each other once all are known; until then nothing was written
+    // through one (no entry may sit under a symlink), and a refusal removes them all.
+    checker.finish();
+    if (checker.fileCount === 0) throw new SlipwayError('empty_source', 'the archive contains no files');
+    return { fileCount: checker.fileCount, totalBytes: checker.totalBytes };
   } catch (err) {
     await emptyDir(destDir);
     throw err;

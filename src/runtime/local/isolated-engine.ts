@@ -1,8 +1,9 @@
 /**
  * The isolated mode: each instance gets a slot, and the slot gives it a uid, a network
- * namespace with its own /30 and a set of cgroups; it then runs in a bubblewrap sandbox as
- * that uid (see sandbox-argv.ts for the chain). Slots are found by scanning the persisted
- * handles, so a restarted agent never hands out a slot an adopted instance still holds.
+ * namespace with its own /30 and, where the host's cgroups can limit it, a set of cgroups (v1 or
+ * v2, see cgroups.ts); it then runs in a bubblewrap sandbox as that uid (see sandbox-argv.ts
+ * for the chain). Without cgroups it runs the same, unlimited. Slots are found by scanning
+ * the persisted handles, so a restarted agent never hands out a slot an adopted instance still holds.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
@@ -12,16 +13,16 @@ import { isProcessAlive } from '../../util/process-group.js';
 import { waitFor } from '../../util/wait-for.js';
 import type { InstanceHandle } from '../runtime-driver.js';
 import { makeTreeReadable } from './app-permissions.js';
-import {
-  cgroupPids, createCgroups, destroyLabelCgroups, instanceCgroupDirs, killAll, labelledCgroupDirs, oomKilled,
-  prepareCgroups, procsFiles, removeCgroups, signalCgroups,
-} from './cgroup-v1.js';
+import { killUntilEmpty, signalPids } from './cgroup-fs.js';
+import type { Cgroups } from './cgroups.js';
 import type { HandleStore } from './handle-store.js';
 import type { HostTools } from './host-probe.js';
 import type { InstanceEngine } from './instance-engine.js';
+import type { InstanceScratch } from './instance-scratch.js';
 import { slotNet, type Subnet16 } from './instance-net.js';
 import { createInstanceNetwork, destroyHostNetwork, prepareHostNetwork, removeInstanceNetwork, type HostNetworkConfig } from './net-namespace.js';
-import { envArgs, sandboxArgv, systemRootArgs, WRAPPER_ENV } from './sandbox-argv.js';
+import { processStartTime, processTree } from './process-tree.js';
+import { envArgs, sandboxArgv, systemRootArgs, WRAPPER_ENV, type SandboxTmp } from './sandbox-argv.js';
 import { spawnDetached } from './spawn-detached.js';
 
 /** Options of {@link createIsolatedEngine}. */
@@ -33,6 +34,10 @@ export interface IsolatedEngineOptions {
   maxInstances: number;
   tools: HostTools;
   bwrapTmpfsSize: boolean;
+  /** Disk-backed `/tmp`s; null where the host cannot make them (then `/tmp` is a tmpfs). */
+  scratch: InstanceScratch | null;
+  /** The host's instance groups; null when no cgroup version can limit instances here. */
+  cgroups: Cgroups | null;
   store: HandleStore;
 }
 
@@ -43,8 +48,11 @@ interface IsolatedData {
   ns: string;
   veth: string;
   uid: number;
+  /** Empty when the host had no usable cgroups: the instance then runs without limits. */
   cgroups: string[];
   parentPid: number;
+  /** Start time of `pid` (see process-tree.ts): the instance's identity when it has no cgroups. */
+  pidStart?: number | null;
 }
 
 /** An engine that runs instances sandboxed, each in its own network namespace and cgroups. */
@@ -76,31 +84,44 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
     }
     throw new SlipwayError('unavailable', `all ${o.maxInstances} instance slots of this host are in use`);
   };
+  // With cgroups the group is authoritative: whatever the instance forked or daemonised is
+  // there. Without, the sandbox's pid namespace is: everything in it descends from the monitor.
+  const membersOf = (handle: InstanceHandle): number[] => {
+    const d = dataOf(handle);
+    return o.cgroups && d.cgroups.length > 0 ? o.cgroups.members(d.cgroups) : processTree(handle.pid, d.pidStart ?? null);
+  };
 
   return {
     mode: 'isolated',
     async prepare() {
       await prepareHostNetwork(net);
-      await prepareCgroups(o.label);
+      await o.cgroups?.prepare();
       await mkdir(mountPoint, { recursive: true, mode: 0o755 });
+      // A crashed agent's instances that still have handles keep their /tmp (they are adopted,
+      // or removed through their handle); a filesystem without a handle is a leftover.
+      const handles = await o.store.list();
+      await o.scratch?.prepare(new Set(handles.filter((h) => h.data.mode === 'isolated').map((h) => h.id)));
     },
     async start(spec, onExit) {
       const slot = await allocateSlot();
       const addr = slotNet(o.label, o.subnet, slot);
       const uid = o.uidBase + slot;
-      const cgroups = [...instanceCgroupDirs(o.label, spec.id)];
+      const cgroups = o.cgroups ? [...o.cgroups.instanceDirs(spec.id)] : [];
       try {
         // Releases are immutable: once made readable, a tree stays so for this process.
         if (!readable.has(spec.appDir)) {
           await makeTreeReadable(spec.appDir);
           readable.add(spec.appDir);
         }
-        await createCgroups(cgroups, spec.resources);
+        await o.cgroups?.create(cgroups, spec.resources);
         await createInstanceNetwork(net, addr);
+        const tmp: SandboxTmp = o.scratch
+          ? { kind: 'bind', hostDir: await o.scratch.create(spec.id, { uid, sizeMb: spec.resources.disk_mb }) }
+          : { kind: 'tmpfs', bytes: o.bwrapTmpfsSize ? spec.resources.disk_mb * 1024 * 1024 : null };
         const env = { HOME: '/tmp', TMPDIR: '/tmp', ...spec.env, PORT: String(spec.port) };
         const argv = sandboxArgv({
-          tools: o.tools, cgroupProcs: procsFiles(cgroups), appDir: spec.appDir, mountPoint, ns: addr.ns, uid,
-          tmpBytes: o.bwrapTmpfsSize ? spec.resources.disk_mb * 1024 * 1024 : null,
+          tools: o.tools, cgroupProcs: o.cgroups?.procsFiles(cgroups) ?? [], appDir: spec.appDir, mountPoint, ns: addr.ns, uid,
+          tmp,
           hostname: spec.id.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63),
           runCommand: spec.runCommand, rootArgs,
         });
@@ -108,50 +129,54 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
           argv, env: { ...WRAPPER_ENV }, logPath: spec.logPath, fd3Input: envArgs(env),
           onExit: (code, signal) => onExit(spec.id, code, signal),
         });
-        await enteredCgroups(pid, cgroups);
-        const data: IsolatedData = { mode: 'isolated', slot, ns: addr.ns, veth: addr.veth, uid, cgroups, parentPid: process.pid };
+        if (o.cgroups) await enteredCgroups(pid, () => o.cgroups?.members(cgroups) ?? []);
+        const data: IsolatedData = {
+          mode: 'isolated', slot, ns: addr.ns, veth: addr.veth, uid, cgroups, parentPid: process.pid, pidStart: processStartTime(pid),
+        };
         return { id: spec.id, pid, address: `${addr.instanceIp}:${spec.port}`, startedAt: Date.now(), data: { ...data } };
       } catch (err) {
-        await killAll(cgroups);
+        await o.cgroups?.killAll(cgroups);
         await removeInstanceNetwork(net, addr);
-        await removeCgroups(cgroups);
+        await o.cgroups?.remove(cgroups);
+        await o.scratch?.remove(spec.id);
         reserved.delete(slot);
         throw err;
       }
     },
     isRunning(handle) {
-      // The pids group is authoritative: whatever the instance forked or daemonised is there.
-      const pidsDir = dataOf(handle).cgroups.find((d) => d.includes('/pids/'));
-      return pidsDir !== undefined && cgroupPids([pidsDir]).length > 0;
+      return membersOf(handle).length > 0;
     },
-    oomKilled(handle) {
-      return oomKilled(dataOf(handle).cgroups);
+    async oomKilled(handle) {
+      const { cgroups } = dataOf(handle);
+      return o.cgroups !== null && cgroups.length > 0 && o.cgroups.oomKilled(cgroups);
     },
     terminate(handle) {
       // bwrap's monitor and its pid-1 reaper are spared: SIGTERM kills them outright (the
       // reaper's death SIGKILLs the whole sandbox), while the app deserves its grace period.
       // Once the app exits they follow by themselves, with its exit status.
-      signalCgroups(dataOf(handle).cgroups, 'SIGTERM', new Set([handle.pid, ...childrenOf(handle.pid)]));
+      signalPids(membersOf(handle), 'SIGTERM', new Set([handle.pid, ...childrenOf(handle.pid)]));
     },
     async kill(handle) {
       const { cgroups } = dataOf(handle);
-      if (!(await killAll(cgroups))) {
+      if (!(await killUntilEmpty(() => membersOf(handle), 5000))) {
         throw new SlipwayError('internal_error', `instance ${handle.id} still has processes after SIGKILL`, { details: { cgroups } });
       }
     },
     async release(handle) {
       const d = dataOf(handle);
       await removeInstanceNetwork(net, d);
-      await removeCgroups(d.cgroups);
+      if (d.cgroups.length > 0) await o.cgroups?.remove(d.cgroups);
+      await o.scratch?.remove(handle.id);
       reserved.delete(d.slot);
     },
     async sweep() {
-      for (const dirs of labelledCgroupDirs(o.label)) {
-        await killAll(dirs);
-        await removeCgroups(dirs);
+      for (const dirs of o.cgroups?.labelled() ?? []) {
+        await o.cgroups?.killAll(dirs);
+        await o.cgroups?.remove(dirs);
       }
       await destroyHostNetwork(net);
-      await destroyLabelCgroups(o.label);
+      await o.cgroups?.destroy();
+      await o.scratch?.sweep();
       for (const dir of [mountPoint, runDir, '/run/slipway']) {
         await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
           // /run/slipway may still hold another platform's folder.
@@ -175,9 +200,8 @@ function dataOf(handle: InstanceHandle): IsolatedData {
  * so that from the moment start() returns the cgroup alone answers "is it running?". A
  * process that dies before getting there ends the wait too.
  */
-async function enteredCgroups(pid: number, cgroups: readonly string[]): Promise<void> {
-  const pidsDir = cgroups.filter((d) => d.includes('/pids/'));
-  await waitFor(() => cgroupPids(pidsDir).includes(pid) || !isProcessAlive(pid), {
+async function enteredCgroups(pid: number, members: () => number[]): Promise<void> {
+  await waitFor(() => members().includes(pid) || !isProcessAlive(pid), {
     timeoutMs: 5000, intervalMs: 2, description: `instance process ${pid} to enter its cgroups`,
   });
 }

@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -10,7 +10,8 @@ import { runCommand } from '../../util/child-process.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
 import { waitFor } from '../../util/wait-for.js';
 import type { InstanceHandle, StartInstanceSpec } from '../runtime-driver.js';
-import { CGROUP_CONTROLLERS, probeIsolation } from './host-probe.js';
+import { CGROUP_CONTROLLERS } from './cgroups.js';
+import { probeIsolation } from './host-probe.js';
 import { createLocalDriver, type LocalDriver, type LocalDriverOptions } from './local-driver.js';
 
 // One label and one /16 per run, so parallel runs (and a real platform) never share names, and
@@ -22,6 +23,8 @@ const isolatedSkip = probe.available ? false : `isolated mode needs root, bwrap,
 
 const SERVER_JS = `require('node:http').createServer((q, s) => s.end('hello')).listen(Number(process.env.PORT), () => console.log('listening'));\n`;
 const OOM_JS = `const keep = []; setInterval(() => keep.push(Buffer.alloc(16 << 20, 1)), 10);\n`;
+const SPIN_JS = `const t0 = Date.now(), c0 = process.cpuUsage(); while (Date.now() - t0 < 3000) {}
+const c = process.cpuUsage(c0); console.log('SPIN ' + Math.round((c.user + c.system) / 1000) + ' ' + (Date.now() - t0)); setInterval(() => {}, 1000);\n`;
 const BOMB_SH = `i=0\nwhile [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); done\necho "spawned $i"\n`;
 const PROBE_JS = `
 const fs = require('node:fs'), net = require('node:net'), os = require('node:os');
@@ -68,6 +71,7 @@ async function makeFixture(): Promise<Fixture> {
   await writeFile(join(f.appDir, 'probe.js'), PROBE_JS);
   await writeFile(join(f.appDir, 'oom.js'), OOM_JS);
   await writeFile(join(f.appDir, 'bomb.sh'), BOMB_SH);
+  await writeFile(join(f.appDir, 'spin.js'), SPIN_JS);
   await writeFile(join(f.stateDir, 'secret.json'), '{"secret":true}');
   await writeFile(join(f.otherDir, 'secret.txt'), 'other app');
   return f;
@@ -119,18 +123,24 @@ async function leftovers(label: string): Promise<string[]> {
   has((await runCommand(['ip', 'netns', 'list'])).stdout, 'netns');
   has((await runCommand(['ip', '-o', 'link'])).stdout, 'link');
   has((await runCommand(['nft', 'list', 'tables'])).stdout, 'nft');
+  // Each isolated instance's /tmp: a mount under /run/slipway/<label>/ and a loop device.
+  has(readFileSync('/proc/self/mounts', 'utf8'), 'mount');
+  has((await runCommand(['losetup', '-a'])).stdout, 'loop');
   const routes = (await runCommand(['ip', 'route'])).stdout;
   if (routes.includes(subnet.replace('.0.0/16', '.'))) found.push(`route: ${routes}`);
-  for (const c of CGROUP_CONTROLLERS) {
-    const dir = `/sys/fs/cgroup/${c}/slipway/${label}`;
+  for (const c of [...CGROUP_CONTROLLERS.map((c) => `${c}/`), '']) {
+    const dir = `/sys/fs/cgroup/${c}slipway/${label}`;
     if (existsSync(dir)) found.push(`cgroup: ${dir}`);
   }
   return found;
 }
 
+// The middle mode is a host whose cgroups cannot limit instances (cgroup v2 only, without
+// delegation): the sandbox must hold all the same, only the limits are gone.
 const MODES = [
-  { name: 'isolated', isolation: 'auto', label: `t${run}i`, skip: isolatedSkip },
-  { name: 'isolation none', isolation: 'none', label: `t${run}n`, skip: false },
+  { name: 'isolated', isolation: 'auto', label: `t${run}i`, skip: isolatedSkip, cgroupRoot: undefined },
+  { name: 'isolated without cgroups', isolation: 'auto', label: `t${run}c`, skip: isolatedSkip, cgroupRoot: '/nonexistent/cgroup' },
+  { name: 'isolation none', isolation: 'none', label: `t${run}n`, skip: false, cgroupRoot: undefined },
 ] as const;
 
 for (const mode of MODES) {
@@ -139,10 +149,11 @@ for (const mode of MODES) {
     let options: LocalDriverOptions;
     let driver: LocalDriver;
     const isolated = mode.isolation === 'auto';
+    const limited = isolated && mode.cgroupRoot === undefined;
 
     before(async () => {
       f = await makeFixture();
-      options = { stateDir: f.stateDir, uidBase: 460_000, subnet, label: mode.label, isolation: mode.isolation };
+      options = { stateDir: f.stateDir, uidBase: 460_000, subnet, label: mode.label, isolation: mode.isolation, cgroupRoot: mode.cgroupRoot };
       driver = createLocalDriver(options);
       await driver.prepare();
     });
@@ -158,10 +169,17 @@ for (const mode of MODES) {
     test('capabilities match the mode', () => {
       assert.equal(driver.capabilities.isolatedNetwork, isolated);
       assert.equal(driver.capabilities.sandboxedFilesystem, isolated);
-      assert.equal(driver.capabilities.resourceLimits, isolated);
+      assert.equal(driver.capabilities.resourceLimits, limited);
+      assert.equal(driver.capabilities.resourceLimitsReason === null, limited);
+      if (isolated && !limited) assert.match(driver.capabilities.resourceLimitsReason ?? '', /no cgroup v2 hierarchy at \/nonexistent\/cgroup/);
       assert.equal(driver.capabilities.ownUser, isolated);
       assert.equal(driver.capabilities.containerImages, false);
       assert.equal(driver.fallbackReason === null, isolated);
+      if (limited) assert.notEqual(driver.cgroupVersion, 'none');
+      else assert.equal(driver.cgroupVersion, 'none');
+      // npm run test:vm boots a cgroup v2 kernel so that the v2 code meets a real one.
+      if (limited && process.env.SLIPWAY_TEST_VM === '1') assert.equal(driver.cgroupVersion, 'v2');
+      assert.equal(driver.refusal, null);
     });
 
     test('serves HTTP at its address; stop ends it and frees everything', async () => {
@@ -267,6 +285,8 @@ for (const mode of MODES) {
       }
     });
 
+    if (!limited) return;
+
     test('an instance over its memory limit is killed and reported as OOM-killed', async () => {
       const h = await driver.start(spec(f, 'rti_oom', { run: 'exec node oom.js', resources: { memory_mb: 64 } }));
       await waitFor(() => !driver.isRunning(h), { timeoutMs: 20_000, description: 'OOM kill' });
@@ -284,13 +304,28 @@ for (const mode of MODES) {
         return /fork/i.test(text) ? text : null;
       }, { timeoutMs: 20_000, description: 'the fork loop to hit the limit' });
       assert.doesNotMatch(log, /spawned 200/);
-      const pidsDir = (h.data.cgroups as string[]).find((d) => d.includes('/pids/')) as string;
+      // v1 has a group per controller; v2 one unified group holding every controller's files.
+      const groups = h.data.cgroups as string[];
+      const pidsDir = driver.cgroupVersion === 'v1' ? groups.find((d) => d.includes('/pids/')) : groups[0];
+      assert.ok(pidsDir, `a pids group among ${groups.join(', ')}`);
       assert.ok(Number(await readFile(join(pidsDir, 'pids.current'), 'utf8')) <= 32);
       assert.equal((await runCommand(['/bin/true'])).exitCode, 0);
       // The shell gave up, but the sleeps it forked are still the instance's: stop ends them all.
       assert.ok(driver.isRunning(h));
       await driver.stop(h, 500);
       assert.equal(driver.isRunning(h), false);
+    });
+
+    test('cpu_millis caps the CPU an instance gets', async () => {
+      // 200 millis = a fifth of one core. The app spins for 3 s of wall time and reports the CPU
+      // time it got; unlimited it gets most of a core (even on a busy host, well over 0.35).
+      const h = await driver.start(spec(f, 'rti_spin', { run: 'exec node spin.js', resources: { cpu_millis: 200 } }));
+      const line = await waitFor(async () => /SPIN (\d+) (\d+)/.exec(await readFile(logOf(f, 'rti_spin'), 'utf8').catch(() => '')), {
+        timeoutMs: 60_000, description: 'the spin to report',
+      });
+      const [cpuMs, wallMs] = [Number(line[1]), Number(line[2])];
+      assert.ok(cpuMs / wallMs < 0.35, `got ${cpuMs} ms of CPU in ${wallMs} ms (limit 20%)`);
+      await driver.stop(h, 500);
     });
   });
 }

@@ -5,9 +5,9 @@
  * out of the machine when an interface vanishes) and one nftables table that lets instances
  * answer the edge but start nothing themselves.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { isSlipwayError } from '../../core/errors.js';
+import { existsSync } from 'node:fs';
 import { runCommand } from '../../util/child-process.js';
+import { ignoreMissing, safeReaddir } from '../../util/host-cleanup.js';
 import { nsPattern, vethPattern, type SlotNet, type Subnet16 } from './instance-net.js';
 
 /** Host-wide network facts of one platform. */
@@ -117,23 +117,4 @@ export async function destroyHostNetwork(cfg: HostNetworkConfig): Promise<void> 
   }
   await ignoreMissing(runCommand([cfg.nft, 'delete', 'table', 'inet', nftTableName(cfg.label)], TIMEOUT));
   await ignoreMissing(runCommand([cfg.ip, 'route', 'del', 'blackhole', cfg.subnet.cidr], TIMEOUT));
-}
-
-// "Already gone" is success for cleanup; anything else (a typo'd rule, no permission) is not.
-const GONE = /No such file|Cannot find device|No such process|does not exist|not found/i;
-
-async function ignoreMissing(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(isSlipwayError(err) && GONE.test(String(err.details.stderrTail)))) throw err;
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }

@@ -14,8 +14,8 @@
  * 4. `setpriv`: becomes the instance's uid with no groups and no capabilities. Root is dropped
  *    here, before bwrap: bwrap started as root would hand the app root's capabilities.
  * 5. `bwrap`: new user, pid, ipc, uts and cgroup namespaces; a root of read-only system
- *    folders, the app at `/app`, a private `/tmp`. No `--die-with-parent`: instances outlive
- *    the agent, which re-adopts them.
+ *    folders, the app at `/app`, a private `/tmp` (instance-scratch.ts). No
+ *    `--die-with-parent`: instances outlive the agent, which re-adopts them.
  * 6. `/bin/sh -c <run command>`: the user's command, as one argument, never spliced.
  *
  * The app's environment travels to bwrap through a pipe (`--args 3`) and is applied after
@@ -31,8 +31,12 @@ export const SANDBOX_APP_DIR = '/app';
 
 // Constant: the only inputs are positional parameters, so nothing a user controls is ever
 // parsed as shell code here. "$1" stays the mount program, a fixed path from the host probe.
+// `cd /` and `unset PWD OLDPWD`: the shell exports the directory it was started in (the
+// server's) as PWD, and bwrap's --clearenv keeps PWD, so it would reach the instance's init.
 const ENTER_SCRIPT = [
   'set -e',
+  'cd /',
+  'unset PWD OLDPWD',
   'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done',
   'shift',
   '"$1" --bind -- "$2" "$3"',
@@ -55,8 +59,8 @@ export interface SandboxArgvInput {
   mountPoint: string;
   ns: string;
   uid: number;
-  /** Size limit of `/tmp` in bytes; null when bwrap cannot limit it. */
-  tmpBytes: number | null;
+  /** What the instance gets as `/tmp`. */
+  tmp: SandboxTmp;
   hostname: string;
   runCommand: string;
   /** Bind and symlink arguments of the sandbox's root ({@link systemRootArgs}). */
@@ -79,10 +83,22 @@ export function sandboxArgv(input: SandboxArgvInput): string[] {
     ...input.rootArgs,
     '--ro-bind', input.mountPoint, SANDBOX_APP_DIR, '--chdir', SANDBOX_APP_DIR,
     '--proc', '/proc', '--dev', '/dev',
-    ...(input.tmpBytes === null ? [] : ['--size', String(input.tmpBytes)]), '--tmpfs', '/tmp',
+    ...tmpArgs(input.tmp),
     '--hostname', input.hostname,
     '--', '/bin/sh', '-c', input.runCommand,
   ];
+}
+
+/**
+ * An instance's `/tmp`: its scratch filesystem (a host folder owned by its uid, bound in), or,
+ * on hosts that cannot make one, a tmpfs of at most `bytes` (null when bwrap cannot limit it),
+ * whose pages count against the instance's memory.
+ */
+export type SandboxTmp = { kind: 'bind'; hostDir: string } | { kind: 'tmpfs'; bytes: number | null };
+
+function tmpArgs(tmp: SandboxTmp): string[] {
+  if (tmp.kind === 'bind') return ['--bind', tmp.hostDir, '/tmp'];
+  return [...(tmp.bytes === null ? [] : ['--size', String(tmp.bytes)]), '--tmpfs', '/tmp'];
 }
 
 /** The NUL-separated `--setenv` arguments bwrap reads from fd 3. */

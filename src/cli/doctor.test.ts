@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import type { HostReport } from '../runtime/local/host-report.js';
+import { runCliWith, TEST_ENV } from './testing/cli-harness.js';
+
+// `slipway doctor` inspects the real host (no server: the fake API must see no request). The
+// expectations below are this development host's: root, bubblewrap, nftables and cgroup v1.
+const noApi = () => {
+  throw new Error('doctor must not call the API');
+};
+const v1Host = process.getuid?.() === 0 && ['memory', 'pids', 'cpu'].every((c) => existsSync(`/sys/fs/cgroup/${c}/cgroup.procs`));
+const skip = v1Host ? false : 'needs root and cgroup v1 (the development host)';
+
+test('doctor prints cgroup v1 with memory, pids and cpu, and the verdict', { skip }, async () => {
+  const run = await runCliWith(noApi, ['doctor']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^ok +root$/m);
+  assert.match(run.stdout, /^ok +bwrap \/\S+ \(bubblewrap \d+\.\d+/m);
+  assert.match(run.stdout, /^ok +cgroup v1 at \/sys\/fs\/cgroup \(v1 mounted: memory, pids, cpu;/m);
+  assert.match(run.stdout, /^verdict: apps run isolated with limits \(cgroup v1\)$/m);
+  assert.deepEqual(run.requests, []);
+});
+
+test('doctor --json parses and says the same', { skip }, async () => {
+  const run = await runCliWith(noApi, ['doctor', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout) as HostReport;
+  assert.equal(r.root, true);
+  assert.equal(r.cgroup.version, 'v1');
+  assert.deepEqual(r.cgroup.v1_controllers, ['memory', 'pids', 'cpu']);
+  assert.equal(r.verdict, 'isolated_with_limits');
+  assert.ok(r.tools.bwrap && r.tools.nft && r.tools.ip);
+});
+
+test('doctor with no usable cgroups says limits are not enforced, and names a busy port', { skip }, async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (busy.address() as { port: number }).port;
+    const env = { ...TEST_ENV, SLIPWAY_CGROUP_ROOT: '/nonexistent/cgroup', SLIPWAY_API_PORT: String(port), SLIPWAY_HTTP_PORT: '0' };
+    const text = await runCliWith(noApi, ['doctor'], { env });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^MISSING cgroup none at \/nonexistent\/cgroup/m);
+    assert.match(text.stdout, /memory, CPU and pids limits are NOT enforced/);
+    assert.match(text.stdout, new RegExp(`^BUSY +port ${port} \\(API\\) on 127\\.0\\.0\\.1: EADDRINUSE$`, 'm'));
+    assert.match(text.stdout, /^verdict: apps run isolated, limits NOT enforced \(no cgroup v1 controllers and no cgroup v2 hierarchy at \/nonexistent\/cgroup\)$/m);
+    const json = JSON.parse((await runCliWith(noApi, ['doctor', '--json'], { env })).stdout) as HostReport;
+    assert.equal(json.verdict, 'isolated_without_limits');
+    assert.equal(json.ports.find((p) => p.name === 'API')?.free, false);
+  } finally {
+    await new Promise((resolve) => busy.close(resolve));
+  }
+});

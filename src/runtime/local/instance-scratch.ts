@@ -1,0 +1,198 @@
+/**
+ * Each isolated instance's `/tmp`: a sparse file of `disk_mb` under the agent's state dir,
+ * formatted ext4 and loop-mounted at `/run/slipway/<label>/tmp/<id>`, which the sandbox binds
+ * as `/tmp`. A tmpfs would be charged to the instance's memory cgroup, so writing a few hundred
+ * MB there got the app OOM-killed long before `disk_mb`; here the writes are page cache the
+ * kernel can write back, and a full disk is ENOSPC for the app, not death.
+ *
+ * Everything carries the platform label and the instance id (image `<label>-<id>.ext4`, mount
+ * point `<root>/<id>`), so cleanup after a crash finds exactly what this platform left.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readdir, rm, rmdir, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand } from '../../util/child-process.js';
+import { waitFor } from '../../util/wait-for.js';
+import { findTool } from './host-probe.js';
+
+/** Programs the scratch filesystems need (e2fsprogs and util-linux). */
+export interface ScratchTools {
+  mkfs: string;
+  losetup: string;
+  mount: string;
+  umount: string;
+}
+
+/** The outcome of {@link probeScratch}. */
+export type ScratchProbe = { available: true; tools: ScratchTools } | { available: false; reason: string };
+
+/** Options of {@link createInstanceScratch}. */
+export interface InstanceScratchConfig {
+  label: string;
+  /** Folder of the image files (root's, under the agent's state dir). */
+  dir: string;
+  tools: ScratchTools;
+}
+
+/** The scratch filesystems of one platform on this host. */
+export interface InstanceScratch {
+  /** Removes every scratch filesystem of this label whose id is not in `keep` (a crash's leftovers). */
+  prepare(keep: ReadonlySet<string>): Promise<void>;
+  /** Creates and mounts instance `id`'s filesystem; returns the host folder to bind as `/tmp`. */
+  create(id: string, options: { uid: number; sizeMb: number }): Promise<string>;
+  /** Unmounts, detaches and deletes instance `id`'s filesystem; idempotent. */
+  remove(id: string): Promise<void>;
+  /** Removes every scratch filesystem of this label and the mount root (full shutdown). */
+  sweep(): Promise<void>;
+}
+
+const TIMEOUT = { timeoutMs: 30_000 };
+const IMAGE_SUFFIX = '.ext4';
+
+/** Whether this host can make scratch filesystems, and if not, why (for the agent's start line). */
+export function probeScratch(): ScratchProbe {
+  const tools = { mkfs: findTool('mkfs.ext4'), losetup: findTool('losetup'), mount: findTool('mount'), umount: findTool('umount') };
+  const missing = Object.entries(tools).filter(([, path]) => path === null).map(([name]) => (name === 'mkfs' ? 'mkfs.ext4' : name));
+  if (missing.length > 0) return { available: false, reason: `missing tools: ${missing.join(', ')}` };
+  if (!existsSync('/dev/loop-control')) return { available: false, reason: 'no loop devices (/dev/loop-control)' };
+  return { available: true, tools: tools as ScratchTools };
+}
+
+/** Where the scratch filesystems of `label` are mounted: root-owned, traversable, not listable. */
+export function scratchMountRoot(label: string): string {
+  return join('/run/slipway', label, 'tmp');
+}
+
+/** The host folder instance `id`'s `/tmp` is mounted on. */
+export function scratchMountPath(label: string, id: string): string {
+  return join(scratchMountRoot(label), id);
+}
+
+/** The image file of instance `id`. */
+export function scratchImagePath(dir: string, label: string, id: string): string {
+  return join(dir, `${label}-${id}${IMAGE_SUFFIX}`);
+}
+
+/** Scratch filesystems of one platform, created per instance and removed with it. */
+export function createInstanceScratch(cfg: InstanceScratchConfig): InstanceScratch {
+  const root = scratchMountRoot(cfg.label);
+  const { tools } = cfg;
+
+  const ensureRoot = async (): Promise<void> => {
+    await mkdir(root, { recursive: true, mode: 0o755 });
+    // Traversable for the instance uids (bwrap binds their folder), not listable.
+    await chmod(root, 0o711);
+    if (mountPoints().has(root)) return;
+    // Every instance's mount namespace starts as a copy of the host's, holding the scratch
+    // mounts of the instances already running. On a private mount those copies would keep a
+    // stopped instance's filesystem (and loop device) alive until the other instance ends; a
+    // shared root makes the copies slaves, so the host's unmount reaches them too.
+    await runCommand([tools.mount, '--bind', root, root], TIMEOUT);
+    await runCommand([tools.mount, '--make-shared', root], TIMEOUT);
+  };
+
+  const remove = async (id: string): Promise<void> => {
+    const target = scratchMountPath(cfg.label, id);
+    if (mountPoints().has(target)) await unmount(tools, target);
+    // Removing the mount point also detaches the copies other mount namespaces still hold
+    // (the kernel does so since 3.18): together with the shared root, nothing pins the loop.
+    await rmdir(target).catch(ignore('ENOENT'));
+    const image = scratchImagePath(cfg.dir, cfg.label, id);
+    if (!existsSync(image)) return;
+    // `mount -o loop` detaches on unmount; a crash between attach and mount leaves one behind.
+    for (const device of await loopDevicesOf(tools, image)) await runCommand([tools.losetup, '--detach', device], TIMEOUT);
+    await rm(image, { force: true });
+  };
+
+  /** Ids that have an image, a mount or a mount point of this label. */
+  const knownIds = async (): Promise<Set<string>> => {
+    const ids = new Set<string>();
+    const prefix = `${cfg.label}-`;
+    for (const name of await readdir(cfg.dir).catch(ignore('ENOENT', []))) {
+      if (name.startsWith(prefix) && name.endsWith(IMAGE_SUFFIX)) ids.add(name.slice(prefix.length, -IMAGE_SUFFIX.length));
+    }
+    for (const point of mountPoints()) if (point.startsWith(`${root}/`)) ids.add(point.slice(root.length + 1));
+    for (const name of await readdir(root).catch(ignore('ENOENT', []))) ids.add(name);
+    return ids;
+  };
+
+  return {
+    async prepare(keep) {
+      await ensureRoot();
+      for (const id of await knownIds()) if (!keep.has(id)) await remove(id);
+    },
+    async create(id, { uid, sizeMb }) {
+      await ensureRoot();
+      await mkdir(cfg.dir, { recursive: true, mode: 0o700 });
+      const image = scratchImagePath(cfg.dir, cfg.label, id);
+      const target = scratchMountPath(cfg.label, id);
+      // Exclusive: an image already there is never taken over, nor removed by this call.
+      await writeFile(image, '', { mode: 0o600, flag: 'wx' });
+      try {
+        // Sparse: only what the app writes takes host disk. No journal (the contents die with
+        // the instance), no reserved blocks (disk_mb is all the app's), and inode tables left
+        // uninitialised (a fresh sparse file reads as zeros): formatting takes milliseconds.
+        await truncate(image, Math.max(1, sizeMb) * 1024 * 1024);
+        await runCommand([
+          tools.mkfs, '-q', '-F', '-O', '^has_journal', '-m', '0',
+          '-E', `nodiscard,lazy_itable_init=1,root_owner=${uid}:${uid}`, image,
+        ], TIMEOUT);
+        await mkdir(target, { mode: 0o700 });
+        await runCommand([tools.mount, '-o', 'loop,nosuid,nodev,noinit_itable', image, target], TIMEOUT);
+        await chmod(target, 0o700);
+        await rmdir(join(target, 'lost+found'));
+        return target;
+      } catch (err) {
+        await remove(id);
+        throw err;
+      }
+    },
+    remove,
+    async sweep() {
+      for (const id of await knownIds()) await remove(id);
+      if (mountPoints().has(root)) await unmount(tools, root);
+      await rmdir(root).catch(ignore('ENOENT'));
+    },
+  };
+}
+
+/** Mount points of this process's namespace (ids and labels need no unescaping). */
+function mountPoints(): Set<string> {
+  const points = new Set<string>();
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const point = line.split(' ')[4];
+    if (point) points.add(point);
+  }
+  return points;
+}
+
+async function loopDevicesOf(tools: ScratchTools, image: string): Promise<string[]> {
+  const { stdout } = await runCommand([tools.losetup, '--list', '--noheadings', '--output', 'NAME', '--associated', image], TIMEOUT);
+  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/**
+ * Unmounts `target`, retrying for a moment: the mount namespace of an instance that was just
+ * killed can still hold it busy while the kernel tears it down.
+ */
+async function unmount(tools: ScratchTools, target: string): Promise<void> {
+  let last: unknown;
+  const done = await waitFor(async () => {
+    if (!mountPoints().has(target)) return true;
+    try {
+      await runCommand([tools.umount, target], TIMEOUT);
+      return true;
+    } catch (err) {
+      last = err;
+      return false;
+    }
+  }, { timeoutMs: 5000, intervalMs: 50, description: `${target} to unmount` }).catch(() => false);
+  if (!done) throw last instanceof Error ? last : new Error(`could not unmount ${target}`);
+}
+
+function ignore<T = undefined>(code: string, value?: T): (err: NodeJS.ErrnoException) => T {
+  return (err) => {
+    if (err.code !== code) throw err;
+    return value as T;
+  };
+}
