@@ -244,6 +244,7 @@ export class InstanceSupervisor {
     this.deps.log(`instance ${state}`, { id: this.id, reason: why.reason });
     this.unsent = {
       runtime_instance_id: this.id, state, address, reason: why.reason, reason_code: why.code ?? null, restart_count: this.restarts, log_tail: why.tail,
+      unenforced_limits: unenforcedLimits(this.deps.driver),
     };
     await this.flushReport();
   }
@@ -276,4 +277,10 @@ export class InstanceSupervisor {
   private logPath(): string {
     return join(this.deps.logDir, `${this.id}.log`);
   }
+}
+
+/** What the deployment should say about this host's limits: null when the driver enforces them. */
+function unenforcedLimits(driver: RuntimeDriver): string | null {
+  const c = driver.capabilities;
+  return c.resourceLimits ? null : (c.resourceLimitsReason ?? 'the runtime driver does not enforce them');
 }

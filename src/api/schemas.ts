@@ -14,6 +14,7 @@ export const DeploymentSchema = z.object({
   project_id: z.string(),
   state: z.enum(['empty', 'building', 'active', 'degraded', 'failed']),
   state_reason: z.string().nullable().describe('why: the failure of the newest version, or which instance failed for good'),
+  warnings: z.array(z.string()).describe('what works less well than it should, e.g. limits its host does not enforce'),
   active_version_id: z.string().nullable(),
   active_version_number: z.number().int().nullable(),
   public_url: z.string(),

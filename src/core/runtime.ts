@@ -116,4 +116,9 @@ export interface InstanceReport {
   restart_count: number;
   /** The last lines the instance printed, sent with a failure. */
   log_tail?: string;
+  /**
+   * Why the host does not hold this instance to its memory, CPU and pids limits (no usable
+   * cgroups); null or absent when it does. Absent from agents older than the field.
+   */
+  unenforced_limits?: string | null;
 }

@@ -23,6 +23,8 @@ export interface Deployment {
   state: DeploymentState;
   /** Why, in a sentence: the newest version's failure, or which instance failed for good; null when all is well. */
   state_reason: string | null;
+  /** What works less well than it should while it serves, e.g. resource limits its host does not enforce; empty when all is well. */
+  warnings: string[];
   active_version_id: string | null;
   active_version_number: number | null;
   /** Where the active version is served (`http://my-site.localhost:8080`). */
@@ -209,6 +211,10 @@ export interface RuntimeInstance {
   reason: string;
   reason_code: string | null;
   restart_count: number;
+  /** False when its host cannot hold it to `memory_mb`, `cpu_millis` and `pids_max` (no usable cgroups). */
+  limits_enforced: boolean;
+  /** Why the limits are not enforced; null when they are. */
+  unenforced_limits_reason: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { Db } from '../store/store.js';
@@ -41,7 +41,7 @@ export async function activeVersionId(db: Db, dep: DeploymentRow): Promise<strin
 /** Active version, pending work, the newest failure and degraded services of each deployment, in a fixed number of queries for any number of them. */
 export async function loadDeploymentFacts(db: Db, ids: string[]): Promise<Map<string, DeploymentFacts>> {
   const facts = new Map<string, DeploymentFacts>();
-  for (const id of ids) facts.set(id, { activeVersionId: null, activeVersionNumber: null, hasPending: false, hasVersions: false, lastFailure: null, degraded: null });
+  for (const id of ids) facts.set(id, { activeVersionId: null, activeVersionNumber: null, hasPending: false, hasVersions: false, lastFailure: null, degraded: null, unenforcedLimits: [] });
   if (ids.length === 0) return facts;
   const active = await db
     .select({ deploymentId: rings.deploymentId, versionId: versions.id, number: versions.versionNumber })
@@ -71,6 +71,7 @@ export async function loadDeploymentFacts(db: Db, ids: string[]): Promise<Map<st
     if (n.state === 'failed') facts.get(n.deploymentId)!.lastFailure = `version ${n.number}: ${n.message ?? 'failed'}`;
   }
   await loadDegraded(db, ids, facts);
+  await loadUnenforcedLimits(db, ids, facts);
   return facts;
 }
 
@@ -95,4 +96,13 @@ async function loadDegraded(db: Db, ids: string[], facts: Map<string, Deployment
     if (!failed || healthy >= desired) continue;
     facts.get(deploymentId)!.degraded = `${healthy} of ${desired} instance(s) healthy: ${failed.id} failed: ${failed.reason}`;
   }
+}
+
+/** The distinct reasons, reported by agents, why running instances go without their limits. */
+async function loadUnenforcedLimits(db: Db, ids: string[], facts: Map<string, DeploymentFacts>): Promise<void> {
+  const rows = await db
+    .selectDistinct({ deploymentId: runtimeInstances.deploymentId, why: runtimeInstances.unenforcedLimits })
+    .from(runtimeInstances)
+    .where(and(inArray(runtimeInstances.deploymentId, ids), eq(runtimeInstances.desired, 'running'), isNotNull(runtimeInstances.unenforcedLimits)));
+  for (const r of rows) if (r.why !== null) facts.get(r.deploymentId)!.unenforcedLimits.push(r.why);
 }

@@ -170,11 +170,13 @@ export class InstanceService {
       if (!row || TERMINAL_INSTANCE_STATES.includes(row.state)) {
         throw new SlipwayError('instance_not_found', `no live instance ${report.runtime_instance_id} on host ${hostId}`);
       }
-      const same = row.state === report.state && row.address === report.address && row.restartCount === report.restart_count;
+      const unenforcedLimits = report.unenforced_limits ?? null;
+      const same = row.state === report.state && row.address === report.address && row.restartCount === report.restart_count
+        && row.unenforcedLimits === unenforcedLimits;
       if (same) return null;
       await tx.update(runtimeInstances).set({
         state: report.state, address: report.address, reason: report.reason, reasonCode: report.reason_code,
-        restartCount: report.restart_count, logTail: logTail ?? row.logTail, updatedAt: new Date(),
+        restartCount: report.restart_count, logTail: logTail ?? row.logTail, unenforcedLimits, updatedAt: new Date(),
       }).where(eq(runtimeInstances.id, row.id));
       if (row.state !== report.state || row.restartCount !== report.restart_count) {
         await recordEvent(tx, {

@@ -17,6 +17,8 @@ export interface DeploymentFacts {
   lastFailure: string | null;
   /** Set when a service runs fewer healthy instances than asked because some failed for good. */
   degraded: string | null;
+  /** Why its running instances' hosts do not enforce their limits (one entry per reason). */
+  unenforcedLimits: string[];
 }
 
 /** `http://<host>[:port]` as users reach the edge. */
@@ -56,6 +58,7 @@ export function presentDeployment(config: ServicesConfig, row: DeploymentRow, fa
     project_id: row.projectId,
     state,
     state_reason: stateReason(facts, state),
+    warnings: facts.unenforcedLimits.map((why) => `memory, CPU and pids limits are not enforced for its instances: ${why}`),
     active_version_id: facts.activeVersionId,
     active_version_number: facts.activeVersionNumber,
     public_url: publicUrl(config, row.slug),

@@ -51,6 +51,8 @@ export function presentInstance(row: InstanceRow) {
     reason: row.reason,
     reason_code: row.reasonCode,
     restart_count: row.restartCount,
+    limits_enforced: row.unenforcedLimits === null,
+    unenforced_limits_reason: row.unenforcedLimits,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };

@@ -157,6 +157,7 @@ export const runtimeInstances = pgTable('runtime_instances', {
   restartCount: integer('restart_count').notNull(),
   failFast: boolean('fail_fast').notNull(),
   logTail: text('log_tail'),
+  unenforcedLimits: text('unenforced_limits'),
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
 });

@@ -204,6 +204,9 @@ test('the agent runs instances isolated: own address on a /30, an unprivileged u
   assert.match(prober.address ?? '', /^10\.\d+\.\d+\.\d+:3000$/);
   const who = JSON.parse(await get('prober')) as { uid: number };
   assert.ok(who.uid >= 100_000, `instance uid ${who.uid}`);
+  // Limits hold here, so nothing says otherwise (the no-cgroups e2e proves the opposite case).
+  assert.equal(prober.limits_enforced, true);
+  assert.deepEqual((await platform.client.getDeployment('prober')).warnings, []);
 });
 
 test('no descriptor of Slipway\'s processes leaks into the sandbox', async () => {

@@ -62,4 +62,15 @@ test('without usable cgroups an app still runs sandboxed as its own uid, and the
   for (const c of ['memory', 'pids', 'cpu']) {
     assert.equal(existsSync(`/sys/fs/cgroup/${c}/slipway/${label}`), false, `no ${c} cgroup was made`);
   }
+
+  // The deployment and its instances say so too, not only the agent's log.
+  const dep = await platform.client.getDeployment('whoami');
+  assert.equal(dep.warnings.length, 1, JSON.stringify(dep.warnings));
+  assert.match(dep.warnings[0]!, /limits are not enforced for its instances: .*no cgroup v2 hierarchy at \/nonexistent\/cgroup/);
+  const [instance] = (await platform.client.listInstances('whoami')).filter((i) => i.state === 'healthy');
+  assert.ok(instance, 'a healthy instance');
+  assert.equal(instance.limits_enforced, false);
+  assert.match(instance.unenforced_limits_reason ?? '', /no cgroup v2 hierarchy/);
+  const status = await platform.cli(['deployments', 'status', 'whoami']);
+  assert.match(status.stdout, /Warning: +memory, CPU and pids limits are not enforced/);
 });

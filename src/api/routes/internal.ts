@@ -54,7 +54,7 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
       body: z.object({
         runtime_instance_id: z.string().max(100), state: z.enum(INSTANCE_STATES), address: z.string().max(200).nullable(),
         reason: z.string().max(2000), reason_code: z.string().max(100).nullable(), restart_count: z.number().int().min(0),
-        log_tail: z.string().max(20_000).optional(),
+        log_tail: z.string().max(20_000).optional(), unenforced_limits: z.string().max(2000).nullable().optional(),
       }),
     },
   }, async (req) => {

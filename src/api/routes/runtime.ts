@@ -39,6 +39,8 @@ export const InstanceSchema = z.object({
   reason: z.string(),
   reason_code: z.string().nullable(),
   restart_count: z.number().int(),
+  limits_enforced: z.boolean().describe('false when its host cannot hold it to memory_mb, cpu_millis and pids_max'),
+  unenforced_limits_reason: z.string().nullable().describe('why the limits are not enforced; null when they are'),
   created_at: z.string(),
   updated_at: z.string(),
 }).meta({ id: 'RuntimeInstance' });

@@ -18,6 +18,7 @@ function statusText(d: Deployment): string {
     ['SPA fallback', d.spa_fallback ? 'on' : 'off'],
     ['Created', formatTime(d.created_at)],
     ['Updated', formatTime(d.updated_at)],
+    ...d.warnings.map((w): [string, string] => ['Warning', w]),
   ];
   return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}\n`).join('');
 }

@@ -46,7 +46,7 @@ export function registerScaleCommands(program: Command, ctx: CommandContext): vo
         return;
       }
       for (const i of shown) {
-        ctx.io.stdout(`${i.id}  ${i.state.padEnd(9)}  ${(i.address ?? '-').padEnd(21)}  restarts ${i.restart_count}  ${formatTime(i.updated_at)}  ${i.reason}\n`);
+        ctx.io.stdout(`${i.id}  ${i.state.padEnd(9)}  ${(i.address ?? '-').padEnd(21)}  restarts ${i.restart_count}  ${formatTime(i.updated_at)}  ${i.reason}${i.limits_enforced ? '' : '  (limits NOT enforced)'}\n`);
       }
     }));
 }

@@ -6,7 +6,7 @@ const T0 = '2026-11-22T10:00:00.000Z';
 /** A deployment, with `overrides` applied. */
 export function fakeDeployment(overrides: Partial<Deployment> = {}): Deployment {
   return {
-    id: 'dep_01jtest', slug: 'my-site', name: 'my-site', project_id: 'prj_01jtest', state: 'active', state_reason: null,
+    id: 'dep_01jtest', slug: 'my-site', name: 'my-site', project_id: 'prj_01jtest', state: 'active', state_reason: null, warnings: [],
     active_version_id: 'ver_3', active_version_number: 3, public_url: 'http://my-site.localhost:8080',
     spa_fallback: false, created_at: T0, updated_at: T0, ...overrides,
   };

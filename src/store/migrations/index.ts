@@ -2,6 +2,7 @@ import { sql as init } from './0001-init.js';
 import { sql as dynamic } from './0002-dynamic.js';
 import { sql as instanceLogs } from './0003-instance-logs.js';
 import { sql as envVars } from './0004-env-vars.js';
+import { sql as unenforcedLimits } from './0005-unenforced-limits.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -15,4 +16,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0002-dynamic', sql: dynamic },
   { id: '0003-instance-logs', sql: instanceLogs },
   { id: '0004-env-vars', sql: envVars },
+  { id: '0005-unenforced-limits', sql: unenforcedLimits },
 ];
