@@ -26,7 +26,6 @@ const SECRET = `secret${randomBytes(4).toString('hex')}`;
 
 let platform: Platform;
 let label: string;
-let egressForwardingBefore: string | null = null;
 const servers: Server[] = [];
 
 /** Prints `{ "host:port": outcome }` for each target in argv[2]. */
@@ -78,8 +77,6 @@ async function egressInterface(): Promise<string | null> {
 }
 
 before(async () => {
-  const egress = await egressInterface();
-  if (egress) egressForwardingBefore = (await readFile(`/proc/sys/net/ipv4/conf/${egress}/forwarding`, 'utf8')).trim();
   // Another Slipway home's build tree, as buildWorkDir makes it: root's, 0711, with a build inside.
   await mkdir(join(OTHER_HOME_WORK, 'ver_other'), { recursive: true, mode: 0o711 });
   await writeFile(join(OTHER_HOME_WORK, 'ver_other', 'secret.txt'), SECRET);
@@ -106,13 +103,12 @@ after(async () => {
   assert.doesNotMatch(tables.stdout, new RegExp(`slipway_${label}_build`), 'the build firewall table is removed');
   assert.doesNotMatch(routes.stdout, new RegExp(`10\\.${BUILD_SUBNET_B}\\.`), 'the build subnet\'s routes are removed');
   const egress = await egressInterface();
-  if (egress && egressForwardingBefore !== null) {
+  if (egress) {
+    // Only this platform's claim can be checked here: platforms of test files running beside
+    // this one claim and release the same interface at any time, so the value seen before this
+    // file started may already have been theirs. forwarding-claim.test.ts proves the restore.
     const claims = join(DEFAULT_CLAIM_DIR, egress, 'users');
     assert.equal(existsSync(join(claims, label)), false, 'the platform\'s forwarding claim is released');
-    // Platforms of other test files may still hold theirs; with none left, the value is restored.
-    if (!existsSync(claims)) {
-      assert.equal((await readFile(`/proc/sys/net/ipv4/conf/${egress}/forwarding`, 'utf8')).trim(), egressForwardingBefore, 'forwarding is restored');
-    }
   }
 });
 

