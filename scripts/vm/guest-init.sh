@@ -25,6 +25,8 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/netns
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 modprobe virtio_pci && modprobe 9pnet_virtio && modprobe 9p
+# No udev here to create /dev/loop-control on first use: load loop now, as a booted host has it.
+modprobe loop
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro repo /repo
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out /out
 ip link set lo up
