@@ -37,6 +37,13 @@ test('the build firewall drops the host, private ranges, metadata and instances,
   assert.deepEqual(parseNameservers('# x\nnameserver 10.0.0.2\nsearch lan\n nameserver ::1\n'), ['10.0.0.2', '::1']);
 });
 
+test('a host that did not route before only lets replies to builds in through its egress interface', () => {
+  const base = { label: 'slwab12', subnet, instanceSubnet: '10.213.0.0/16', egress: 'eth0', resolvers: [] };
+  assert.match(buildRuleset({ ...base, dropInboundNew: true }), /iifname "eth0" ct state new drop\n  \}\n  chain postrouting/, 'the last rule of the forward chain');
+  // A host that already routed (Docker's published ports, say) keeps routing as it did.
+  assert.doesNotMatch(buildRuleset({ ...base, dropInboundNew: false }), /iifname "eth0" ct state new drop/);
+});
+
 test('a build joining its namespace starts as root with a fixed environment and drops to the build user before bubblewrap', () => {
   const argv = sandboxedArgv(
     { bwrap: '/usr/bin/bwrap', hide: ['/root', '/var/tmp'], net: { nsenter: '/usr/bin/nsenter', setpriv: '/usr/bin/setpriv' } },

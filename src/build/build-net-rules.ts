@@ -41,6 +41,11 @@ export interface BuildRulesInput {
   egress: string;
   /** DNS servers builds may query (port 53 only), though they sit in a blocked range. */
   resolvers: readonly string[];
+  /**
+   * Drop new connections forwarded in through the egress interface: set when the host did not
+   * forward before Slipway turned it on there, so it does not become a router for its LAN.
+   */
+  dropInboundNew?: boolean;
 }
 
 /** Parses an IPv4 /16 such as `10.214.0.0/16`. */
@@ -144,6 +149,7 @@ export function buildRuleset(input: BuildRulesInput): string {
     ...(dns.length ? [`    iifname ${veths} ip daddr { ${dns.join(', ')} } meta l4proto { tcp, udp } th dport 53 accept`] : []),
     `    iifname ${veths} ip daddr { ${blocked} } drop`,
     `    iifname ${veths} oifname != "${input.egress}" drop`,
+    ...(input.dropInboundNew ? [`    iifname "${input.egress}" ct state new drop`] : []),
     `  }`,
     `  chain postrouting {`,
     `    type nat hook postrouting priority srcnat; policy accept;`,

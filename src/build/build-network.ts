@@ -16,7 +16,7 @@ import { ignoreMissing, safeReaddir } from '../util/host-cleanup.js';
 import {
   buildNamePattern, buildRuleset, buildSlotNet, buildTableName, chooseBuildResolvers, RESOLVED_UPSTREAM_CONF, type BuildSlotNet, type BuildSubnet,
 } from './build-net-rules.js';
-import { claimForwarding, releaseForwarding } from './forwarding-claim.js';
+import { claimForwarding, forwardedBefore, releaseForwarding } from './forwarding-claim.js';
 
 /** One platform's build network settings, fixed at start-up. */
 export interface BuildNetworkConfig {
@@ -62,8 +62,12 @@ export async function prepareBuildNetwork(cfg: BuildNetworkConfig): Promise<Prep
     ? `${cfg.resolvConf ?? '/etc/resolv.conf'} names no resolver builds can reach (loopback ones are not): builds will have no DNS`
     : null;
   // Without a default route, the rules still hold and nothing leaves: a name that matches no interface.
+  // A host that did not route before must not start routing for its LAN now that forwarding is
+  // on for the egress interface: only replies to builds may come in through it.
+  const inboundNew = egress !== null && !(await forwardedBefore(egress));
   await runCommand([cfg.nft, '-f', '-'], {
-    ...TIMEOUT, input: buildRuleset({ label: cfg.label, subnet: cfg.subnet, instanceSubnet: cfg.instanceSubnet, egress: egress ?? '-none-', resolvers }),
+    ...TIMEOUT,
+    input: buildRuleset({ label: cfg.label, subnet: cfg.subnet, instanceSubnet: cfg.instanceSubnet, egress: egress ?? '-none-', resolvers, dropInboundNew: inboundNew }),
   });
   if (egress) await claimForwarding(egress, cfg.label);
   return { egress, resolvers, ...(resolvConf ? { resolvConf } : {}), warning };

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
-import { claimForwarding, releaseForwarding } from './forwarding-claim.js';
+import { claimForwarding, forwardedBefore, releaseForwarding } from './forwarding-claim.js';
 
 /** A fake `/proc/sys/net/ipv4/conf` with one interface, and a claim directory. */
 async function fakeHost(initial: string) {
@@ -20,9 +20,12 @@ async function fakeHost(initial: string) {
 test('forwarding stays on while any platform holds a claim and goes back to its first value after the last', async () => {
   const host = await fakeHost('0');
   try {
+    assert.equal(await forwardedBefore('eth0', host.options), false);
     await claimForwarding('eth0', 'alpha', host.options);
     assert.equal(await host.value(), '1');
-    // A second platform finds it on already: that must not become the value to restore.
+    // A second platform finds it on already: that must not become the value to restore, nor
+    // make it think the host routed before.
+    assert.equal(await forwardedBefore('eth0', host.options), false);
     await claimForwarding('eth0', 'beta', host.options);
     await releaseForwarding('alpha', host.options);
     assert.equal(await host.value(), '1', 'beta still builds');

@@ -22,6 +22,16 @@ export interface ForwardingOptions {
 
 const LOCK_STALE_MS = 30_000;
 
+/**
+ * Whether `iface` forwarded before any Slipway platform claimed it: the recorded prior value
+ * while claims exist, else the current one.
+ */
+export async function forwardedBefore(iface: string, options: ForwardingOptions = {}): Promise<boolean> {
+  const prior = await readFile(join(options.claimDir ?? DEFAULT_CLAIM_DIR, safeName(iface), 'prior'), 'utf8').catch(() => null);
+  const value = prior ?? (await readFile(join(options.confDir ?? '/proc/sys/net/ipv4/conf', iface, 'forwarding'), 'utf8'));
+  return value.trim() === '1';
+}
+
 /** Turns forwarding on for `iface` on behalf of `label`, remembering the value before the first claim. */
 export async function claimForwarding(iface: string, label: string, options: ForwardingOptions = {}): Promise<void> {
   const dir = join(options.claimDir ?? DEFAULT_CLAIM_DIR, safeName(iface));

@@ -2,10 +2,14 @@ import { rm } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { SlipwayError, isSlipwayError } from '../core/errors.js';
 import type { EdgeLogger } from './logger.js';
+import { createLimiter } from '../util/limiter.js';
 import { reloadBodies, readReleaseFile } from './release-reader.js';
 import { downloadRelease, releaseFilePath, type ReleaseSourceConfig } from './release-source.js';
 import { dropBodies } from './site-builder.js';
 import type { Site } from './site.js';
+
+/** Releases read from disk at once (route-sync loads at most 4 active ones at a time too). */
+const READ_SLOTS = 4;
 
 /**
  * Files up to this size (each variant counted alone) are served from memory; larger ones
@@ -77,7 +81,11 @@ export interface ReleaseCache {
  */
 export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
   const budget = config.memoryBytes ?? defaultEdgeMemoryBytes();
+  // Previews are loaded on request, so any number may be asked for at once; each read keeps up to
+  // a budget of bodies before enforce() counts them, so reads are READ_SLOTS at a time: the
+  // excess while loading is bounded by a constant, not by how many versions a client names.
   const readOptions = { maxMemoryFileBytes: config.maxMemoryFileBytes ?? DEFAULT_MAX_MEMORY_FILE_BYTES, maxResidentBytes: budget };
+  const readLimit = createLimiter(READ_SLOTS);
   const { logger } = config;
   const tracked = new Map<string, Site>();
   const shaOf = new WeakMap<Site, string>();
@@ -165,7 +173,7 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
   const read = async (sha: string): Promise<Site | 'missing'> => {
     const path = releaseFilePath(config.stateDir, sha);
     try {
-      return await readReleaseFile(path, sha, readOptions);
+      return await readLimit(() => readReleaseFile(path, sha, readOptions));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
       if (!isSlipwayError(err, 'blob_corrupt')) throw err;
@@ -194,7 +202,7 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
     downloads++;
     const path = await downloadRelease(config, sha);
     try {
-      return await readReleaseFile(path, sha, readOptions);
+      return await readLimit(() => readReleaseFile(path, sha, readOptions));
     } catch (err) {
       // A release that cannot be served is not worth a disk slot.
       await rm(path, { force: true });

@@ -5,7 +5,7 @@
 // environment. Stopping the platform removes every build namespace, veth, table and route.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
@@ -14,12 +14,15 @@ import { join } from 'node:path';
 import { DEFAULT_CLAIM_DIR } from '../../src/build/forwarding-claim.js';
 import type { PublishSetting } from '../../src/sdk/index.js';
 import { runCommand } from '../../src/util/child-process.js';
+import { claimHostValue } from '../support/host-claims.js';
 import { startIsolatedPlatform } from '../support/isolated-platform.js';
 import { repoRoot, type Platform } from '../support/platform.js';
 
 const MARKER = `marker${randomBytes(4).toString('hex')}`;
 const MARKER_PATH = `/opt/${MARKER}-bin`;
-const BUILD_SUBNET_B = randomInt(200, 250);
+// Claimed like the test platforms' own, so no platform of another test file shares it.
+const buildSubnetClaim = claimHostValue('build-subnet', 200, 250);
+const BUILD_SUBNET_B = buildSubnetClaim.value;
 const BUILD_SUBNET = `10.${BUILD_SUBNET_B}.0.0/16`;
 const OTHER_HOME_WORK = `/var/tmp/slipway-work-${MARKER}`;
 const SECRET = `secret${randomBytes(4).toString('hex')}`;
@@ -90,6 +93,15 @@ before(async () => {
 });
 
 after(async () => {
+  try {
+    await stopAndCheck();
+  } finally {
+    buildSubnetClaim.release();
+  }
+});
+
+/** Stops the platform and checks that nothing of its build network is left on the host. */
+async function stopAndCheck(): Promise<void> {
   for (const s of servers) await new Promise((r) => s.close(r));
   await platform?.stop();
   await rm(OTHER_HOME_WORK, { recursive: true, force: true });
@@ -110,7 +122,7 @@ after(async () => {
     const claims = join(DEFAULT_CLAIM_DIR, egress, 'users');
     assert.equal(existsSync(join(claims, label)), false, 'the platform\'s forwarding claim is released');
   }
-});
+}
 
 /** Publishes a static site whose build writes `script`'s output to out/index.html; returns the page. */
 async function buildOutput(script: string, files: Record<string, string> = {}): Promise<string> {

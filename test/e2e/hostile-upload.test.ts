@@ -133,7 +133,8 @@ test('SIGTERM while an upload is still arriving stops the server promptly', asyn
     const started = performance.now();
     process.kill(pid, 'SIGTERM');
     await waitFor(() => exited(pid), { timeoutMs: 10_000, description: 'the server to exit on SIGTERM' });
-    assert.ok(performance.now() - started < 5000, `took ${performance.now() - started} ms`);
+    // Before, it never exited (Fastify waited for the upload); 8 s leaves room for a loaded machine.
+    assert.ok(performance.now() - started < 8000, `took ${performance.now() - started} ms`);
     await restartedServer(pid);
   } finally {
     upload.destroy();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '../../src/sdk/index.js';
 import type { SlipwayClient } from '../../src/sdk/index.js';
+import { claimHostValue } from './host-claims.js';
 import { copyPgliteTemplate, createTestDatabase, testDatabaseUrl } from './test-store.js';
 import { waitFor } from '../../src/util/wait-for.js';
 
@@ -70,6 +71,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const home = options.home ?? (await mkdtemp(join(tmpdir(), 'slipway-e2e-')));
   const ownsHome = !options.home;
   let dropDatabase: (() => Promise<void>) | undefined;
+  const instanceNet = claimHostValue('instance-subnet', 100, 200);
+  const buildNet = claimHostValue('build-subnet', 200, 250);
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     SLIPWAY_HOME: home,
@@ -79,9 +82,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     SLIPWAY_BUILD_UID_BASE: String(200_000 + randomInt(0, 50_000) * 16),
     // Nor instance users, addresses or host names (netns, interfaces, cgroups, firewall table).
     SLIPWAY_INSTANCE_UID_BASE: String(1_100_000 + randomInt(0, 10_000) * 1000),
-    SLIPWAY_INSTANCE_SUBNET: `10.${randomInt(100, 200)}.0.0/16`,
+    SLIPWAY_INSTANCE_SUBNET: `10.${instanceNet.value}.0.0/16`,
     // And build networks (their own /30s, blackhole route and firewall table).
-    SLIPWAY_BUILD_SUBNET: `10.${randomInt(200, 250)}.0.0/16`,
+    SLIPWAY_BUILD_SUBNET: `10.${buildNet.value}.0.0/16`,
     SLIPWAY_RUNTIME_LABEL: `t${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
     ...options.env,
   };
@@ -112,6 +115,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     }
     await dropDatabase?.().catch(() => undefined);
     if (ownsHome) await rm(home, { recursive: true, force: true });
+    // Only once the platform is gone, with its routes and addresses.
+    instanceNet.release();
+    buildNet.release();
   };
   try {
     await waitFor(() => out.includes('Slipway is up.') || up.exitCode !== null, { timeoutMs: 120_000, description: 'slipway up' });

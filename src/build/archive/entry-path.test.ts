@@ -26,6 +26,9 @@ test('dangerous spellings are refused, not rewritten', () => {
   assert.equal(reason(() => normalizeEntryPath('..')), "'..' in path");
   assert.equal(reason(() => normalizeEntryPath('a\0../../b')), 'control character in path');
   assert.equal(reason(() => normalizeEntryPath('a\\b')), 'backslash in path');
+  // A decoder's stand-in for bytes that are not UTF-8, however the name got past the raw check.
+  assert.equal(reason(() => normalizeEntryPath('caf\uFFFD.txt')), 'name is not valid UTF-8');
+  assert.equal(reason(() => checkLinkTarget('link', 'caf\uFFFD')), 'symlink target is not valid UTF-8');
   assert.equal(reason(() => normalizeEntryPath('c:evil')), 'drive letter in path');
   assert.equal(reason(() => normalizeEntryPath('x'.repeat(256))), 'name too long');
   assert.equal(reason(() => normalizeEntryPath(Array(500).fill('abcdefghi').join('/'))), 'path too long');

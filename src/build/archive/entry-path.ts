@@ -20,6 +20,9 @@ export function unsafeEntry(entry: string, reason: string): SlipwayError {
  */
 export function normalizeEntryPath(raw: string): string {
   if (/[\x00-\x1f\x7f]/.test(raw)) throw unsafeEntry(raw, 'control character in path');
+  // What a decoder makes of bytes that are not UTF-8: the raw-header check (tar-bounds.ts)
+  // refuses those names first, and this catches any way around it (odd pax records, say).
+  if (raw.includes('\uFFFD')) throw unsafeEntry(raw, 'name is not valid UTF-8');
   if (raw.includes('\\')) throw unsafeEntry(raw, 'backslash in path');
   if (raw.startsWith('/')) throw unsafeEntry(raw, 'absolute path');
   if (/^[A-Za-z]:/.test(raw)) throw unsafeEntry(raw, 'drive letter in path');
@@ -43,6 +46,7 @@ export function normalizeEntryPath(raw: string): string {
 export function checkLinkTarget(entry: string, target: string): void {
   if (target === '') throw unsafeEntry(entry, 'empty symlink target');
   if (/[\x00-\x1f\x7f]/.test(target)) throw unsafeEntry(entry, 'control character in symlink target');
+  if (target.includes('\uFFFD')) throw unsafeEntry(entry, 'symlink target is not valid UTF-8');
   if (target.includes('\\')) throw unsafeEntry(entry, 'backslash in symlink target');
   if (target.startsWith('/') || /^[A-Za-z]:/.test(target)) throw unsafeEntry(entry, 'absolute symlink target');
   const depth = entry.split('/').length - 1;
