@@ -12,7 +12,7 @@
 // Usage: npm run test:vm [-- <test file> ...]
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,10 @@ if (!existsSync(join(image, 'initrd.cpio.gz'))) {
   const built = spawnSync(join(root, 'scripts/vm/build-image.sh'), [image], { stdio: 'inherit' });
   if (built.status !== 0) fail('the guest image did not build');
   console.log(`test:vm: image built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  // Images of other inputs (an older kernel, node or script) are not used again: ~100 MB each.
+  for (const name of readdirSync(cache)) {
+    if (/^[0-9a-f]{16}$/.test(name) && name !== key) rmSync(join(cache, name), { recursive: true, force: true });
+  }
 } else {
   console.log(`test:vm: using the cached guest image ${image}`);
 }
