@@ -44,6 +44,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   instance_oom_killed: 422,
   rollout_timeout: 422,
   isolation_unavailable: 503,
+  insufficient_storage: 507,
   blob_corrupt: 500,
   secrets_key_mismatch: 500,
   interrupted: 500,

@@ -50,6 +50,7 @@ export const ERROR_CODES = [
   'instance_oom_killed',
   'rollout_timeout',
   'isolation_unavailable',
+  'insufficient_storage',
   // integrity and internals
   'blob_corrupt',
   'secrets_key_mismatch',

@@ -2,8 +2,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isSlipwayError } from '../../core/errors.js';
 import { runCommand } from '../../util/child-process.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
 import { createInstanceScratch, probeScratch, scratchImagePath, scratchMountPath, scratchMountRoot, type InstanceScratch } from './instance-scratch.js';
@@ -89,5 +90,24 @@ describe('instance scratch filesystems', { skip }, () => {
     assert.equal((await runCommand(['losetup', '-a'])).stdout.includes(attachedImage), false, 'the attached loop is detached');
     assert.deepEqual((await readdir(dir)).sort(), ['other-rti_x.ext4', `${label}-rti_keep.ext4`].sort(), 'only what carries the label is touched');
     await scratch.remove('rti_keep');
+  });
+
+  test('a /tmp the disk could not hold beside what running instances may still write is insufficient_storage', async () => {
+    const free = await statfs(dir);
+    const freeMb = Math.floor((free.bavail * free.bsize) / (1024 * 1024));
+    // Sparse images of a bit over half the free space each: the first fits, the second (a promise
+    // of disk the first has not used yet) does not, although each alone would. The margin keeps
+    // the outcome the same while other tests' files come and go on the same disk.
+    const half = Math.floor(freeMb / 2) + Math.floor(freeMb / 8);
+    await scratch.create('rti_big1', { uid: UID, sizeMb: half });
+    await assert.rejects(
+      scratch.create('rti_big2', { uid: UID, sizeMb: half }),
+      (err) => isSlipwayError(err, 'insufficient_storage') && /disk_mb/.test(err.message),
+    );
+    assert.equal(existsSync(scratchImagePath(dir, label, 'rti_big2')), false, 'nothing was made for the refused one');
+    await scratch.remove('rti_big1');
+    // With the first gone, its promise goes too.
+    await scratch.create('rti_big2', { uid: UID, sizeMb: half });
+    await scratch.remove('rti_big2');
   });
 });

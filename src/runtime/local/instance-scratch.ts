@@ -9,9 +9,11 @@
  * point `<root>/<id>`), so cleanup after a crash finds exactly what this platform left.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm, rmdir, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, rmdir, stat, statfs, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SlipwayError } from '../../core/errors.js';
 import { runCommand } from '../../util/child-process.js';
+import { createLimiter } from '../../util/limiter.js';
 import { waitFor } from '../../util/wait-for.js';
 import { findTool } from './host-probe.js';
 
@@ -121,32 +123,7 @@ export function createInstanceScratch(cfg: InstanceScratchConfig): InstanceScrat
       await ensureRoot();
       for (const id of await knownIds()) if (!keep.has(id)) await remove(id);
     },
-    async create(id, { uid, sizeMb }) {
-      await ensureRoot();
-      await mkdir(cfg.dir, { recursive: true, mode: 0o700 });
-      const image = scratchImagePath(cfg.dir, cfg.label, id);
-      const target = scratchMountPath(cfg.label, id);
-      // Exclusive: an image already there is never taken over, nor removed by this call.
-      await writeFile(image, '', { mode: 0o600, flag: 'wx' });
-      try {
-        // Sparse: only what the app writes takes host disk. No journal (the contents die with
-        // the instance), no reserved blocks (disk_mb is all the app's), and inode tables left
-        // uninitialised (a fresh sparse file reads as zeros): formatting takes milliseconds.
-        await truncate(image, Math.max(1, sizeMb) * 1024 * 1024);
-        await runCommand([
-          tools.mkfs, '-q', '-F', '-O', '^has_journal', '-m', '0',
-          '-E', `nodiscard,lazy_itable_init=1,root_owner=${uid}:${uid}`, image,
-        ], TIMEOUT);
-        await mkdir(target, { mode: 0o700 });
-        await runCommand([tools.mount, '-o', 'loop,nosuid,nodev,noinit_itable', image, target], TIMEOUT);
-        await chmod(target, 0o700);
-        await rmdir(join(target, 'lost+found'));
-        return target;
-      } catch (err) {
-        await remove(id);
-        throw err;
-      }
-    },
+    create: (id, options) => oneAtATime(() => create(id, options)),
     remove,
     async sweep() {
       for (const id of await knownIds()) await remove(id);
@@ -154,6 +131,64 @@ export function createInstanceScratch(cfg: InstanceScratchConfig): InstanceScrat
       await rmdir(root).catch(ignore('ENOENT'));
     },
   };
+
+  async function create(id: string, { uid, sizeMb }: { uid: number; sizeMb: number }): Promise<string> {
+    await ensureRoot();
+    await mkdir(cfg.dir, { recursive: true, mode: 0o700 });
+    await assertRoomFor(cfg.dir, Math.max(1, sizeMb) * MIB);
+    const image = scratchImagePath(cfg.dir, cfg.label, id);
+    const target = scratchMountPath(cfg.label, id);
+    // Exclusive: an image already there is never taken over, nor removed by this call.
+    await writeFile(image, '', { mode: 0o600, flag: 'wx' });
+    try {
+      // Sparse: only what the app writes takes host disk. No journal (the contents die with
+      // the instance), no reserved blocks (disk_mb is all the app's), and inode tables left
+      // uninitialised (a fresh sparse file reads as zeros): formatting takes milliseconds.
+      await truncate(image, Math.max(1, sizeMb) * 1024 * 1024);
+      await runCommand([
+        tools.mkfs, '-q', '-F', '-O', '^has_journal', '-m', '0',
+        '-E', `nodiscard,lazy_itable_init=1,root_owner=${uid}:${uid}`, image,
+      ], TIMEOUT);
+      await mkdir(target, { mode: 0o700 });
+      await runCommand([tools.mount, '-o', 'loop,nosuid,nodev,noinit_itable', image, target], TIMEOUT);
+      await chmod(target, 0o700);
+      await rmdir(join(target, 'lost+found'));
+      return target;
+    } catch (err) {
+      await remove(id);
+      throw err;
+    }
+  }
+}
+
+const MIB = 1024 * 1024;
+/** Host disk kept free beyond every image's `disk_mb`: the database and blobs live there too. */
+const RESERVE_BYTES = 1024 * MIB;
+// The room check and the image it makes must not interleave with another start's.
+const oneAtATime = createLimiter(1);
+
+/**
+ * Refuses (`insufficient_storage`) an image of `bytes` that the disk under `dir` could not hold
+ * on top of what the images already there may still grow by (they are sparse: their unwritten
+ * part is a promise of disk, not disk) and a reserve. So every app can write its whole
+ * `disk_mb`, and all of them together cannot fill the disk the platform's own state is on.
+ */
+async function assertRoomFor(dir: string, bytes: number): Promise<void> {
+  const fs = await statfs(dir);
+  let promised = 0;
+  for (const name of await readdir(dir).catch(ignore('ENOENT', []))) {
+    if (!name.endsWith(IMAGE_SUFFIX)) continue;
+    const s = await stat(join(dir, name)).catch(() => null);
+    if (s) promised += Math.max(0, s.size - s.blocks * 512);
+  }
+  const free = fs.bavail * fs.bsize;
+  const reserve = Math.min(RESERVE_BYTES, Math.floor((fs.blocks * fs.bsize) / 20));
+  const room = free - promised - reserve;
+  if (bytes > room) {
+    throw new SlipwayError('insufficient_storage', `this host cannot hold ${Math.round(bytes / MIB)} MB of /tmp (disk_mb) for another instance: ${Math.max(0, Math.round(room / MIB))} MB are free beyond what running instances may still write and a reserve`, {
+      details: { disk_mb: Math.round(bytes / MIB), room_mb: Math.max(0, Math.round(room / MIB)) },
+    });
+  }
 }
 
 /** Mount points of this process's namespace (ids and labels need no unescaping). */
