@@ -20,7 +20,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /run/netns /repo /out
 mount -t devpts devpts /dev/pts
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# Sized past RAM: instances' /tmp images are sparse files here, and the agent refuses one the
+# file system could not hold at its full disk_mb (only what is written takes memory).
+mount -t tmpfs -o mode=1777,size=64g tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/netns
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
