@@ -1,18 +1,10 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { SlipwayError } from '../core/errors.js';
+import { processAlive as alive } from '../util/process-alive.js';
 
 /** A held lock file; release it on exit. */
 export interface PidLock {
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive as alive } from '../../src/util/process-alive.js';
 
 const ROOT = join(tmpdir(), 'slipway-test-claims');
 
@@ -17,15 +18,6 @@ const ROOT = join(tmpdir(), 'slipway-test-claims');
 export interface HostClaim {
   value: number;
   release(): void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function ownerOf(dir: string): number | null {
