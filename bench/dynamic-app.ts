@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { processTree } from '../src/agent/proc-sockets.js';
+import { processTree } from '../src/runtime/local/process-tree.js';
 import { isSlipwayApiError, type PublishResult, type PublishSetting, type RuntimeInstance, type SlipwayClient } from '../src/sdk/index.js';
 import { killTree } from '../test/support/processes.js';
 import { instanceHandleDir } from './bench-platform.js';
@@ -58,8 +58,8 @@ export async function liveInstances(client: SlipwayClient, slug: string): Promis
 
 /** SIGKILLs an instance's whole process tree (its pid from the agent's handle). */
 export async function killInstance(home: string, instanceId: string): Promise<number[]> {
-  const handle = JSON.parse(await readFile(join(instanceHandleDir(home), `${instanceId}.json`), 'utf8')) as { pid: number };
-  const tree = processTree(handle.pid);
+  const handle = JSON.parse(await readFile(join(instanceHandleDir(home), `${instanceId}.json`), 'utf8')) as { data: { pid: number } };
+  const tree = processTree(handle.data.pid, null);
   killTree(tree);
   return tree;
 }

@@ -11,12 +11,16 @@
  *   7. the edge as a reverse proxy against nginx, to the same upstream,
  *   8. API p99 for one deployment while another's publishes upload hostile archives, against a
  *      quiet baseline,
+ *   9. a real Next.js app (create-next-app) published with no flags against `npm start`
+ *      (bench/next-app-bench.ts; needs the npm registry),
+ *  10. cold boot of an old version through its URL: first request → first 200 from it
+ *      (bench/cold-boot-bench.ts),
  * (6 and 7 are skipped with a note when wrk or nginx is missing), then prints each target
  * with PASS or MISS. A miss is information: the exit code is 1 only when something could not
  * be measured. Everything started is stopped, even on Ctrl-C.
  *
  * `npm run bench -- dynamic proxy` runs only the named groups: static (1, 2), dynamic (3–5),
- * edge (6), proxy (7), uploads (8).
+ * edge (6), proxy (7), uploads (8), next (9), wake (10).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -24,10 +28,12 @@ import { extname, join } from 'node:path';
 import { freePort, repoRoot } from '../test/support/platform.js';
 import { startBenchPlatform } from './bench-platform.js';
 import { cleanUpOnSignals, createCleanup } from './cleanup.js';
+import { coldBootSection } from './cold-boot-bench.js';
 import { measureDynamicApps } from './dynamic-bench.js';
 import { MEASURE_SECONDS, WARMUP_SECONDS, measureEdge } from './edge-bench.js';
 import { createEdgeProbe } from './edge-probe.js';
 import { measureHostileUploads } from './hostile-upload.js';
+import { measureNextApp } from './next-app-bench.js';
 import { runCommand } from './procs.js';
 import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, type MarkedVersion } from './publish-bench.js';
 import { measureProxy, PROXY_TARGETS } from './proxy-compare.js';
@@ -40,7 +46,7 @@ import { bytes, ms, summarize } from './stats.js';
 
 const PUBLISH = { runs: 20, warmups: 2 };
 const ROLLBACK = { runs: 20, warmups: 2 };
-const GROUPS = ['static', 'dynamic', 'edge', 'proxy', 'uploads'] as const;
+const GROUPS = ['static', 'dynamic', 'edge', 'proxy', 'uploads', 'next', 'wake'] as const;
 const WRK_TARGETS = [{ label: '1 KiB', path: '/bench-1k.js' }, { label: '100 KiB', path: '/bench-100k.js' }];
 
 async function publishAndRollback(ctx: Context): Promise<void> {
@@ -164,9 +170,11 @@ async function main(): Promise<void> {
     if (groups.has('static')) await publishAndRollback(ctx);
     // Before the wrk sections: they pin the platform's edge to one CPU until the end.
     if (groups.has('dynamic')) await measureDynamicApps(ctx);
+    if (groups.has('wake')) await coldBootSection(ctx);
     if (groups.has('edge')) await edgeVsNginx(ctx);
     if (groups.has('proxy')) await proxyVsNginx(ctx);
     if (groups.has('uploads')) await measureHostileUploads(ctx);
+    if (groups.has('next')) await measureNextApp(ctx);
   } catch (err) {
     log(cleanup.started ? '\ninterrupted' : `\nbench failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;

@@ -46,7 +46,7 @@ async function measure(mode: 'auto' | 'none', root: string): Promise<{ first: nu
     for (let i = 0; i < runs + 1; i++) {
       const t0 = performance.now();
       const h = await driver.start({
-        id: `rti_bench${i}`, appDir: join(root, 'app'), runCommand: 'exec node server.js', port: 3000,
+        id: `rti_bench${i}`, release: { kind: 'tree', appDir: join(root, 'app') }, runCommand: 'exec node server.js', port: 3000,
         env: { PATH: '/usr/bin:/bin' }, resources: DEFAULT_RESOURCES, logPath: join(root, 'bench.log'),
       });
       const t1 = performance.now();

@@ -67,10 +67,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
       const adopted = orphans.get(a.runtime_instance_id) ?? null;
       orphans.delete(a.runtime_instance_id);
+      const alive = adopted !== null && (await driver.isRunning(adopted));
       const sup = new InstanceSupervisor(a, {
-        driver, appDir: (sha) => releases.appDir(sha), report: (r) => client.report(r), logDir, log,
-      }, adopted && driver.isRunning(adopted) ? adopted : null);
-      if (adopted && !driver.isRunning(adopted)) await driver.remove(adopted);
+        driver, release: async (sha) => ({ kind: 'tree', appDir: await releases.appDir(sha) }), report: (r) => client.report(r), logDir, log,
+      }, alive ? adopted : null);
+      if (adopted && !alive) await driver.remove(adopted);
       supervisors.set(a.runtime_instance_id, sup);
       const shipper = new LogShipper({
         logPath: join(logDir, `${a.runtime_instance_id}.log`), ship: (lines) => client.shipLogs(a.runtime_instance_id, lines),

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import { RESTART_BACKOFF_MS, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
-import type { InstanceHandle, RuntimeDriver } from '../runtime/runtime-driver.js';
+import type { InstanceHandle, InstanceRelease, RuntimeDriver } from '../runtime/runtime-driver.js';
 import { probeHealth, type ProbeResult } from './health-probe.js';
 import { readLogTail } from './log-tail.js';
-import { establishedConnections, listeningPorts } from './proc-sockets.js';
+import { WrongPortWatch, wrongPortReason } from './wrong-port.js';
 
 /** What a supervisor needs from the agent around it. */
 export interface SupervisorDeps {
   driver: RuntimeDriver;
-  /** The unpacked app directory of a release. */
-  appDir(sha256: string): Promise<string>;
+  /** What the driver runs for a release (for the local driver: its unpacked tree). */
+  release(sha256: string): Promise<InstanceRelease>;
   /** Sends a report; `unknown_instance` means the server no longer wants it. */
   report(report: InstanceReport): Promise<'ok' | 'unknown_instance' | 'failed'>;
   logDir: string;
@@ -53,6 +53,7 @@ export class InstanceSupervisor {
   private crashes = 0;
   private startedAt = 0;
   private everHealthy = false;
+  private readonly wrongPort = new WrongPortWatch();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private unsent: InstanceReport | null = null;
@@ -67,7 +68,7 @@ export class InstanceSupervisor {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     if (adopted) {
       this.startedAt = adopted.startedAt;
-      deps.log('re-adopted a running instance', { id: adopted.id, pid: adopted.pid });
+      deps.log('re-adopted a running instance', { id: adopted.id, address: adopted.address });
     }
   }
 
@@ -118,7 +119,7 @@ export class InstanceSupervisor {
       return;
     }
     if (!this.handle) return this.launch();
-    if (!this.deps.driver.isRunning(this.handle)) return this.onExit();
+    if (!(await this.deps.driver.isRunning(this.handle))) return this.onExit();
     if (now - this.startedAt > STABLE_RUN_MS) this.crashes = 0;
     if (!this.probing && now >= this.nextProbeAt) {
       this.probing = true;
@@ -132,10 +133,11 @@ export class InstanceSupervisor {
     this.phase = 'starting';
     this.passes = 0;
     this.fails = 0;
+    this.wrongPort.reset();
     await this.send('starting', null, { reason: this.restarts ? `restart ${this.restarts}` : 'starting' });
-    const appDir = await this.deps.appDir(this.a.artifact_sha256);
+    const release = await this.deps.release(this.a.artifact_sha256);
     this.handle = await this.deps.driver.start({
-      id: this.id, appDir, runCommand: this.a.run_command, port: this.a.port, env: this.a.env,
+      id: this.id, release, runCommand: this.a.run_command, port: this.a.port, env: this.a.env,
       resources: this.a.resources, logPath: this.logPath(),
     });
     this.startedAt = Date.now();
@@ -157,14 +159,24 @@ export class InstanceSupervisor {
     }
     this.passes = 0;
     const inGrace = this.phase === 'starting' && Date.now() - this.startedAt < h.grace_period_ms;
-    if (inGrace) return;
+    if (inGrace) {
+      // Within the grace, only a confirmed wrong port ends the start early (see wrong-port.ts).
+      const wrong = await this.wrongPortSeen(result);
+      if (!wrong) return;
+      return this.failStart(wrong);
+    }
     this.fails++;
     if (this.fails < h.unhealthy_threshold) return;
-    const { code, reason } = this.diagnose(result);
+    const { code, reason } = await this.diagnose(result);
     if (this.phase === 'healthy') {
       this.phase = 'unhealthy';
       await this.send('unhealthy', this.handle!.address, { reason: `${reason} (${this.fails} checks in a row)`, code });
     }
+    return this.failStart({ code, reason });
+  }
+
+  /** A start (or a run) that cannot succeed: fail it during a rollout, else restart it with backoff. */
+  private async failStart({ code, reason }: { code: string; reason: string }): Promise<void> {
     if (this.a.fail_fast && !this.everHealthy) return this.stopForGood('failed', reason, code);
     // Unhealthy, or never healthy past its grace: restart it (with backoff).
     await this.deps.driver.stop(this.handle!, STOP_GRACE_MS);
@@ -172,14 +184,31 @@ export class InstanceSupervisor {
     await this.scheduleRestart(reason, code);
   }
 
+  /** During a start: `wrong_port` once the app has been confirmed listening only elsewhere. */
+  private async wrongPortSeen(result: ProbeResult & { ok: false }): Promise<{ code: string; reason: string } | null> {
+    const handle = this.handle;
+    if (result.kind !== 'refused' || !handle) {
+      this.wrongPort.reset();
+      return null;
+    }
+    const ports = this.wrongPort.observe(await this.deps.driver.listeningPorts(handle), handle.port, Date.now());
+    return ports ? { code: 'wrong_port', reason: wrongPortReason(ports, handle.port, handle.port !== this.a.port) } : null;
+  }
+
   /** Names what is wrong: not listening at all, listening elsewhere, or answering badly. */
-  private diagnose(result: ProbeResult & { ok: false }): { code: string; reason: string } {
+  private async diagnose(result: ProbeResult & { ok: false }): Promise<{ code: string; reason: string }> {
     if (result.kind === 'refused' && this.handle) {
-      const ports = listeningPorts(this.handle.pid);
-      if (ports.length > 0) {
-        return { code: 'wrong_port', reason: `the app listens on port ${ports.join(', ')}, not on ${this.a.port} (PORT)` };
+      const { port } = this.handle;
+      const ports = await this.deps.driver.listeningPorts(this.handle);
+      if (ports.length > 0 && !ports.includes(port)) {
+        return { code: 'wrong_port', reason: wrongPortReason(ports, port, port !== this.a.port) };
       }
-      return { code: 'not_listening', reason: `nothing listens on port ${this.a.port}` };
+      if (ports.includes(port)) {
+        // Bound to the instance's loopback only (a common default of dev servers): listening,
+        // yet refusing the edge, which comes in through the instance's own address.
+        return { code: 'not_listening', reason: `the app listens on port ${port} but refuses connections to ${this.handle.address}: listen on 0.0.0.0, not 127.0.0.1` };
+      }
+      return { code: 'not_listening', reason: `nothing listens on port ${port}` };
     }
     return { code: 'health_check_failed', reason: result.message };
   }
@@ -230,12 +259,14 @@ export class InstanceSupervisor {
     this.resolveDone();
   }
 
-  /** Waits until no connection is open to the app, or the drain timeout passes. */
+  /**
+   * Waits until no connection is open to the app, or the drain timeout passes (the whole
+   * timeout when the driver cannot count connections).
+   */
   private async drain(handle: InstanceHandle): Promise<void> {
-    const port = Number(handle.address.slice(handle.address.lastIndexOf(':') + 1));
     const deadline = Date.now() + this.a.drain_timeout_ms;
-    while (Date.now() < deadline && this.deps.driver.isRunning(handle)) {
-      if (establishedConnections(handle.pid, port) === 0) return;
+    while (Date.now() < deadline && (await this.deps.driver.isRunning(handle))) {
+      if ((await this.deps.driver.connectionCount(handle)) === 0) return;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -11,6 +11,7 @@ import { handleError } from './error-handler.js';
 import { limitJsonBodies } from './json-limit.js';
 import { endAllSse } from './sse.js';
 import { deploymentRoutes } from './routes/deployments.js';
+import { detectRoutes } from './routes/detect.js';
 import { eventRoutes } from './routes/events.js';
 import { internalRoutes } from './routes/internal.js';
 import { ARCHIVE_TYPES, publishRoutes } from './routes/publish.js';
@@ -66,6 +67,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   deploymentRoutes(app, services);
   publishRoutes(app, services);
+  detectRoutes(app, services);
   versionRoutes(app, services);
   eventRoutes(app, services);
   internalRoutes(app, services);

@@ -35,6 +35,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   dockerfile_requires_container_driver: 422,
   build_toolchain_missing: 422,
   run_command_missing: 422,
+  build_required: 422,
+  base_image_missing: 422,
   service_not_found: 404,
   instance_not_found: 404,
   health_check_failed: 422,

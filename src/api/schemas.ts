@@ -115,7 +115,10 @@ export const BuildOptions = {
   output_path: z.string().min(1).max(1000).optional(),
   kind: z.enum(['auto', 'static', 'dynamic']).default('auto'),
   run_command: z.string().min(1).max(4000).optional().describe('makes the version dynamic: the command that starts the app'),
+  as_is: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).optional().describe('publish the files exactly as they are: no detection, no build (a static site)'),
   port: count(1, 65535).describe('the port the app listens on (also given as PORT)'),
+  static_include: z.string().min(1).max(2000).regex(/^[^\0]*$/, 'must not contain NUL').optional()
+    .describe('comma-separated globs of files a static release keeps although its rules leave them out (*.map,.nojekyll)'),
   health_check_path: z.string().min(1).max(1000).regex(/^\//, 'must start with /').optional(),
   health_grace_period_ms: ms(0, 3_600_000),
   health_interval_ms: ms(100, 300_000),
@@ -131,6 +134,7 @@ export const BuildOptions = {
   drain_timeout_ms: ms(0, 3_600_000),
   sticky_cookie: z.string().min(1).max(200).regex(/^[!#-'*+.0-9A-Z^-z|~-]+$/, 'must be a cookie name').optional(),
   sticky_header: z.string().min(1).max(200).regex(/^[!#-'*+.0-9A-Za-z^_`|~-]+$/, 'must be a header name').optional(),
+  sticky: z.enum(['auto', 'none']).optional(),
 };
 
 /** The parsed publish options. */

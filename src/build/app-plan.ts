@@ -16,13 +16,38 @@ export interface DetectAppOptions {
   runCommand?: string;
   /** The port the app listens on; default per ecosystem ({@link DEFAULT_PORTS}). */
   port?: number;
+  /** Where the built site is (static only); replaces the detected folder. */
+  outputPath?: string;
+  /**
+   * Publish the files exactly as they are: no detection, no build, no `build_required`
+   * refusal. Static only.
+   */
+  asIs?: boolean;
   /** The `PATH` tools are looked up in (default `BUILD_PATH`); the build sees the same one. */
   pathEnv?: string;
 }
 
-/** The source is a static site: build (if asked) and package it with the static builder. */
+/**
+ * The source is a static site: install and build (when there is anything to build), then
+ * package the output folder with the static builder.
+ */
 export interface StaticAppPlan {
   kind: 'static';
+  /** How it was recognised, for humans: a framework id (`vite`, `astro`, …) or `static` for plain files. */
+  detected: string;
+  /** Why each choice was made, one line each, for `slipway detect` and the build log. */
+  reasons: string[];
+  /** As for a dynamic app: package managers the host lacks, fetched for the build. */
+  fetchTools?: string[];
+  /** Install steps (devDependencies included), each an argument vector run in the source root. Empty for plain files. */
+  install: string[][];
+  /** Run by `/bin/sh -c` after the install steps: the user's, or the detected one. */
+  buildCommand?: string;
+  /**
+   * Where the site is, relative to the source root (`''` is the root). Absent: the root when
+   * nothing is built, else the first of `dist`, `build`, `out`, `public` that the build made.
+   */
+  outputPath?: string;
 }
 
 /** The source is an app to run. */
@@ -30,6 +55,8 @@ export interface DynamicAppPlan {
   kind: 'dynamic';
   /** How it was recognised, for humans: `node (npm)`, `python`, `go`, `explicit`. */
   detected: string;
+  /** Why each choice was made, one line each, for `slipway detect` and the build log. */
+  reasons: string[];
   /**
    * npm package specs (`pnpm@9`) installed into the build's own tool folder, which is on the
    * build's `PATH`, before the install steps: a package manager the host lacks.
@@ -42,6 +69,11 @@ export interface DynamicAppPlan {
   /** Starts the app, by `/bin/sh -c` in the release's app directory. */
   runCommand: string;
   port: number;
+  /**
+   * A folder of the built tree (`.next/standalone`) that is the whole release: only it is
+   * packaged, and the run command starts there. Absent: the whole tree.
+   */
+  packageRoot?: string;
 }
 
 /** The plan for one source tree. */
@@ -49,17 +81,3 @@ export type AppPlan = StaticAppPlan | DynamicAppPlan;
 
 /** The port an app is given when the publish names none. */
 export const DEFAULT_PORTS = { node: 3000, python: 8000, go: 8080, elixir: 4000, explicit: 3000 } as const;
-
-/**
- * What one ecosystem detector found. `runCommand` is absent when the source does not say how
- * to start it; `canBeStatic` then lets an `auto` publish fall back to a static site.
- */
-export interface EcosystemPlan {
-  detected: string;
-  fetchTools?: string[];
-  install: string[][];
-  buildCommand?: string;
-  runCommand?: string;
-  port: number;
-  canBeStatic: boolean;
-}

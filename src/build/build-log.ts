@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { TailBuffer } from '../util/tail-buffer.js';
+import { stripTerminalControls } from './terminal-controls.js';
 
 /** A line longer than this is passed on in pieces rather than buffered whole. */
 const MAX_LINE_BYTES = 64 * 1024;
@@ -9,7 +10,8 @@ const TAIL_BYTES = 4096;
  * Turns a build's stdout and stderr into whole lines for the log, each stream split on its own
  * so lines never interleave mid-way, capped at `maxBytes` with one note when the cap is hit.
  * The tail (for the error of a failed build) keeps the last bytes even past the cap, since the
- * end of a log is where the reason usually is.
+ * end of a log is where the reason usually is. Terminal control sequences (colours, cursor
+ * moves) are removed from both (see `stripTerminalControls`).
  */
 export class BuildLog {
   readonly #maxBytes: number;
@@ -55,11 +57,13 @@ export class BuildLog {
 
   /** The last few KiB of output, for error details. */
   tail(): string {
-    return this.#tail.toString();
+    return stripTerminalControls(this.#tail.toString());
   }
 
-  #write(text: string): void {
+  #write(raw: string): void {
     if (this.#capped) return;
+    const text = stripTerminalControls(raw);
+    if (text === '') return;
     const bytes = Buffer.byteLength(text);
     if (this.#written + bytes <= this.#maxBytes) {
       this.#written += bytes;

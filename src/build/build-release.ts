@@ -1,11 +1,16 @@
+import { join } from 'node:path';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
-import type { RequestedKind } from './app-plan.js';
-import { buildDynamicRelease, type BuildDynamicOptions } from './dynamic-build.js';
-import { looksDynamic, peekSnapshot } from './peek-snapshot.js';
-import { buildStaticRelease, type BuildStaticOptions, type StaticRelease } from './static-build.js';
+import type { AppPlan, RequestedKind } from './app-plan.js';
+import { detectApp } from './detect-app.js';
+import { buildPlannedRelease, type BuildDynamicOptions } from './dynamic-build.js';
+import { extractSnapshot } from './snapshot.js';
+import { buildPlannedStaticRelease, type BuildStaticOptions, type StaticRelease } from './static-build.js';
 
-/** Options for {@link buildRelease}: what the two builders take, and the kind asked for (`auto` decides from the source). */
-export type BuildReleaseOptions = BuildStaticOptions & BuildDynamicOptions & { kind: RequestedKind };
+/**
+ * Options for {@link buildRelease}: what the two builders take, the kind asked for (`auto`
+ * decides from the source), and `asIs` to publish the files as they are.
+ */
+export type BuildReleaseOptions = BuildStaticOptions & BuildDynamicOptions & { kind: RequestedKind; asIs?: boolean };
 
 /** A built release of either kind, ready to store under its sha256. */
 export type BuiltRelease =
@@ -13,15 +18,30 @@ export type BuiltRelease =
   | { kind: 'dynamic'; releasePath: string; sha256: string; size: number; manifest: DynamicReleaseManifest };
 
 /**
- * Builds a snapshot into a release: a dynamic app when the publish says so (`kind: dynamic`,
- * a run command or a port) or, for `auto`, when the source looks like a server app (see
- * {@link looksDynamic}); a static site otherwise.
+ * Builds a snapshot into a release: unpacks it once into `workDir/src`, decides what it is with
+ * the detection table ({@link detectApp}; a `port` makes an `auto` publish an app), writes each
+ * reason to the build log as a `[slipway] detect:` line, then runs the static or the dynamic
+ * builder on the plan.
  */
 export async function buildRelease(options: BuildReleaseOptions): Promise<BuiltRelease> {
-  const dynamic = options.kind === 'dynamic' || options.runCommand !== undefined || options.port !== undefined
-    || (options.kind === 'auto' && looksDynamic(await peekSnapshot(options.snapshotPath)));
-  if (!dynamic) return { kind: 'static', ...(await buildStaticRelease(options)) };
+  const srcDir = join(options.workDir, 'src');
+  await extractSnapshot(options.snapshotPath, srcDir);
+  const plan = await detectApp(srcDir, {
+    kind: options.kind === 'auto' && options.port !== undefined ? 'dynamic' : options.kind,
+    buildCommand: options.buildCommand,
+    runCommand: options.runCommand,
+    port: options.port,
+    outputPath: options.outputPath,
+    asIs: options.asIs,
+  });
+  logPlan(plan, options.onLog);
+  if (plan.kind === 'static') return { kind: 'static', ...(await buildPlannedStaticRelease(plan, options)) };
   options.onLog('[slipway] building a dynamic app\n');
-  const release = await buildDynamicRelease(options);
-  return { kind: 'dynamic', ...release };
+  return { kind: 'dynamic', ...(await buildPlannedRelease(plan, options)) };
+}
+
+/** One `[slipway] detect:` line per reason, the first naming what was detected. */
+export function logPlan(plan: AppPlan, onLog: (chunk: string) => void): void {
+  onLog(`[slipway] detect: ${plan.detected} (${plan.kind})\n`);
+  for (const reason of plan.reasons) onLog(`[slipway] detect: ${reason}\n`);
 }

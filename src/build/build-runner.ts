@@ -4,6 +4,7 @@ import { signalGroup, spawnInGroup, superviseGroup } from '../util/process-group
 import { BuildLog } from './build-log.js';
 import { joinsNetns, ROOT_STAGE_ENV, sandboxedArgv, sandboxEnvArgs, type BuildSandbox } from './build-sandbox.js';
 import { BUILD_PATH } from './build-path.js';
+import { missingToolHint } from './missing-tool.js';
 
 /** Options for {@link runBuildCommand}. */
 export interface RunBuildOptions {
@@ -50,6 +51,9 @@ export function buildEnvironment(cwd: string, extra: Record<string, string> = {}
     LANG: 'C.UTF-8',
     CI: '1',
     NODE_ENV: 'production',
+    // Tools that honour these print no colours; the log strips whatever others still send.
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
     ...extra,
   };
 }
@@ -60,7 +64,8 @@ export function buildEnvironment(cwd: string, extra: Record<string, string> = {}
  * process group with stdin closed and a scrubbed environment; stdout and stderr stream to
  * `onLog` line by line. On timeout the whole group gets SIGTERM, then SIGKILL, and
  * `build_timeout` is thrown; a non-zero exit throws `build_failed` with
- * `details: { argv, exitCode, signal, logTail }`.
+ * `details: { argv, exitCode, signal, logTail }`, its message (and the log) ending in a hint
+ * when the output shows a command that was not found (see `missingToolHint`).
  */
 export async function runBuildCommand(options: RunBuildOptions): Promise<BuildRunResult> {
   const { command, ...rest } = options;
@@ -135,8 +140,11 @@ async function runInGroup(argv: readonly string[], what: string, options: BuildS
   }
   if (exit.exitCode !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-    throw new SlipwayError('build_failed', `${what} ${how}`, {
-      details: { argv: [...argv], exitCode: exit.exitCode, signal: exit.signal, logTail: log.tail() },
+    const logTail = log.tail();
+    const hint = missingToolHint(logTail);
+    if (hint !== null) options.onLog(`[slipway] hint: ${hint}\n`);
+    throw new SlipwayError('build_failed', `${what} ${how}${hint === null ? '' : `. ${hint}`}`, {
+      details: { argv: [...argv], exitCode: exit.exitCode, signal: exit.signal, logTail },
     });
   }
   return { exitCode: 0, durationMs: exit.durationMs };

@@ -50,6 +50,14 @@ async function detectError(files: Record<string, string>, options: Partial<Detec
 
 const pkg = (o: object): string => JSON.stringify(o);
 
+/** The plan without its reasons, for comparing the decisions whole (reasons are tested on their own). */
+function decisions(plan: AppPlan): Omit<AppPlan, 'reasons'> {
+  const { reasons: _reasons, ...rest } = plan;
+  return rest;
+}
+
+const plainStatic = { kind: 'static', detected: 'static', install: [] };
+
 test('the lockfile picks the package manager and its install command', async () => {
   const start = pkg({ scripts: { start: 'node s.js' } });
   const cases: Array<[Record<string, string>, string, string[]]> = [
@@ -61,7 +69,7 @@ test('the lockfile picks the package manager and its install command', async () 
   ];
   for (const [files, detected, install] of cases) {
     const plan = await detect({ 'package.json': start, ...files });
-    assert.deepEqual(plan, { kind: 'dynamic', detected, install: [install], runCommand: 'npm start', port: 3000 }, detected);
+    assert.deepEqual(decisions(plan), { kind: 'dynamic', detected, install: [install], runCommand: 'npm start', port: 3000 }, detected);
   }
 });
 
@@ -93,27 +101,29 @@ test('the run command: start script, else main when it exists, else server.js', 
   assert.equal(server.kind === 'dynamic' && server.runCommand, 'node server.js');
 });
 
-test('a package.json that does not say how to start is a static site for auto', async () => {
-  assert.deepEqual(await detect({ 'package.json': pkg({ scripts: { build: 'vite build' } }) }), { kind: 'static' });
-  assert.deepEqual(await detect({ 'package.json': pkg({ main: 'missing.js' }) }), { kind: 'static' });
-  assert.deepEqual(await detect({ 'package.json': pkg({ main: '../../etc/passwd' }) }), { kind: 'static' });
+test('a package.json that does not say how to start is a static site for auto, built by its build script', async () => {
+  assert.deepEqual(decisions(await detect({ 'package.json': pkg({ scripts: { build: 'webpack' } }) })), {
+    kind: 'static', detected: 'node (npm)', install: [['npm', 'install', '--no-audit', '--no-fund', '--include=dev']], buildCommand: 'npm run build',
+  });
+  assert.deepEqual(decisions(await detect({ 'package.json': pkg({ main: 'missing.js' }) })), plainStatic);
+  assert.deepEqual(decisions(await detect({ 'package.json': pkg({ main: '../../etc/passwd' }) })), plainStatic);
   await detectError({ 'package.json': pkg({}) }, { kind: 'dynamic' }, 'run_command_missing');
 });
 
-test('plain files are static; kind static wins over everything, but takes no run command', async () => {
-  assert.deepEqual(await detect({ 'index.html': 'hi' }), { kind: 'static' });
-  assert.deepEqual(await detect({ 'package.json': pkg({ scripts: { start: 'x' } }) }, { kind: 'static' }), { kind: 'static' });
-  assert.deepEqual(await detect({ Dockerfile: 'FROM scratch' }, { kind: 'static' }), { kind: 'static' });
+test('plain files are static; kind static makes a site of an app, but takes no run command', async () => {
+  assert.deepEqual(decisions(await detect({ 'index.html': 'hi' })), plainStatic);
+  assert.deepEqual(decisions(await detect({ 'package.json': pkg({ scripts: { start: 'x' } }) }, { kind: 'static' })), plainStatic);
+  assert.deepEqual(decisions(await detect({ Dockerfile: 'FROM scratch' }, { kind: 'static' })), plainStatic);
   await detectError({ 'index.html': 'hi' }, { kind: 'static', runCommand: 'x' }, 'invalid_request');
   await detectError({ 'index.html': 'hi' }, { kind: 'dynamic' }, 'run_command_missing');
 });
 
 test('an explicit run command makes a dynamic app, keeping the detected install steps', async () => {
-  assert.deepEqual(await detect({ 'index.js': '' }, { runCommand: './serve', buildCommand: 'make', port: 9000 }), {
+  assert.deepEqual(decisions(await detect({ 'index.js': '' }, { runCommand: './serve', buildCommand: 'make', port: 9000 })), {
     kind: 'dynamic', detected: 'explicit', install: [], buildCommand: 'make', runCommand: './serve', port: 9000,
   });
   const node = await detect({ 'package.json': pkg({}), 'package-lock.json': '{}' }, { runCommand: 'node x.js' });
-  assert.deepEqual(node, { kind: 'dynamic', detected: 'node (npm)', install: [['npm', 'ci', '--no-audit', '--no-fund']], runCommand: 'node x.js', port: 3000 });
+  assert.deepEqual(decisions(node), { kind: 'dynamic', detected: 'node (npm)', install: [['npm', 'ci', '--no-audit', '--no-fund']], runCommand: 'node x.js', port: 3000 });
   const py = await detect({ 'requirements.txt': 'flask==3.0\n' }, { runCommand: '.venv/bin/python -m flask run' });
   assert.equal(py.kind === 'dynamic' && py.install.length, 3, 'venv, pip install, console scripts made relocatable');
 });
@@ -128,7 +138,7 @@ test('a Dockerfile without a run command needs a container driver', async () => 
 
 test('python: a stdlib-only app installs nothing and runs with python3', async () => {
   const plan = await detect({ 'requirements.txt': '# nothing\n\n   # still nothing\n', 'main.py': '' });
-  assert.deepEqual(plan, { kind: 'dynamic', detected: 'python', install: [], runCommand: 'python3 main.py', port: 8000 });
+  assert.deepEqual(decisions(plan), { kind: 'dynamic', detected: 'python', install: [], runCommand: 'python3 main.py', port: 8000 });
   const tools = await detect({ 'pyproject.toml': '[tool.black]\nline-length = 100\n', 'server.py': '' });
   assert.deepEqual(tools.kind === 'dynamic' && tools.install, [], 'tool settings alone are not a project');
 });
@@ -188,7 +198,7 @@ test('go and mix need their toolchains', async (t) => {
   assert.deepEqual(mixErr.details, { toolchain: 'elixir', binary: 'mix' });
   if (!(await findExecutable('go'))) return t.diagnostic('go is not installed here: the go plan itself is not checked');
   const plan = await detect({ 'go.mod': 'module x\n' }, { pathEnv: process.env.PATH });
-  assert.deepEqual(plan, { kind: 'dynamic', detected: 'go', install: [], buildCommand: 'go build -trimpath -o .slipway/app .', runCommand: './.slipway/app', port: 8080 });
+  assert.deepEqual(decisions(plan), { kind: 'dynamic', detected: 'go', install: [], buildCommand: 'go build -trimpath -o .slipway/app .', runCommand: './.slipway/app', port: 8080 });
 });
 
 test('mix: Hex and the dependencies are fetched only for a project that has some', async () => {

@@ -1,5 +1,7 @@
-import { DEFAULT_PORTS, type EcosystemPlan } from './app-plan.js';
-import { readSourceFile, requireTool, type DetectContext } from './detect-support.js';
+import { DEFAULT_PORTS } from './app-plan.js';
+import { readSourceFile, requireTool } from './detect-support.js';
+import type { AppDetection } from './frameworks/framework-rule.js';
+import type { SourceFacts } from './frameworks/source-facts.js';
 
 /** Where compiled apps put what they run, inside the app tree. */
 export const SLIPWAY_BUILD_DIR = '.slipway';
@@ -10,11 +12,13 @@ export const SLIPWAY_BUILD_DIR = '.slipway';
  * `./.slipway/app`. Modules are downloaded into the build's cache, outside the release; the
  * binary needs none of them.
  */
-export async function detectGo(ctx: DetectContext): Promise<EcosystemPlan | null> {
+export async function detectGo(ctx: SourceFacts): Promise<AppDetection | null> {
   if ((await readSourceFile(ctx, 'go.mod')) === undefined) return null;
   await requireTool(ctx, 'go');
   return {
+    kind: 'dynamic',
     detected: 'go',
+    reasons: ['go.mod found', `build: go build into ${SLIPWAY_BUILD_DIR}/app`, `port ${DEFAULT_PORTS.go}: the Go convention (the app gets PORT)`],
     install: [],
     buildCommand: `go build -trimpath -o ${SLIPWAY_BUILD_DIR}/app .`,
     runCommand: `./${SLIPWAY_BUILD_DIR}/app`,
@@ -33,7 +37,7 @@ export async function detectGo(ctx: DetectContext): Promise<EcosystemPlan | null
  * is read-only at run time, so its scratch files go to `/tmp`, and Erlang distribution is off
  * (an instance is one node, and epmd has nothing to talk to).
  */
-export async function detectMix(ctx: DetectContext): Promise<EcosystemPlan | null> {
+export async function detectMix(ctx: SourceFacts): Promise<AppDetection | null> {
   const mixExs = await readSourceFile(ctx, 'mix.exs');
   if (mixExs === undefined) return null;
   await requireTool(ctx, 'mix', 'elixir');
@@ -41,7 +45,14 @@ export async function detectMix(ctx: DetectContext): Promise<EcosystemPlan | nul
   const release = `${SLIPWAY_BUILD_DIR}/release`;
   const hasDeps = (await readSourceFile(ctx, 'mix.lock')) !== undefined || /\{:[a-z_][a-z0-9_]*\s*,/.test(mixExs);
   return {
+    kind: 'dynamic',
     detected: 'elixir',
+    reasons: [
+      'mix.exs found',
+      hasDeps ? 'dependencies: mix deps.get --only prod' : 'no dependencies: nothing to fetch',
+      app === undefined ? 'no app: in mix.exs: nothing to run' : `run: the ${app} release`,
+      `port ${DEFAULT_PORTS.elixir}: the Phoenix convention (the app gets PORT)`,
+    ],
     install: hasDeps
       ? [
         ['mix', 'local.hex', '--force', '--if-missing'],

@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
-import { SlipwayError } from '../core/errors.js';
-import { DEFAULT_PORTS, type EcosystemPlan } from './app-plan.js';
+import { DEFAULT_PORTS } from './app-plan.js';
 import { packageManagerToFetch } from './package-manager-fetch.js';
-import { firstSourceFile, isSourceFile, readSourceFile, requireTool, shellWord, type DetectContext } from './detect-support.js';
+import { firstSourceFile, isSourceFile, requireTool, shellWord, type DetectContext } from './detect-support.js';
+import type { AppDetection } from './frameworks/framework-rule.js';
+import type { PackageJson, SourceFacts } from './frameworks/source-facts.js';
 
 /** Node package managers, chosen by lockfile in this order; none found means `npm install`. */
 const LOCKFILES = [
@@ -12,55 +13,101 @@ const LOCKFILES = [
   { file: 'yarn.lock', manager: 'yarn' },
 ] as const;
 
-type Manager = (typeof LOCKFILES)[number]['manager'];
+/** A Node package manager. */
+export type NodeManager = (typeof LOCKFILES)[number]['manager'];
 
-interface PackageJson {
-  scripts: Record<string, string>;
-  main?: string;
-  /** Corepack's `packageManager` field, e.g. `pnpm@9.12.3`. */
-  packageManager?: string;
+/** How a Node project is installed: its manager, anything fetched for it, the install step. */
+export interface NodeToolchain {
+  manager: NodeManager;
+  fetchTools?: string[];
+  install: string[][];
+  reasons: string[];
 }
 
 /**
- * A Node app (`package.json` at the root). Install follows the lockfile: `npm ci`,
- * `pnpm install --frozen-lockfile`, `yarn install --frozen-lockfile`, or `npm install` without
- * one (npm with `--no-audit --no-fund`). A `build` script makes `<manager> run build` the build
- * step. When anything is built (that script or the user's build command), devDependencies are
- * installed too: builds run with `NODE_ENV=production`, which would leave out the tools. A
- * pnpm or yarn 1 the host lacks is fetched from the registry for the build (see
- * `package-manager-fetch.ts`). It starts with `npm start` when there is a `start`
- * script, else `node <main>` when `main` names a file (or the build may make it), else
- * `node server.js` when that file exists (npm's own default for `npm start`); otherwise it
- * has no run command and may be a static site. `node` and the manager must be installed.
+ * The install of a Node project. It follows the lockfile: `npm ci`, `pnpm install
+ * --frozen-lockfile`, `yarn install --frozen-lockfile`, or `npm install` without one (npm with
+ * `--no-audit --no-fund`). When anything is built, devDependencies are installed too: builds run
+ * with `NODE_ENV=production`, which would leave out the tools. A pnpm or yarn 1 the host lacks is
+ * fetched from the registry for the build (see `package-manager-fetch.ts`). `node` and the
+ * manager must be installed (`build_toolchain_missing`).
  */
-export async function detectNode(ctx: DetectContext): Promise<EcosystemPlan | null> {
-  const text = await readSourceFile(ctx, 'package.json');
-  if (text === undefined) return null;
-  const pkg = parsePackageJson(text);
-  const hasBuild = typeof pkg.scripts.build === 'string';
-  const builds = hasBuild || ctx.hasBuildCommand;
-  const manager = await pickManager(ctx);
-  await requireTool(ctx, 'node');
-  const fetched = manager === 'npm' ? null : await packageManagerToFetch(ctx, manager, pkg.packageManager);
+export async function nodeToolchain(facts: SourceFacts, withDev: boolean): Promise<NodeToolchain> {
+  const lock = LOCKFILES.find(({ file }) => facts.rootFiles.has(file));
+  const manager: NodeManager = lock?.manager ?? 'npm';
+  await requireTool(facts, 'node');
+  const fetched = manager === 'npm' ? null : await packageManagerToFetch(facts, manager, facts.pkg?.packageManager);
   // A fetched manager comes through npm, which then has to be there.
-  await requireTool(ctx, fetched === null ? manager : 'npm');
+  await requireTool(facts, fetched === null ? manager : 'npm');
+  const argv = await installArgv(facts, manager, withDev);
+  const reasons = [
+    lock === undefined ? `no lockfile: ${argv.join(' ')}` : `${lock.file}: ${argv.join(' ')}`,
+    ...(withDev ? ['devDependencies are installed for the build'] : []),
+    ...(fetched === null ? [] : [`the host has no ${manager}: ${fetched} is fetched for the build`]),
+  ];
+  return { manager, ...(fetched === null ? {} : { fetchTools: [fetched] }), install: [argv], reasons };
+}
+
+/** How to run a package's binary with this manager: `npx --no-install vite`, `pnpm exec vite`. */
+export function execBinary(manager: NodeManager, command: string): string {
+  switch (manager) {
+    case 'npm':
+      return `npx --no-install ${command}`;
+    case 'pnpm':
+      return `pnpm exec ${command}`;
+    case 'yarn':
+      return `yarn run ${command}`;
+    default: {
+      const never: never = manager;
+      throw new Error(`unknown package manager ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * The project's `build` script when it has one (`npm run build`), else `fallback` run through
+ * the manager (`npx --no-install vite build`), with the reason for the choice.
+ */
+export function buildStep(facts: SourceFacts, manager: NodeManager, fallback: string): { command: string; reason: string } {
+  const script = facts.pkg?.scripts.build;
+  if (script !== undefined) return { command: `${manager} run build`, reason: `build: ${manager} run build (the build script: ${script})` };
+  const command = execBinary(manager, fallback);
+  return { command, reason: `build: ${command} (package.json has no build script)` };
+}
+
+/**
+ * A Node app that is no framework Slipway knows (Express, Fastify, Koa, Nest, …). A `build`
+ * script is the build step. It starts with `npm start` when there is a `start` script, else
+ * `node <main>` when `main` names a file (or the build may make it), else `node server.js` when
+ * that file exists (npm's own default for `npm start`); otherwise it has no run command and may
+ * be a static site built by its `build` script.
+ */
+export async function detectNode(facts: SourceFacts): Promise<AppDetection | null> {
+  const pkg = facts.pkg;
+  if (pkg === null) return null;
+  const hasBuild = pkg.scripts.build !== undefined;
+  const builds = hasBuild || facts.hasBuildCommand;
+  const tools = await nodeToolchain(facts, builds);
+  const run = await runCommandOf(facts, pkg, builds);
   return {
-    detected: `node (${manager})`,
-    ...(fetched === null ? {} : { fetchTools: [fetched] }),
-    install: [await installArgv(ctx, manager, builds)],
-    buildCommand: hasBuild ? `${manager} run build` : undefined,
-    runCommand: await runCommandOf(ctx, pkg, builds),
+    kind: 'dynamic',
+    detected: `node (${tools.manager})`,
+    reasons: [
+      'package.json found',
+      ...tools.reasons,
+      ...(hasBuild ? [`build: ${tools.manager} run build (the build script: ${pkg.scripts.build})`] : []),
+      ...(run === undefined ? ['no start script, main file or server.js: nothing to run'] : [`run: ${run.command} (${run.why})`, `port ${DEFAULT_PORTS.node}: the Node convention (the app gets PORT)`]),
+    ],
+    ...(tools.fetchTools ? { fetchTools: tools.fetchTools } : {}),
+    install: tools.install,
+    ...(hasBuild ? { buildCommand: `${tools.manager} run build` } : {}),
+    ...(run === undefined ? {} : { runCommand: run.command }),
     port: DEFAULT_PORTS.node,
     canBeStatic: true,
   };
 }
 
-async function pickManager(ctx: DetectContext): Promise<Manager> {
-  for (const { file, manager } of LOCKFILES) if (await isSourceFile(ctx, file)) return manager;
-  return 'npm';
-}
-
-async function installArgv(ctx: DetectContext, manager: Manager, withDev: boolean): Promise<string[]> {
+async function installArgv(ctx: DetectContext, manager: NodeManager, withDev: boolean): Promise<string[]> {
   switch (manager) {
     case 'npm': {
       const locked = (await firstSourceFile(ctx, ['package-lock.json', 'npm-shrinkwrap.json'])) !== undefined;
@@ -77,13 +124,13 @@ async function installArgv(ctx: DetectContext, manager: Manager, withDev: boolea
   }
 }
 
-async function runCommandOf(ctx: DetectContext, pkg: PackageJson, builds: boolean): Promise<string | undefined> {
-  if (typeof pkg.scripts.start === 'string') return 'npm start';
+async function runCommandOf(ctx: DetectContext, pkg: PackageJson, builds: boolean): Promise<{ command: string; why: string } | undefined> {
+  if (pkg.scripts.start !== undefined) return { command: 'npm start', why: `the start script: ${pkg.scripts.start}` };
   const main = pkg.main === undefined ? undefined : safeMain(pkg.main);
   if (main !== undefined && (builds || (await isSourceFile(ctx, main)) || (await isSourceFile(ctx, `${main}.js`)))) {
-    return `node ${shellWord(main)}`;
+    return { command: `node ${shellWord(main)}`, why: `package.json's main${builds && !(await isSourceFile(ctx, main)) ? ', made by the build' : ''}` };
   }
-  if (await isSourceFile(ctx, 'server.js')) return 'node server.js';
+  if (await isSourceFile(ctx, 'server.js')) return { command: 'node server.js', why: "server.js found, npm's default start" };
   return undefined;
 }
 
@@ -92,26 +139,4 @@ function safeMain(main: string): string | undefined {
   const normalized = posix.normalize(main);
   if (normalized === '' || normalized === '.' || posix.isAbsolute(normalized) || normalized.startsWith('../')) return undefined;
   return normalized;
-}
-
-function parsePackageJson(text: string): PackageJson {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new SlipwayError('build_failed', `package.json is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-      details: { file: 'package.json' },
-    });
-  }
-  const obj = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const scripts: Record<string, string> = {};
-  if (typeof obj.scripts === 'object' && obj.scripts !== null) {
-    for (const [name, value] of Object.entries(obj.scripts)) if (typeof value === 'string' && value.trim() !== '') scripts[name] = value;
-  }
-  return {
-    scripts,
-    main: typeof obj.main === 'string' && obj.main !== '' ? obj.main : undefined,
-    packageManager: typeof obj.packageManager === 'string' ? obj.packageManager : undefined,
-  };
 }

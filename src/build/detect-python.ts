@@ -1,5 +1,9 @@
-import { DEFAULT_PORTS, type EcosystemPlan } from './app-plan.js';
-import { firstSourceFile, readSourceFile, requireTool, type DetectContext } from './detect-support.js';
+import { DEFAULT_PORTS } from './app-plan.js';
+import { findExecutable } from './find-executable.js';
+import { readSourceFile, requireTool } from './detect-support.js';
+import type { AppDetection } from './frameworks/framework-rule.js';
+import type { SourceFacts } from './frameworks/source-facts.js';
+import { pythonStart } from './python-start.js';
 
 /** Entry files tried, in order, when the publish gives no run command. */
 export const PYTHON_ENTRY_FILES = ['app.py', 'main.py', 'server.py'] as const;
@@ -31,38 +35,60 @@ export const RELOCATE_VENV_SCRIPTS = [
 ].join('\n');
 
 /**
- * A Python app (`requirements.txt` or `pyproject.toml` at the root); needs `python3`. When there
- * is something to install, a virtualenv is made inside the app (`python3 -m venv --copies
- * .venv`: copies, not links to the host's interpreter, which would leave the tree) and filled
- * with `.venv/bin/python -m pip install -r requirements.txt`, or `pip install .` for a
- * `pyproject.toml` that declares a project and has no `requirements.txt` beside it. A
+ * A Python app: a `requirements.txt` or `pyproject.toml` at the root, or (stdlib only) a root
+ * `app.py`, `main.py` or `server.py`; needs `python3`. When there is something to install, a
+ * virtualenv is made inside the app (`python3 -m venv --copies .venv`: copies, not links to the
+ * host's interpreter, which would leave the tree) and filled with `.venv/bin/python -m pip
+ * install -r requirements.txt`, or for a `pyproject.toml` that declares a project (PEP 621,
+ * poetry-core) with no `requirements.txt` beside it: with a `uv.lock` and `uv` on the host, the
+ * locked packages (`uv export` then `uv pip install`), else `pip install .`. A
  * `requirements.txt` with no package lines installs nothing and makes no virtualenv, so a
- * stdlib-only app builds without the network. It starts with `<python> app.py`, `main.py` or
- * `server.py`, whichever exists first, where `<python>` is `.venv/bin/python` when there is a
- * virtualenv and `python3` otherwise; with none of them there is no run command.
+ * stdlib-only app builds without the network. How it starts (Django, FastAPI, Flask, a plain
+ * entry file) is {@link pythonStart}'s choice.
  */
-export async function detectPython(ctx: DetectContext): Promise<EcosystemPlan | null> {
-  const requirements = await readSourceFile(ctx, 'requirements.txt');
-  const pyproject = await readSourceFile(ctx, 'pyproject.toml');
-  if (requirements === undefined && pyproject === undefined) return null;
-  await requireTool(ctx, 'python3');
-  const pipArgs = requirements !== undefined ? (hasRequirements(requirements) ? ['-r', 'requirements.txt'] : null)
-    : declaresProject(pyproject ?? '') ? ['.'] : null;
-  const install = pipArgs === null ? [] : [
-    ['python3', '-m', 'venv', '--copies', VENV],
-    [VENV_PYTHON, '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', ...pipArgs],
-    [VENV_PYTHON, '-c', RELOCATE_VENV_SCRIPTS],
-  ];
-  const entry = await firstSourceFile(ctx, PYTHON_ENTRY_FILES);
-  const python = pipArgs === null ? 'python3' : VENV_PYTHON;
+export async function detectPython(facts: SourceFacts): Promise<AppDetection | null> {
+  const requirements = facts.rootFiles.has('requirements.txt') ? await readSourceFile(facts, 'requirements.txt') : undefined;
+  const pyproject = facts.rootFiles.has('pyproject.toml') ? await readSourceFile(facts, 'pyproject.toml') : undefined;
+  const entry = PYTHON_ENTRY_FILES.find((name) => facts.rootFiles.has(name));
+  const manage = facts.rootFiles.has('manage.py');
+  if (requirements === undefined && pyproject === undefined && entry === undefined && !manage) return null;
+  await requireTool(facts, 'python3');
+  const reasons: string[] = [];
+  let pip: string[][] | null = null;
+  if (requirements !== undefined) {
+    reasons.push(hasRequirements(requirements) ? 'requirements.txt: pip install -r requirements.txt into .venv' : 'requirements.txt names no packages: nothing to install');
+    if (hasRequirements(requirements)) pip = [[VENV_PYTHON, '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '-r', 'requirements.txt']];
+  } else if (pyproject !== undefined && declaresProject(pyproject)) {
+    const uv = facts.rootFiles.has('uv.lock') && (await findExecutable('uv', facts.pathEnv)) !== null;
+    if (uv) {
+      reasons.push('pyproject.toml and uv.lock, uv installed: the locked packages, uv pip install into .venv');
+      pip = [
+        ['uv', 'export', '--frozen', '--no-dev', '--no-emit-project', '--no-hashes', '--output-file', UV_REQUIREMENTS],
+        ['uv', 'pip', 'install', '--python', VENV_PYTHON, '-r', UV_REQUIREMENTS],
+      ];
+    } else {
+      const tool = facts.rootFiles.has('poetry.lock') || /^\s*\[tool\.poetry\]/m.test(pyproject) ? 'poetry project' : facts.rootFiles.has('uv.lock') ? 'uv.lock, but no uv on the host' : 'project';
+      reasons.push(`pyproject.toml (${tool}): pip install . into .venv`);
+      pip = [[VENV_PYTHON, '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '.']];
+    }
+  } else {
+    reasons.push(pyproject === undefined ? `${entry ?? 'manage.py'} with no requirements.txt: the standard library only` : 'pyproject.toml declares no project: nothing to install');
+  }
+  const install = pip === null ? [] : [['python3', '-m', 'venv', '--copies', VENV], ...pip, [VENV_PYTHON, '-c', RELOCATE_VENV_SCRIPTS]];
+  const start = await pythonStart(facts, { deps: `${requirements ?? ''}\n${pyproject ?? ''}`, python: pip === null ? 'python3' : VENV_PYTHON, entry });
   return {
-    detected: 'python',
+    kind: 'dynamic',
+    detected: start?.framework ?? 'python',
+    reasons: [...(start?.found ?? []), ...reasons, ...(start === undefined ? ['no app.py, main.py, server.py or manage.py: nothing to run'] : [`run: ${start.runCommand}`, `port ${start.port}: ${start.portWhy}`])],
     install,
-    runCommand: entry === undefined ? undefined : `${python} ${entry}`,
-    port: DEFAULT_PORTS.python,
+    ...(start === undefined ? {} : { runCommand: start.runCommand }),
+    port: start?.port ?? DEFAULT_PORTS.python,
     canBeStatic: false,
   };
 }
+
+/** Where `uv export` writes the locked requirements: inside the virtualenv, out of the app's way. */
+const UV_REQUIREMENTS = `${VENV}/slipway-requirements.txt`;
 
 /** True when a requirements file names anything (not only blank lines and comments). */
 function hasRequirements(text: string): boolean {

@@ -1,15 +1,13 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import type { BuildSettings } from './build-settings.js';
-import { join } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
-import { chownTree } from '../util/chown-tree.js';
 import type { RequestedKind } from './app-plan.js';
-import { BUILD_PATH } from './build-path.js';
-import { runBuildCommand, runBuildStep, type BuildStepOptions } from './build-runner.js';
+import { describeSteps, runPlannedSteps } from './build-steps.js';
 import { detectApp, type DynamicAppPlan } from './detect-app.js';
 import { packageDynamicRelease } from './dynamic-packager.js';
-import { extractSnapshot } from './snapshot.js';
+import { extractSnapshot, normalizeOutputPath } from './snapshot.js';
 
 export { extractDynamicRelease } from './dynamic-release-reader.js';
 
@@ -59,67 +57,36 @@ export async function buildDynamicRelease(options: BuildDynamicOptions): Promise
 }
 
 /**
+ * The plan's package root inside the built tree: `build_failed` when the build did not make it
+ * as a directory, or made it a link out of the source.
+ */
+async function packageRootDir(srcDir: string, packageRoot: string): Promise<string> {
+  const dir = join(srcDir, normalizeOutputPath(packageRoot));
+  const real = await realpath(dir).catch(() => null);
+  const root = await realpath(srcDir);
+  if (real === null || !(await stat(real)).isDirectory() || !real.startsWith(root + sep)) {
+    throw new SlipwayError('build_failed', `the build did not make ${packageRoot}, the folder this app runs from`, { details: { package_root: packageRoot } });
+  }
+  return real;
+}
+
+/**
  * The second half of {@link buildDynamicRelease}, for a caller that has already unpacked the
  * source into `workDir/src` and detected it: install, build, package.
  */
 export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDynamicOptions): Promise<DynamicRelease> {
   const srcDir = join(options.workDir, 'src');
   const note = (text: string): void => options.onLog(`[slipway] ${text}\n`);
-  const steps = [...plan.install.map(describeArgv), ...(plan.buildCommand === undefined ? [] : [plan.buildCommand])];
+  const steps = describeSteps(plan);
   note(`detected ${plan.detected}: ${steps.length ? steps.join(' → ') : 'nothing to install or build'}; run \`${plan.runCommand}\` on port ${plan.port}`);
-
-  const home = join(options.workDir, 'home');
-  const cache = join(options.workDir, 'cache');
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  await mkdir(cache, { recursive: true, mode: 0o700 });
-  if (plan.fetchTools?.length) {
-    await mkdir(join(cache, 'tools'), { recursive: true, mode: 0o700 });
-    // Its own package.json stops npm walking up to a folder (and an .npmrc) someone else owns.
-    await writeFile(join(cache, 'tools', 'package.json'), '{ "private": true }\n');
-  }
-  if (options.user) for (const dir of [srcDir, home, cache]) await chownTree(dir, options.user);
-
-  const deadline = Date.now() + options.timeoutMs;
-  // Fetched package managers land here; first on PATH, so they win over nothing (the host has none).
-  const tools = join(cache, 'tools');
-  const pathEnv: Record<string, string> = plan.fetchTools?.length
-    ? { PATH: `${join(tools, 'node_modules', '.bin')}:${BUILD_PATH}` }
-    : {};
-  const stepOptions = (): BuildStepOptions => ({
-    cwd: srcDir,
-    env: { ...toolEnvironment(home, cache), ...options.env, ...pathEnv },
-    timeoutMs: Math.max(1, deadline - Date.now()),
-    maxLogBytes: options.maxLogBytes ?? 5_000_000,
-    onLog: options.onLog,
-    user: options.user,
-    sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir, netns: options.netns } : undefined,
-    signal: options.signal,
-  });
-  const as = options.user ? ` (as uid ${options.user.uid})` : '';
-  if (plan.fetchTools?.length) {
-    // A plain install run inside the folder, not `--global --prefix`: npm derives its global
-    // config (where a host's registry and CA settings live) from the prefix.
-    // No install scripts: the managers need none, and nothing fetched here runs before the app's own steps.
-    const argv = ['npm', 'install', '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', ...plan.fetchTools];
-    note(`the host has no ${plan.fetchTools.join(', ')}: fetching it for this build${as}`);
-    const { durationMs } = await runBuildStep(argv, { ...stepOptions(), cwd: tools });
-    note(`fetched ${plan.fetchTools.join(', ')} in ${durationMs} ms`);
-  }
-  for (const argv of plan.install) {
-    note(`running ${describeArgv(argv)}${as}`);
-    const { durationMs } = await runBuildStep(argv, stepOptions());
-    note(`${describeArgv(argv)} finished in ${durationMs} ms`);
-  }
-  if (plan.buildCommand !== undefined) {
-    note(`running build command: ${plan.buildCommand}${as}`);
-    const { durationMs } = await runBuildCommand({ command: plan.buildCommand, ...stepOptions() });
-    note(`build finished in ${durationMs} ms`);
-  }
+  await runPlannedSteps(plan, options);
 
   const manifest: DynamicReleaseManifest = { format: 1, kind: 'dynamic', run_command: plan.runCommand, port: plan.port, detected: plan.detected };
   const releasePath = join(options.workDir, 'release.tar');
+  const appDir = plan.packageRoot === undefined ? srcDir : await packageRootDir(srcDir, plan.packageRoot);
+  if (plan.packageRoot !== undefined) note(`packaging only ${plan.packageRoot}: the run command starts there`);
   const packaged = await packageDynamicRelease({
-    appDir: srcDir,
+    appDir,
     stageDir: join(options.workDir, 'release'),
     manifest,
     outPath: releasePath,
@@ -129,29 +96,4 @@ export async function buildPlannedRelease(plan: DynamicAppPlan, options: BuildDy
   if (packaged.skipped.length > 20) note(`skipped ${packaged.skipped.length - 20} more`);
   note(`packaged ${packaged.fileCount} files (${packaged.appBytes} bytes unpacked, ${packaged.size} bytes, sha256 ${packaged.sha256})`);
   return { releasePath, sha256: packaged.sha256, size: packaged.size, manifest };
-}
-
-/**
- * Where the tools write what is not part of the app: a private home, and caches outside the
- * tree so they never end up in the release. `SOURCE_DATE_EPOCH` makes Python's bytecode (and
- * other tools that honour it) independent of the build time.
- */
-function toolEnvironment(home: string, cache: string): Record<string, string> {
-  return {
-    HOME: home,
-    XDG_CACHE_HOME: cache,
-    npm_config_cache: join(cache, 'npm'),
-    npm_config_update_notifier: 'false',
-    PIP_CACHE_DIR: join(cache, 'pip'),
-    PIP_DISABLE_PIP_VERSION_CHECK: '1',
-    GOPATH: join(cache, 'go'),
-    GOCACHE: join(cache, 'go-build'),
-    GOFLAGS: '-modcacherw',
-    SOURCE_DATE_EPOCH: '315532800',
-  };
-}
-
-/** An install step for the log: a long inline script (`python -c …`) shows as its first line. */
-function describeArgv(argv: readonly string[]): string {
-  return argv.map((a) => (a.includes('\n') ? `'${a.slice(0, a.indexOf('\n'))} …'` : a)).join(' ');
 }

@@ -3,10 +3,11 @@ import type { BuildSettings } from './build-settings.js';
 import { join, sep } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import type { ReleaseManifest } from '../core/release-format.js';
-import { chownTree } from '../util/chown-tree.js';
-import { runBuildCommand } from './build-runner.js';
+import type { StaticAppPlan } from './app-plan.js';
+import { describeSteps, runPlannedSteps } from './build-steps.js';
 import { extractSnapshot, normalizeOutputPath } from './snapshot.js';
 import type { Compressor } from './precompress.js';
+import type { SkippedPath } from './source-tree.js';
 import { packageStaticRelease } from './static-packager.js';
 
 /** Options for {@link buildStaticRelease}; `workDir` gets the source in `src/`, the release in `release.tar`. */
@@ -15,6 +16,8 @@ export interface BuildStaticOptions extends BuildSettings {
   outputPath?: string;
   /** Passed to the packager (see `createCachingCompressor`). */
   compressor?: Compressor;
+  /** Globs of files to publish even though the release rules leave them out (`*.map`; see `release-filter.ts`). */
+  staticInclude?: readonly string[];
 }
 
 /** A packaged static release, ready to store under its sha256. */
@@ -29,46 +32,65 @@ export interface StaticRelease {
 export const DEFAULT_OUTPUT_DIRS = ['dist', 'build', 'out', 'public'] as const;
 
 const MAX_SKIPPED_NOTES = 20;
+/** How many left-out files the log names; the rest are counted. */
+const LEFT_OUT_NAMED = 5;
 
 /**
- * Builds a static release from a snapshot: unpacks it, runs the build command if there is one,
- * finds the site and packages it. The site is `outputPath` when given (`invalid_request` if it
- * leaves the source, `output_path_missing` if it is not a directory); otherwise the source
- * root when there is no build command, or else the first of `dist`, `build`, `out`, `public`
- * that exists (`output_path_missing` naming them all when none does). Build errors are
- * `build_failed` and `build_timeout`.
+ * Builds a static release from a snapshot: unpacks it, then does what
+ * {@link buildPlannedStaticRelease} does for a plan of just `buildCommand` and `outputPath`.
  */
 export async function buildStaticRelease(options: BuildStaticOptions): Promise<StaticRelease> {
+  // Checked before any work, so a bad option fails fast.
+  if (options.outputPath !== undefined) normalizeOutputPath(options.outputPath);
+  await extractSnapshot(options.snapshotPath, join(options.workDir, 'src'));
+  const plan: StaticAppPlan = {
+    kind: 'static', detected: 'static', reasons: [], install: [], buildCommand: options.buildCommand, outputPath: options.outputPath,
+  };
+  return buildPlannedStaticRelease(plan, options);
+}
+
+/**
+ * Builds a static release from a source already unpacked into `workDir/src`: fetches the
+ * plan's missing tools, runs its install steps and build command (see `runPlannedSteps`),
+ * finds the site and packages it, leaving out files never to be served unless
+ * `staticInclude` keeps them. The site is `plan.outputPath` (else `options.outputPath`) when
+ * given (`invalid_request` if it leaves the source, `output_path_missing` if it is not a
+ * directory); otherwise the source root when there is no build command, or else the first of
+ * `dist`, `build`, `out`, `public` that exists (`output_path_missing` naming them all when none
+ * does). Build errors are `build_failed` and `build_timeout`.
+ */
+export async function buildPlannedStaticRelease(plan: StaticAppPlan, options: BuildStaticOptions): Promise<StaticRelease> {
   const srcDir = join(options.workDir, 'src');
   const note = (text: string): void => options.onLog(`[slipway] ${text}\n`);
-  // Checked before any work, so a bad option fails fast.
-  const outputPath = options.outputPath === undefined ? undefined : normalizeOutputPath(options.outputPath);
-  await extractSnapshot(options.snapshotPath, srcDir);
-
-  if (options.buildCommand !== undefined) {
-    if (options.user) await chownTree(srcDir, options.user);
-    note(`running build command: ${options.buildCommand}${options.user ? ` (as uid ${options.user.uid})` : ''}`);
-    const { durationMs } = await runBuildCommand({
-      command: options.buildCommand,
-      cwd: srcDir,
-      env: options.env,
-      timeoutMs: options.timeoutMs,
-      maxLogBytes: options.maxLogBytes ?? 5_000_000,
-      onLog: options.onLog,
-      user: options.user,
-      sandbox: options.sandbox ? { config: options.sandbox, writable: options.workDir, netns: options.netns } : undefined,
-      signal: options.signal,
-    });
-    note(`build finished in ${durationMs} ms`);
+  const requested = plan.outputPath ?? options.outputPath;
+  const outputPath = requested === undefined ? undefined : normalizeOutputPath(requested);
+  const steps = describeSteps(plan);
+  if (plan.fetchTools?.length || steps.length) {
+    // What was detected, and why, the caller has logged (`logPlan`); these are the steps it chose.
+    if (plan.install.length) note(`build steps: ${steps.join(' → ')}`);
+    await runPlannedSteps(plan, options);
   }
 
-  const siteDir = await resolveSiteDir(srcDir, outputPath, options.buildCommand !== undefined);
+  const siteDir = await resolveSiteDir(srcDir, outputPath, plan.buildCommand !== undefined);
   const releasePath = join(options.workDir, 'release.tar');
-  const release = await packageStaticRelease({ siteDir, outPath: releasePath, compressor: options.compressor });
+  const release = await packageStaticRelease({
+    siteDir, outPath: releasePath, compressor: options.compressor, include: options.staticInclude,
+  });
   for (const skipped of release.skipped.slice(0, MAX_SKIPPED_NOTES)) note(`skipped ${skipped.path}: ${skipped.reason}`);
   if (release.skipped.length > MAX_SKIPPED_NOTES) note(`skipped ${release.skipped.length - MAX_SKIPPED_NOTES} more`);
+  if (release.leftOut.length) note(describeLeftOut(release.leftOut));
+  const immutable = release.manifest.files.filter((f) => f.immutable).length;
+  if (immutable) note(`${immutable} content-hashed files will be cached by browsers for a year`);
   note(`packaged ${release.manifest.files.length} files (${release.size} bytes, sha256 ${release.sha256})`);
   return { releasePath, sha256: release.sha256, size: release.size, manifest: release.manifest };
+}
+
+/** `left out 3 files that are never served: package.json (package manifest or lockfile), …; publish them anyway with static_include`. */
+function describeLeftOut(leftOut: readonly SkippedPath[]): string {
+  const named = leftOut.slice(0, LEFT_OUT_NAMED).map((f) => `${f.path} (${f.reason})`).join(', ');
+  const more = leftOut.length > LEFT_OUT_NAMED ? ` and ${leftOut.length - LEFT_OUT_NAMED} more` : '';
+  const files = leftOut.length === 1 ? 'file that is' : 'files that are';
+  return `left out ${leftOut.length} ${files} never served: ${named}${more}; publish them anyway with static_include`;
 }
 
 async function resolveSiteDir(srcDir: string, outputPath: string | undefined, built: boolean): Promise<string> {

@@ -149,3 +149,50 @@ test('variants past the keep budget wait on disk, not in memory; the release is 
   assert.equal(spilled.sha256, inMemory.sha256);
   assert.deepEqual((await readdir(work)).filter((name) => name.includes('.spill-')), [], 'the spill directory is removed');
 });
+
+test('manifests, lockfiles, dotfiles, dependencies and source maps are left out by default', async () => {
+  const root = await site({
+    'index.html': HTML, 'package.json': '{}', 'package-lock.json': '{}', 'yarn.lock': '', 'pnpm-lock.yaml': '', 'bun.lockb': 'x',
+    '.env': 'SECRET=1', '.env.local': 'SECRET=2', '.git/HEAD': 'ref', 'node_modules/x/index.js': 'x', 'app.js': 'x',
+    'app.js.map': '{}', '.well-known/security.txt': 'Contact: x', '.nojekyll': '',
+  });
+  const result = await packageStaticRelease({ siteDir: root, outPath: join(work, 'rules.tar') });
+  assert.deepEqual(result.manifest.files.map((f) => f.path), ['.well-known/security.txt', 'app.js', 'index.html']);
+  assert.deepEqual(result.leftOut.map((f) => f.path), [
+    '.env', '.env.local', '.git/HEAD', '.nojekyll', 'app.js.map', 'bun.lockb', 'node_modules/x/index.js',
+    'package-lock.json', 'package.json', 'pnpm-lock.yaml', 'yarn.lock',
+  ]);
+  const entries = (await readRelease(join(work, 'rules.tar'))).map((e) => e.path);
+  assert.ok(!entries.some((p) => /package\.json|\.env|\.map$/.test(p)), entries.join(' '));
+});
+
+test('include globs keep files the rules would leave out', async () => {
+  const root = await site({ 'index.html': HTML, 'app.js.map': '{}', '.nojekyll': '', '.env': 'x', 'package.json': '{}' });
+  const result = await packageStaticRelease({ siteDir: root, outPath: join(work, 'include.tar'), include: ['*.map', '.nojekyll'] });
+  assert.deepEqual(result.manifest.files.map((f) => f.path), ['.nojekyll', 'app.js.map', 'index.html']);
+  assert.deepEqual(result.leftOut.map((f) => f.path), ['.env', 'package.json']);
+});
+
+test('a site of nothing but left-out files is empty_source naming them', async () => {
+  const root = await site({ 'package.json': '{}', '.env': 'x' });
+  await assert.rejects(packageStaticRelease({ siteDir: root, outPath: join(work, 'only-left-out.tar') }), (err) => {
+    assert.ok(isSlipwayError(err, 'empty_source'));
+    assert.match(err.message, /2 left out by rule: \.env, package\.json/);
+    return true;
+  });
+});
+
+test('content-hashed assets are marked immutable in the manifest, nothing else is', async () => {
+  const root = await site({
+    'index.html': HTML, 'assets/index-DiwrgTda.js': 'console.log(1);\n'.repeat(300), 'assets/logo.png': PNG,
+    '_next/static/chunks/main-64ad27b21261a9ce.js': 'x', 'favicon-BXz1k2Yw.ico': 'x',
+  });
+  const result = await packageStaticRelease({ siteDir: root, outPath: join(work, 'immutable.tar') });
+  const marked = Object.fromEntries(result.manifest.files.map((f) => [f.path, f.immutable ?? false]));
+  assert.deepEqual(marked, {
+    '_next/static/chunks/main-64ad27b21261a9ce.js': true, 'assets/index-DiwrgTda.js': true, 'assets/logo.png': false,
+    'favicon-BXz1k2Yw.ico': false, 'index.html': false,
+  });
+  const json = (await readRelease(join(work, 'immutable.tar')))[0]?.body.toString() ?? '';
+  assert.ok(!json.includes('"immutable":false'), 'the field is left out, not false, so old and new manifests of unhashed sites match');
+});

@@ -16,7 +16,9 @@ import { sha256Buffer, sha256File, type Digest } from '../util/sha256.js';
 import { compareBytes } from './archive/entry-path.js';
 import { writeDeterministicTar, type TarEntry } from './archive/deterministic-tar.js';
 import { contentTypeFor, isCompressible } from './content-type.js';
+import { isImmutableAsset } from './hashed-assets.js';
 import { precompress, type Compressor } from './precompress.js';
+import { createIncludeMatcher, leftOutReason } from './release-filter.js';
 import { collectTree, type SkippedPath, type TreeFile } from './source-tree.js';
 
 /** Options for {@link packageStaticRelease}. */
@@ -32,6 +34,11 @@ export interface PackageStaticOptions {
    * on disk beside `outPath` instead. Default {@link KEEP_BUDGET_BYTES}.
    */
   keepBytes?: number;
+  /**
+   * Globs of files kept even though the release rules leave them out (`*.map`, `.nojekyll`;
+   * see `createIncludeMatcher`).
+   */
+  include?: readonly string[];
 }
 
 /** A written static release. */
@@ -39,6 +46,8 @@ export interface StaticPackage extends Digest {
   manifest: ReleaseManifest;
   /** Symlinks and odd entries left out (see `collectTree`). */
   skipped: SkippedPath[];
+  /** Files never served, left out by rule (see `leftOutReason`), with the rule. */
+  leftOut: SkippedPath[];
 }
 
 /**
@@ -66,12 +75,18 @@ const CONCURRENCY = Math.max(4, availableParallelism() * 2);
  * order: `release.json` first, then every other entry sorted by its full name in byte order,
  * which groups them as all `br/…`, then all `files/…`, then all `gzip/…`, each group in path
  * order. Raw files are 0644 whatever their mode on disk. Text-like types get brotli and gzip
- * variants when they save at least 5%. Identical trees give byte-identical tars. A site with
- * no files is `empty_source`.
+ * variants when they save at least 5%. Files never to be served (`leftOutReason`) are left out
+ * unless `include` keeps them; content-hashed assets are marked `immutable`. Identical trees
+ * give byte-identical tars. A site with no files is `empty_source`.
  */
 export async function packageStaticRelease(options: PackageStaticOptions): Promise<StaticPackage> {
-  const { files, skipped } = await collectTree({ root: options.siteDir });
-  if (files.length === 0) throw new SlipwayError('empty_source', 'the site has no files to serve');
+  const tree = await collectTree({ root: options.siteDir });
+  const { files, leftOut } = applyReleaseRules(tree.files, options.include ?? []);
+  const skipped = tree.skipped;
+  if (files.length === 0) {
+    const more = leftOut.length ? ` (${leftOut.length} left out by rule: ${leftOut.slice(0, 3).map((f) => f.path).join(', ')})` : '';
+    throw new SlipwayError('empty_source', `the site has no files to serve${more}`);
+  }
 
   const entries: TarEntry[] = [];
   const budget = options.keepBytes ?? KEEP_BUDGET_BYTES;
@@ -99,7 +114,7 @@ export async function packageStaticRelease(options: PackageStaticOptions): Promi
     entries.sort((a, b) => compareBytes(a.path, b.path));
     entries.unshift({ path: RELEASE_MANIFEST_ENTRY, data: Buffer.from(JSON.stringify(manifest)) });
     const digest = await writeDeterministicTar(entries, options.outPath);
-    return { ...digest, manifest, skipped };
+    return { ...digest, manifest, skipped, leftOut };
   } finally {
     await spill.remove();
   }
@@ -133,12 +148,28 @@ async function describeFile(file: TreeFile, compress: Compressor): Promise<Descr
   const contentType = contentTypeFor(file.path);
   if (file.size > MAX_IN_MEMORY_BYTES) {
     const { sha256, size } = await sha256File(file.absPath);
-    return { record: { path: file.path, size, sha256, content_type: contentType, encodings: [] }, variants: {} };
+    const record: ReleaseFile = { path: file.path, size, sha256, content_type: contentType, encodings: [] };
+    if (isImmutableAsset(file.path)) record.immutable = true;
+    return { record, variants: {} };
   }
   const data = await readFile(file.absPath);
   const sha256 = sha256Buffer(data);
   const variants = isCompressible(contentType) ? await compress(data, sha256) : {};
   const encodings = RELEASE_ENCODINGS.filter((e) => variants[e] !== undefined);
-  const record = { path: file.path, size: data.length, sha256, content_type: contentType, encodings };
+  const record: ReleaseFile = { path: file.path, size: data.length, sha256, content_type: contentType, encodings };
+  if (isImmutableAsset(file.path)) record.immutable = true;
   return { record, data, variants };
+}
+
+/** Splits the tree into what is served and what the release rules leave out. */
+function applyReleaseRules(files: TreeFile[], include: readonly string[]): { files: TreeFile[]; leftOut: SkippedPath[] } {
+  const kept: TreeFile[] = [];
+  const leftOut: SkippedPath[] = [];
+  const included = createIncludeMatcher(include);
+  for (const file of files) {
+    const reason = leftOutReason(file.path);
+    if (reason === null || included(file.path)) kept.push(file);
+    else leftOut.push({ path: file.path, reason });
+  }
+  return { files: kept, leftOut };
 }

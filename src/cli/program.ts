@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import type { CliIo } from './cli-io.js';
 import { createCommandContext, EXIT_ERROR, EXIT_USAGE, reportError } from './command-context.js';
 import { registerDeploymentsCommand } from './commands/deployments.js';
+import { registerDetectCommand } from './commands/detect.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEnvCommand } from './commands/env.js';
 import { registerEventsCommand } from './commands/events.js';
@@ -39,6 +40,7 @@ export function createCliProgram(io: CliIo): Command {
     });
   const ctx = createCommandContext(io);
   registerPublishCommand(program, ctx);
+  registerDetectCommand(program, ctx);
   registerDeploymentsCommand(program, ctx);
   registerVersionsCommand(program, ctx);
   registerRollbackCommand(program, ctx);

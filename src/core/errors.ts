@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   'dockerfile_requires_container_driver',
   'build_toolchain_missing',
   'run_command_missing',
+  'build_required',
+  'base_image_missing',
   // runtime
   'service_not_found',
   'instance_not_found',

@@ -34,6 +34,12 @@ export interface ReleaseFile {
   content_type: string;
   /** Which precompressed variants exist under `br/<path>` and `gzip/<path>`. */
   encodings: ReleaseEncoding[];
+  /**
+   * Present (and true) when the file is content-hashed build output that never changes under
+   * its name, so the edge lets browsers keep it for a year. Releases packaged before this field
+   * existed lack it, and their files revalidate as before.
+   */
+  immutable?: true;
 }
 
 /** The manifest at the head of every release tar. */

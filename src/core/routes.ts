@@ -29,11 +29,14 @@ export interface Route {
   /** When true, unknown paths without a file extension serve `/index.html` with 200. */
   spa_fallback: boolean;
   /**
-   * Dynamic only: how the edge picks an upstream. Absent: round-robin. `{ cookie: name }` or
-   * `{ header: name }`: requests with the same value of that cookie or header go to the same
-   * instance while the pool is unchanged (requests without it are round-robined).
+   * Dynamic only: how the edge picks an upstream. Absent: edge-managed affinity, once there is
+   * more than one instance: a client without the edge's affinity cookie is round-robined and
+   * given one naming its instance (an opaque token), and stays there while that instance is in
+   * the pool. `{ cookie: name }` or `{ header: name }`: requests with the same value of that
+   * cookie or header go to the same instance while the pool is unchanged (requests without it
+   * are round-robined). `none`: plain round-robin.
    */
-  sticky?: { cookie: string } | { header: string } | null;
+  sticky?: { cookie: string } | { header: string } | 'none' | null;
   /** The production ring's active release, or null before the first promotion. */
   active: RouteRelease | null;
   /** Every ready version, for immutable preview hosts `v<N>--<slug>.<base domain>`. */

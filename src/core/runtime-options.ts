@@ -1,7 +1,11 @@
 import type { HealthCheckSpec, ResourceSpec } from './runtime.js';
 
-/** How the edge keeps a client on one instance: by a cookie's or a header's value. */
-export type StickySpec = { cookie: string } | { header: string };
+/**
+ * How the edge keeps a client on one instance: by the value of a cookie or header of the app's
+ * own, or `none` (plain round-robin). A service with no rule (null) gets the edge's own
+ * affinity cookie whenever it runs more than one instance.
+ */
+export type StickySpec = { cookie: string } | { header: string } | 'none';
 
 /**
  * Runtime settings a publish may carry. They are kept with the version and applied to the

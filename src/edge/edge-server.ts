@@ -5,6 +5,7 @@ import { onClientError } from './client-error.js';
 import { createContinueHandler } from './expect-continue.js';
 import { createConsoleLogger, type EdgeLogger } from './logger.js';
 import { createReleaseCache, type ReleaseCache } from './release-cache.js';
+import { createAffinityConfig, DEFAULT_AFFINITY_COOKIE } from './edge-affinity.js';
 import { createProxyHandler } from './proxy-handler.js';
 import { createRequestHandler } from './request-handler.js';
 import { startRouteWatcher, type RouteWatcher } from './route-watcher.js';
@@ -14,6 +15,7 @@ import { RouteTable, upstreamAddresses } from './route-table.js';
 import { createRevisionAcker } from './revision-ack.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
 import { UpstreamPools } from './upstream-pool.js';
+import { createWakeClient } from './wake-client.js';
 
 /** Options for {@link createEdgeServer}. */
 export interface EdgeServerConfig {
@@ -54,6 +56,13 @@ export interface EdgeServerConfig {
   tunnelIdleTimeoutMs?: number;
   /** Keep-alive pools of instances no route names any more close after this idle; default 60 s. */
   upstreamPoolIdleMs?: number;
+  /** How often the versions that served requests are reported (their idle clock); default 2 s. */
+  usageReportMs?: number;
+  /**
+   * The name of the cookie that pins a client to one instance of a multi-instance app with no
+   * sticky rule of its own (`edge-affinity.ts`); default `edge_affinity`.
+   */
+  affinityCookie?: string;
 }
 
 /** The routing side of a running edge, for wiring and tests. */
@@ -101,11 +110,13 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
     headersTimeoutMs: config.upstreamTimeoutMs,
     idleCloseMs: config.upstreamPoolIdleMs,
   });
-  const proxy = createProxyHandler({ pools, logger, forwardedProto });
+  const affinity = createAffinityConfig({ cookie: config.affinityCookie ?? DEFAULT_AFFINITY_COOKIE, secret: config.token, secure: forwardedProto === 'https' });
+  const proxy = createProxyHandler({ pools, logger, forwardedProto, affinity });
   const upgrades = createUpgradeHandler({
-    table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs,
+    table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs, affinity,
   });
-  const handler = createRequestHandler({ table, cache, logger, proxy });
+  const wake = createWakeClient({ serverUrl: config.serverUrl, token: config.token, logger, usageReportMs: config.usageReportMs });
+  const handler = createRequestHandler({ table, cache, logger, proxy, wake });
   // The request handler answers a missing Host itself, so that it can also keep requests
   // pipelined behind that 400 from running.
   const server = createServer({ keepAlive: true, requireHostHeader: false }, handler);
@@ -162,6 +173,7 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
       clearTimeout(cut);
       // Every client connection is gone, so no pool has anyone left to answer.
       await pools.close();
+      await wake.close();
       await writer.flush();
     },
   };

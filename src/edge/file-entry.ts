@@ -1,11 +1,17 @@
 import type { ReleaseFile } from '../core/release-format.js';
 
 /**
- * Every response revalidates: release paths are not content-hashed in general, and a
- * revalidation costs one 304 against an in-memory ETag. Previews use the same policy so a
+ * Every response revalidates unless its file is marked immutable: release paths are not
+ * content-hashed in general, and a revalidation costs one 304 against an in-memory ETag. Previews use the same policy so a
  * preview behaves exactly like production would.
  */
 export const CACHE_CONTROL = 'public, max-age=0, must-revalidate';
+
+/**
+ * For files the release marks `immutable` (content-hashed build output, see
+ * `build/hashed-assets.ts`): new content always gets a new name, so a year without asking.
+ */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 /** One representation of a file (raw, br or gzip) with everything a response needs. */
 export interface FileVariant {
@@ -70,7 +76,7 @@ export function createFileEntry(file: ReleaseFile, sources: FileSources, tarPath
   const varies = sources.br !== null || sources.gzip !== null;
   const variant = (source: VariantSource, suffix: string, encoding: string | null): FileVariant => {
     const etag = `"${tag}${suffix}"`;
-    const common = ['ETag', etag, 'Cache-Control', CACHE_CONTROL];
+    const common = ['ETag', etag, 'Cache-Control', file.immutable === true ? IMMUTABLE_CACHE_CONTROL : CACHE_CONTROL];
     if (varies) common.push('Vary', 'Accept-Encoding');
     const headers = [
       'Content-Type', file.content_type,

@@ -12,6 +12,13 @@ export interface ProxyTarget {
   /** `host:port` of every healthy instance, in the server's stable order; may be empty. */
   readonly upstreams: readonly string[];
   readonly sticky: StickyRule | null;
+  /**
+   * No sticky rule and not `none`: once there are two or more upstreams the edge pins clients
+   * with its own cookie (`edge-affinity.ts`).
+   */
+  readonly affinity: boolean;
+  /** The affinity tokens of {@link upstreams}, computed on first use. */
+  tokens: readonly string[] | null;
   /** 32-bit hashes of {@link upstreams}, for rendezvous hashing of sticky keys. */
   readonly hashes: Uint32Array;
   /** Round-robin position: the index the next unpinned request takes. */
@@ -23,10 +30,10 @@ export function createProxyTarget(release: RouteRelease, sticky: Route['sticky']
   if (release.kind !== 'dynamic') return null;
   const upstreams = release.upstreams ?? [];
   let rule: StickyRule | null = null;
-  if (sticky != null) {
+  if (sticky != null && sticky !== 'none') {
     rule = 'cookie' in sticky ? { from: 'cookie', name: sticky.cookie } : { from: 'header', name: sticky.header.toLowerCase() };
   }
-  return { upstreams, sticky: rule, hashes: Uint32Array.from(upstreams, hashString), cursor: 0 };
+  return { upstreams, sticky: rule, affinity: sticky == null, tokens: null, hashes: Uint32Array.from(upstreams, hashString), cursor: 0 };
 }
 
 /**

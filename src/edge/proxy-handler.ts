@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NO_UPSTREAM, sendCanned } from './canned-responses.js';
+import { affinityCookie, pinnedUpstream, usesAffinity, type AffinityConfig } from './edge-affinity.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
 import type { EdgeLogger } from './logger.js';
 import { pickUpstream, type ProxyTarget } from './pick-upstream.js';
@@ -13,6 +14,8 @@ export interface ProxyHandlerConfig {
   logger: EdgeLogger;
   /** `X-Forwarded-Proto` sent upstream. */
   forwardedProto: 'http' | 'https';
+  /** The edge's own session affinity for routes without a sticky rule; absent: none. */
+  affinity?: AffinityConfig;
 }
 
 /** Serves one request of a dynamic release by proxying it to one of its instances. */
@@ -43,9 +46,11 @@ export function createProxyHandler(config: ProxyHandlerConfig): ProxyHandler {
     const isHead = req.method === 'HEAD';
     // undici only takes origin-form targets; absolute-form is for forward proxies.
     if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return sendCanned(res, isHead, BAD_REQUEST);
-    const index = pickUpstream(target, req);
+    const affinity = config.affinity !== undefined && usesAffinity(target) ? config.affinity : null;
+    const pinned = affinity === null ? -1 : pinnedUpstream(target, req.headers.cookie, affinity);
+    const index = pinned !== -1 ? pinned : pickUpstream(target, req);
     if (index === -1) return sendCanned(res, isHead, NO_UPSTREAM);
-    new ProxyExchange(config, { req, res, target }).send(index);
+    new ProxyExchange(config, { req, res, target, pinned: affinity === null ? null : pinned }).send(index);
   };
 }
 
@@ -57,6 +62,8 @@ class ProxyExchange {
   readonly #target: ProxyTarget;
   readonly #headers: string[];
   readonly #hasBody: boolean;
+  /** With edge affinity: the instance the client's cookie named (-1: none); null without affinity. */
+  readonly #pinned: number | null;
   readonly #abort = new ClientGone();
   #slot: UpstreamSlot | null = null;
   #index = 0;
@@ -64,8 +71,9 @@ class ProxyExchange {
   /** Response headers were written to the client: from here on a failure can only cut. */
   started = false;
 
-  constructor(config: ProxyHandlerConfig, exchange: { req: IncomingMessage; res: ServerResponse; target: ProxyTarget }) {
+  constructor(config: ProxyHandlerConfig, exchange: { req: IncomingMessage; res: ServerResponse; target: ProxyTarget; pinned: number | null }) {
     const { req, res, target } = exchange;
+    this.#pinned = exchange.pinned;
     this.#config = config;
     this.req = req;
     this.res = res;
@@ -98,7 +106,13 @@ class ProxyExchange {
 
   /** The upstream's headers arrived: pass them on and hand undici the client as the sink. */
   respond(statusCode: number, rawHeaders: string[]): ServerResponse {
-    this.res.writeHead(statusCode, forwardResponseHeaders(rawHeaders));
+    const headers = forwardResponseHeaders(rawHeaders);
+    // Added beside the app's own Set-Cookie headers, never instead of them. Sent whenever the
+    // answering instance is not the one the client's cookie names (none, gone, or a retry).
+    if (this.#pinned !== null && this.#pinned !== this.#index && this.#config.affinity !== undefined) {
+      headers.push('set-cookie', affinityCookie(this.#target, this.#index, this.#config.affinity));
+    }
+    this.res.writeHead(statusCode, headers);
     this.started = true;
     return this.res;
   }

@@ -71,5 +71,8 @@ function checkFile(value: unknown, seen: Set<string>): ReleaseFile {
       throw invalid('unknown encoding', { path, encoding: e });
     }
   }
-  return { path, size, sha256, content_type: contentType, encodings: encodings as ReleaseEncoding[] };
+  if (f.immutable !== undefined && f.immutable !== true) throw invalid('bad immutable', { path });
+  const file: ReleaseFile = { path, size, sha256, content_type: contentType, encodings: encodings as ReleaseEncoding[] };
+  if (f.immutable === true) file.immutable = true;
+  return file;
 }

@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RouteRelease } from '../core/routes.js';
 import { BAD_REQUEST, HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, UNAVAILABLE, sendCanned } from './canned-responses.js';
 import type { EdgeLogger } from './logger.js';
 import type { ProxyHandler } from './proxy-handler.js';
 import type { ReleaseCache } from './release-cache.js';
 import { requestHost } from './request-host.js';
-import { MALFORMED_HOST, type PreviewMatch, type RouteTable } from './route-table.js';
+import type { ProxyTarget } from './pick-upstream.js';
+import { MALFORMED_HOST, type PreviewMatch, type RouteEntry, type RouteTable } from './route-table.js';
+import { sendWakeAnswer } from './starting-page.js';
 import { serveStatic } from './static-handler.js';
+import type { WakeClient } from './wake-client.js';
 
 /**
  * The supervisor probe: answered 200 `ok` on every host, but only for exactly this request
@@ -20,6 +24,8 @@ export interface RequestHandlerDeps {
   logger: EdgeLogger;
   /** Serves dynamic releases. */
   proxy: ProxyHandler;
+  /** Wakes dynamic versions with no instance and hears which ones serve; absent: plain 503. */
+  wake?: WakeClient;
 }
 
 /**
@@ -53,7 +59,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       const entry = host === null ? undefined : table.active(host);
       if (entry !== undefined) {
         if (entry.target !== null) return serveStatic(req, res, entry.target);
-        if (entry.proxy !== null) return deps.proxy(req, res, entry.proxy);
+        if (entry.proxy !== null) return serveDynamic(req, res, { deps, entry, release: entry.route.active!, proxy: entry.proxy });
         return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
       }
       const preview = host === null ? null : table.preview(host);
@@ -72,7 +78,7 @@ function servePreview(
 ): void {
   const { entry, release } = deps.preview;
   const proxy = entry.previewProxies.get(release.version_number);
-  if (proxy !== undefined) return deps.proxy(req, res, proxy);
+  if (proxy !== undefined) return serveDynamic(req, res, { deps, entry, release, proxy });
   const spaFallback = entry.route.spa_fallback;
   const sha = release.artifact_sha256;
   if (entry.target !== null && entry.route.active?.artifact_sha256 === sha) {
@@ -87,6 +93,27 @@ function servePreview(
       sendCanned(res, req.method === 'HEAD', UNAVAILABLE);
     },
   ).catch((err: unknown) => fail(res, deps.logger, err));
+}
+
+/**
+ * Proxies to a dynamic version's instances; with none, asks for the version to be woken and
+ * answers "starting" (or why it cannot start) instead of a bare 503.
+ */
+function serveDynamic(
+  req: IncomingMessage,
+  res: ServerResponse,
+  at: { deps: RequestHandlerDeps; entry: RouteEntry; release: RouteRelease; proxy: ProxyTarget },
+): void {
+  const { deps, entry, release, proxy } = at;
+  const wake = deps.wake;
+  if (wake === undefined) return deps.proxy(req, res, proxy);
+  if (proxy.upstreams.length > 0) {
+    wake.used(release.version_id);
+    return deps.proxy(req, res, proxy);
+  }
+  wake.wake({ deploymentId: entry.route.deployment_id, versionNumber: release.version_number })
+    .then((answer) => sendWakeAnswer(req, res, answer))
+    .catch((err: unknown) => fail(res, deps.logger, err));
 }
 
 /** A bug, not a client error: log it and answer 500 if nothing was sent yet. */

@@ -35,7 +35,7 @@ function isRelease(value: unknown): value is RouteRelease {
 }
 
 function isSticky(value: unknown): boolean {
-  if (value === undefined || value === null) return true;
+  if (value === undefined || value === null || value === 'none') return true;
   if (typeof value !== 'object' || Object.keys(value).length !== 1) return false;
   const s = value as { cookie?: unknown; header?: unknown };
   const name = s.cookie ?? s.header;

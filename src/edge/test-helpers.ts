@@ -17,6 +17,8 @@ export interface TestFile {
   contentType?: string;
   /** Precompressed variants to include (none by default). */
   encodings?: ReleaseEncoding[];
+  /** Marks the file content-hashed in the manifest (see `ReleaseFile.immutable`). */
+  immutable?: true;
 }
 
 /** A tar entry before encoding. */
@@ -63,6 +65,7 @@ export function releaseEntries(files: Record<string, string | Buffer | TestFile>
       sha256: sha256Hex(data),
       content_type: file.contentType || contentType(path.split('/').pop() ?? path) || 'application/octet-stream',
       encodings,
+      ...(file.immutable ? { immutable: true as const } : {}),
     });
     bodies.push({ path: `files/${path}`, data });
     if (encodings.includes('br')) variants.push({ path: `br/${path}`, data: brotliCompressSync(data) });

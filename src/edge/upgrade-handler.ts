@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NOT_FOUND, NO_UPSTREAM, UNAVAILABLE, cannedBytes, type CannedResponse } from './canned-responses.js';
 import { forwardRequestHeaders } from './forward-headers.js';
 import type { EdgeLogger } from './logger.js';
+import { pinnedUpstream, usesAffinity, type AffinityConfig } from './edge-affinity.js';
 import { pickUpstream, type ProxyTarget } from './pick-upstream.js';
 import { afterPendingAnswers, type HttpSocket } from './pending-answers.js';
 import { pipeResponse, switchingHead } from './raw-response.js';
@@ -25,6 +26,8 @@ export interface UpgradeHandlerConfig {
    * connections whose peer vanished without a FIN; live websockets ping well within it.
    */
   idleTimeoutMs?: number;
+  /** The edge's own session affinity (as for plain requests); absent: none. */
+  affinity?: AffinityConfig;
 }
 
 /** The HTTP server's `upgrade` listener, and a way to cut every open tunnel. */
@@ -76,7 +79,10 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
     if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return refuse(socket, BAD_REQUEST);
     const length = req.headers['content-length'];
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return refuse(socket, BAD_REQUEST);
-    const index = pickUpstream(target, req);
+    // A WebSocket upgrade of an engine.io session must reach the instance that holds it.
+    const affinity = settings.affinity !== undefined && usesAffinity(target) ? settings.affinity : null;
+    const pinned = affinity === null ? -1 : pinnedUpstream(target, req.headers.cookie, affinity);
+    const index = pinned !== -1 ? pinned : pickUpstream(target, req);
     if (index === -1) return refuse(socket, NO_UPSTREAM);
     new UpgradeExchange(settings, { req, client: socket, head, target }).send(index, false);
   };

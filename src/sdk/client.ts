@@ -1,6 +1,6 @@
 import type { PublishOptions, PublishSource } from './publish-request.js';
 import type {
-  Deployment, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateEnvInput, UpdateServiceInput, Version,
+  Deployment, DetectResult, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateEnvInput, UpdateServiceInput, Version,
 } from './types.js';
 
 /** Options of {@link createClient}. */
@@ -106,6 +106,16 @@ export interface SlipwayClient {
    * const { version } = await client.publish('my-site', archive, { wait: true, idempotencyKey: 'ci-1234' });
    */
   publish(deployment: string, source: PublishSource, options?: PublishOptions): Promise<PublishResult>;
+  /**
+   * How the server would build this source with these options (framework, install, build,
+   * output or run command, port) and why, without storing or building anything. A source the
+   * build would refuse is the same error (`build_required`, `build_toolchain_missing`, …).
+   *
+   * @example
+   * const plan = await client.detect(await packDirectory('./app'));
+   * console.log(plan.detected, plan.reasons);
+   */
+  detect(source: PublishSource, options?: Omit<PublishOptions, 'wait' | 'idempotencyKey'>): Promise<DetectResult>;
   /** One page of versions, newest first. */
   listVersions(deployment: string, options?: ListOptions): Promise<Page<Version>>;
   /** One version, by id or number. */

@@ -4,7 +4,7 @@ import { parseSse } from './parse-sse.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
 import { buildPublishRequest } from './publish-request.js';
 import type {
-  Deployment, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
+  Deployment, DetectResult, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
 } from './types.js';
 
 const DEFAULT_USER_AGENT = 'slipway-sdk';
@@ -61,6 +61,9 @@ export function createClient(options: ClientOptions): SlipwayClient {
     async publish(deployment, source, publishOptions) {
       const spec = buildPublishRequest(apiPath`/deployments/${deployment}/publish`, source, publishOptions);
       return (await http.json<PublishResult>(spec)).data;
+    },
+    async detect(source, detectOptions) {
+      return (await http.json<DetectResult>(buildPublishRequest('/detect', source, detectOptions))).data;
     },
     async listVersions(deployment, list) {
       return toPage(await http.json<Version[]>({ method: 'GET', path: apiPath`/deployments/${deployment}/versions`, query: listQuery(list) }));

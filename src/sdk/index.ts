@@ -39,6 +39,7 @@ export type {
   OperationRef,
   Page,
   PublishResult,
+  DetectResult,
   RollbackResult,
   ServiceSummary,
   Service,

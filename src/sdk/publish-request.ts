@@ -29,12 +29,19 @@ export interface PublishOptions {
   runCommand?: string;
   /** The port the app listens on (it is also given `PORT`). */
   port?: number;
+  /** Publish the files exactly as they are: no detection, no build, no `build_required` refusal. */
+  asIs?: boolean;
+  /**
+   * Globs of files a static release keeps although its rules leave them out (package.json,
+   * lockfiles, dotfiles, `node_modules/`, source maps): `['*.map', '.nojekyll']`.
+   */
+  staticInclude?: string[];
   /**
    * Runtime settings of a dynamic app, by their wire names (docs/api.md#publish):
    * `health_check_path`, `health_grace_period_ms`, `health_interval_ms`, `health_timeout_ms`,
    * `health_unhealthy_threshold`, `health_healthy_threshold`, `replicas`, `memory_mb`,
    * `cpu_millis`, `disk_mb`, `pids_max`, `crash_loop_budget`, `drain_timeout_ms`,
-   * `sticky_cookie`, `sticky_header`.
+   * `sticky_cookie`, `sticky_header`, `sticky` (`auto` or `none`).
    */
   settings?: Partial<Record<PublishSetting, string | number>>;
   /** Makes a retried publish replay the first answer instead of building twice. */
@@ -51,14 +58,15 @@ export interface PublishOptions {
 export const PUBLISH_SETTINGS = [
   'health_check_path', 'health_grace_period_ms', 'health_interval_ms', 'health_timeout_ms', 'health_unhealthy_threshold',
   'health_healthy_threshold', 'replicas', 'memory_mb', 'cpu_millis', 'disk_mb', 'pids_max', 'crash_loop_budget',
-  'drain_timeout_ms', 'sticky_cookie', 'sticky_header',
+  'drain_timeout_ms', 'sticky_cookie', 'sticky_header', 'sticky',
 ] as const;
 export type PublishSetting = (typeof PUBLISH_SETTINGS)[number];
 
 function wireOptions(options: PublishOptions): Record<string, string | number | undefined> {
   return {
     build_command: options.buildCommand, output_path: options.outputPath, kind: options.kind,
-    run_command: options.runCommand, port: options.port, ...options.settings,
+    run_command: options.runCommand, port: options.port, ...(options.asIs ? { as_is: 'true' } : {}),
+    ...(options.staticInclude?.length ? { static_include: options.staticInclude.join(',') } : {}), ...options.settings,
   };
 }
 

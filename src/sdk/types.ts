@@ -90,6 +90,8 @@ export const EVENT_TYPES = [
   'instance.stopping',
   'instance.stopped',
   'instance.failed',
+  'version.idle_stopped',
+  'version.wake_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -142,6 +144,26 @@ export interface PublishResult {
   operation: OperationRef;
 }
 
+/** How a source would be built (`POST /api/v1/detect`): what was detected, each step, and why. */
+export interface DetectResult {
+  kind: 'static' | 'dynamic';
+  /** The rule that matched (`vite`, `nextjs`, `python`, `static`, …; docs/detection.md). */
+  detected: string;
+  /** One line per choice, as in the build log. */
+  reasons: string[];
+  /** Package managers the host lacks, fetched for the build. */
+  fetch_tools: string[];
+  /** Install steps, each an argument vector. */
+  install: string[][];
+  build_command: string | null;
+  /** Static: the folder published (null: the root, or the first the build makes of dist, build, out, public). */
+  output_path: string | null;
+  run_command: string | null;
+  port: number | null;
+  /** Dynamic: the only folder of the built tree that is packaged. */
+  package_root: string | null;
+}
+
 /**
  * The answer to a rollback. docs/api.md calls it "Publish" but only publishes are documented
  * with an operation, so it is optional here.
@@ -191,7 +213,8 @@ export interface Service {
   healthy_instances: number;
   health: HealthCheck;
   resources: Resources;
-  sticky: { cookie: string } | { header: string } | null;
+  /** null: the edge's own affinity cookie once there are two or more instances; `none`: round-robin. */
+  sticky: { cookie: string } | { header: string } | 'none' | null;
   crash_loop_budget: number;
   drain_timeout_ms: number;
   created_at: string;

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import { DEFAULT_MAX_JSON_BODY_BYTES, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../core/limits.js';
+import { COOKIE_NAME_RE, DEFAULT_AFFINITY_COOKIE } from '../edge/edge-affinity.js';
 
 /**
  * Every setting, read once from the environment at start-up. docs/configuration.md lists them;
@@ -47,8 +48,12 @@ export interface SlipwayConfig {
   cgroupRoot: string;
   /** A websocket tunnel through the edge with no traffic this long is closed. */
   edgeTunnelIdleTimeoutMs: number;
+  /** SLIPWAY_WAKE_IDLE_MS: instances woken by a request stop after this long with none. */
+  wakeIdleMs: number;
   /** SLIPWAY_EDGE_MEMORY_BYTES: the edge's memory budget for release files; undefined is 1/8 of RAM. */
   edgeMemoryBytes: number | undefined;
+  /** SLIPWAY_EDGE_AFFINITY_COOKIE: the edge's session affinity cookie (default `edge_affinity`). */
+  edgeAffinityCookie: string;
   /** SLIPWAY_SECRETS_KEY as given; unset uses (and first creates) `home/secrets.key`. */
   secretsKey: string | undefined;
   /** SLIPWAY_DISCARD_UNREADABLE_SECRETS=1: start with a new key, deleting secrets sealed under a lost one. */
@@ -125,8 +130,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
     discardUnreadableSecrets: env.SLIPWAY_DISCARD_UNREADABLE_SECRETS === '1',
     edgeTunnelIdleTimeoutMs: int(env, 'SLIPWAY_EDGE_TUNNEL_IDLE_TIMEOUT_MS', { fallback: 600_000, min: 1000 }),
+    wakeIdleMs: int(env, 'SLIPWAY_WAKE_IDLE_MS', { fallback: 600_000, min: 1000 }),
     edgeMemoryBytes: env.SLIPWAY_EDGE_MEMORY_BYTES ? int(env, 'SLIPWAY_EDGE_MEMORY_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
+    edgeAffinityCookie: affinityCookieName(env),
   };
+}
+
+/** The affinity cookie's name: any cookie name; white-label hosts pick one of their own. */
+function affinityCookieName(env: NodeJS.ProcessEnv): string {
+  const v = env.SLIPWAY_EDGE_AFFINITY_COOKIE || DEFAULT_AFFINITY_COOKIE;
+  if (v.length > 100 || !COOKIE_NAME_RE.test(v)) {
+    throw new SlipwayError('invalid_request', `SLIPWAY_EDGE_AFFINITY_COOKIE must be a cookie name (letters, digits, _ - . and the like), not "${v}"`);
+  }
+  return v;
 }
 
 /**

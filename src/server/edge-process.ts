@@ -34,6 +34,7 @@ export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { p
     stateDir: join(homePaths(config.home).edge),
     tunnelIdleTimeoutMs: config.edgeTunnelIdleTimeoutMs,
     memoryBytes: config.edgeMemoryBytes,
+    affinityCookie: config.edgeAffinityCookie,
   });
   const { port } = await edge.start();
   return Object.assign(edge, { port });

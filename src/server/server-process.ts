@@ -56,6 +56,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         workDir: await buildWorkDir(config.home, config.buildUidBase !== undefined), uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
         buildSandbox: builds.sandbox, buildNetwork: builds.network,
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
+        wakeIdleMs: config.wakeIdleMs,
       },
     });
     const app = await createApi({ services, logger });
@@ -66,6 +67,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     await services.instances.stopOrphanedRollouts();
     await services.worker.resume();
     services.reconciler.start();
+    services.wake.start();
     const sweep = () => {
       sweepIdempotencyKeys(store.db).catch((err) => logger.warn({ err }, 'idempotency sweep failed'));
       services.logs.sweep().catch((err) => logger.warn({ err }, 'log retention sweep failed'));
@@ -79,6 +81,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       close: async () => {
         clearInterval(sweeper);
         await services.worker.stop();
+        await services.wake.stop();
         await services.reconciler.stop();
         services.routes.stop();
         await app.close();

@@ -5,7 +5,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import { toSlipwayError } from '../core/errors.js';
 import { createCachingCompressor } from '../build/precompress.js';
 import { buildRelease } from '../build/build-release.js';
-import { operations, rings, versions } from '../store/schema.js';
+import { deployments, operations, rings, versions } from '../store/schema.js';
 import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
@@ -146,7 +146,8 @@ export class BuildWorker {
         const release = await buildRelease({
           snapshotPath, workDir: dir, kind: version.requestedKind as 'auto' | 'static' | 'dynamic',
           buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
-          runCommand: version.runCommand ?? undefined, port: version.port ?? undefined, env: buildEnv,
+          runCommand: version.runCommand ?? undefined, port: version.port ?? undefined, asIs: version.asIs, env: buildEnv,
+          staticInclude: version.staticInclude ?? undefined,
           timeoutMs: this.ctx.config.buildTimeoutMs, onLog, user, signal: this.abort.signal, compressor: this.compressor,
           sandbox, netns,
         });
@@ -220,6 +221,8 @@ export class BuildWorker {
       await recordEvent(tx, { ...base, type: 'version.ready', reason: `version ${version.versionNumber} built`, data: { artifact_sha256: result.artifactSha256, kind: result.kind, ...result.data } });
       await tx.update(rings).set({ activeVersionId: version.id, updatedAt: now })
         .where(and(eq(rings.deploymentId, version.deploymentId), eq(rings.name, 'production')));
+      // A deployment's `updated_at` says when what it serves last changed.
+      await tx.update(deployments).set({ updatedAt: now }).where(eq(deployments.id, version.deploymentId));
       await recordEvent(tx, { ...base, type: 'deployment.promoted', reason: `version ${version.versionNumber} is now active`, data: { version_number: version.versionNumber } });
     });
     this.ctx.notifier.emit('route', version.deploymentId);

@@ -37,6 +37,8 @@ export interface ServicesConfig {
   buildConcurrency: number;
   /** How long and how many instance log lines are kept (default 7 days, 100 000 per deployment). */
   logRetention?: LogRetention;
+  /** Instances woken by a request stop after this long with none (default 10 min). */
+  wakeIdleMs?: number;
 }
 
 /** Retention of instance logs. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { seedContext, seedDynamic, seedInstance } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
-import { runtimeInstances } from '../store/schema.js';
+import { events, runtimeInstances } from '../store/schema.js';
 import { EnvService } from './env-service.js';
 import { InstanceService } from './instance-service.js';
 
@@ -35,6 +35,28 @@ test('at server start: a rollout nobody waits for is stopped, a promoted unsettl
     assert.equal(await instances.stopOrphanedRollouts(), 0);
     const [orphan] = await store.db.select().from(runtimeInstances).where(eq(runtimeInstances.id, 'rti_orphan'));
     assert.equal(orphan!.desired, 'stopped');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('instance events name the instance: its id, which replica it is and its address, in the data and the reason', async () => {
+  const { store, cleanup } = await openTestStore();
+  try {
+    await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }], active: 1, switchedAt: new Date() });
+    await seedInstance(store, { id: 'rti_a', version: 1, state: 'healthy', failFast: false });
+    await seedInstance(store, { id: 'rti_b', version: 1, state: 'healthy', failFast: false });
+    await store.db.update(runtimeInstances).set({ address: '10.9.0.6:3000' }).where(eq(runtimeInstances.id, 'rti_b'));
+    const ctx = seedContext(store);
+    const instances = new InstanceService(ctx, new EnvService(ctx));
+    // rti_b dies: it has no address in the report any more, so its last known one is named.
+    await instances.report('local', { runtime_instance_id: 'rti_b', state: 'starting', address: null, reason: 'exited with code 137; restarting in 1 s', reason_code: 'exited', restart_count: 1 });
+    const [event] = await store.db.select().from(events).where(eq(events.type, 'instance.starting'));
+    assert.equal(event!.reason, 'rti_b (replica 2 of 2 at 10.9.0.6:3000): exited with code 137; restarting in 1 s');
+    assert.deepEqual(
+      { id: event!.data.runtime_instance_id, replica: event!.data.replica, replicas: event!.data.replicas, address: event!.data.address },
+      { id: 'rti_b', replica: 2, replicas: 2, address: '10.9.0.6:3000' },
+    );
   } finally {
     await cleanup();
   }

@@ -5,9 +5,11 @@ import { newId } from '../core/ids.js';
 import { TERMINAL_INSTANCE_STATES, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
 import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { Db, Tx } from '../store/store.js';
+import { SYSTEM_PATH_DIRS, withPythonShim } from '../util/python-shim.js';
 import type { ServiceContext } from './context.js';
 import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
+import { formatInstanceLabel, labelInstance } from './instance-label.js';
 import { publicUrl } from './presenters.js';
 import type { ServiceRow } from './service-config.js';
 
@@ -16,6 +18,12 @@ export type InstanceRow = typeof runtimeInstances.$inferSelect;
 
 /** The only host of the embedded preset; multi-host drivers name theirs. */
 export const LOCAL_HOST_ID = 'local';
+
+/**
+ * An instance's `PATH`: system runtimes only (the sandbox shows /usr and /bin, nothing of
+ * Slipway's own PATH), plus the `python` shim on hosts with only `python3`.
+ */
+const INSTANCE_PATH = withPythonShim(SYSTEM_PATH_DIRS);
 
 const LIVE = notInArray(runtimeInstances.state, [...TERMINAL_INSTANCE_STATES]);
 
@@ -57,9 +65,11 @@ export class InstanceService {
         versionId: input.version.id, hostId: LOCAL_HOST_ID, desired: 'running', state: 'pending', reason: input.reason,
         restartCount: 0, failFast: input.failFast, createdAt: now, updatedAt: now,
       });
+      const label = formatInstanceLabel(id, { replica: i + 1, replicas: input.count, address: null });
       await recordEvent(tx, {
         tenantId: input.version.tenantId, deploymentId: input.version.deploymentId, versionId: input.version.id,
-        type: 'instance.pending', actor: 'system', reason: input.reason, data: { runtime_instance_id: id, service_id: input.service.id },
+        type: 'instance.pending', actor: 'system', reason: `${label.text}: ${input.reason}`,
+        data: { runtime_instance_id: id, service_id: input.service.id, replica: label.replica, replicas: label.replicas },
       });
     }
     return ids;
@@ -131,8 +141,7 @@ export class InstanceService {
         return [];
       }
       const env: Record<string, string> = {
-        // System runtimes only: the sandbox shows /usr and /bin, nothing of Slipway's own PATH.
-        PATH: '/usr/local/bin:/usr/bin:/bin',
+        PATH: INSTANCE_PATH,
         NODE_ENV: 'production',
         // The deployment's own variables may replace the two defaults above, never what follows.
         ...own,
@@ -179,10 +188,16 @@ export class InstanceService {
         restartCount: report.restart_count, logTail: logTail ?? row.logTail, unenforcedLimits, updatedAt: new Date(),
       }).where(eq(runtimeInstances.id, row.id));
       if (row.state !== report.state || row.restartCount !== report.restart_count) {
+        // Which replica, by id and address (its last known one once it has gone), so the events
+        // of a multi-instance service say which instance crashed, restarted or was removed.
+        const label = await labelInstance(tx, row, report.address ?? row.address);
         await recordEvent(tx, {
           tenantId: row.tenantId, deploymentId: row.deploymentId, versionId: row.versionId, type: `instance.${report.state}`,
-          actor: `host:${hostId}`, reason: report.reason,
-          data: { runtime_instance_id: row.id, service_id: row.serviceId, from: row.state, code: report.reason_code, restart_count: report.restart_count },
+          actor: `host:${hostId}`, reason: `${label.text}: ${report.reason}`,
+          data: {
+            runtime_instance_id: row.id, service_id: row.serviceId, replica: label.replica, replicas: label.replicas, address: label.address,
+            from: row.state, code: report.reason_code, restart_count: report.restart_count,
+          },
         });
       }
       return { row, wasHealthy: row.state === 'healthy', isHealthy: report.state === 'healthy' };

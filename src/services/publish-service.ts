@@ -29,6 +29,10 @@ export interface PublishOptions {
   outputPath?: string;
   runCommand?: string;
   port?: number;
+  /** Publish the files exactly as they are: no detection, no build (a static site). */
+  asIs?: boolean;
+  /** Globs of files a static release keeps although its rules leave them out (`*.map`). */
+  staticInclude?: string[];
   /** Applied to the deployment's web service when a dynamic version rolls out. */
   runtime?: RuntimeOptions;
 }
@@ -53,6 +57,8 @@ interface QueuedVersion {
   outputPath: string | null;
   runCommand: string | null;
   port: number | null;
+  asIs: boolean;
+  staticInclude: string[] | null;
   runtimeOptions: RuntimeOptions;
   /** The version number whose source this one publishes again. */
   redeployOf?: number;
@@ -81,7 +87,8 @@ export class PublishService {
     return this.queue({
       deployment: input.deployment, principal: input.principal, idempotencyKey: input.idempotencyKey, sourceSha256,
       requestedKind: options.kind, buildCommand: options.buildCommand ?? null, outputPath: options.outputPath ?? null,
-      runCommand: options.runCommand ?? null, port: options.port ?? null, runtimeOptions: options.runtime ?? {},
+      runCommand: options.runCommand ?? null, port: options.port ?? null, asIs: options.asIs ?? false, runtimeOptions: options.runtime ?? {},
+      staticInclude: options.staticInclude?.length ? options.staticInclude : null,
     });
   }
 
@@ -96,7 +103,8 @@ export class PublishService {
     return this.queue({
       deployment: input.deployment, principal: input.principal, idempotencyKey: input.idempotencyKey, sourceSha256: v.sourceSha256,
       requestedKind: v.requestedKind as PublishOptions['kind'], buildCommand: v.buildCommand, outputPath: v.outputPath,
-      runCommand: v.runCommand, port: v.port, runtimeOptions: v.runtimeOptions, redeployOf: v.versionNumber,
+      runCommand: v.runCommand, port: v.port, asIs: v.asIs, runtimeOptions: v.runtimeOptions, redeployOf: v.versionNumber,
+      staticInclude: v.staticInclude,
     });
   }
 
@@ -118,7 +126,8 @@ export class PublishService {
         id: versionId, tenantId: deployment.tenantId, deploymentId: deployment.id, versionNumber,
         // What the build finds replaces this guess; `auto` with a run command is dynamic.
         kind: q.requestedKind === 'dynamic' || q.runCommand !== null ? 'dynamic' : 'static',
-        requestedKind: q.requestedKind, runCommand: q.runCommand, port: q.port, runtimeOptions: q.runtimeOptions,
+        requestedKind: q.requestedKind, runCommand: q.runCommand, port: q.port, asIs: q.asIs, runtimeOptions: q.runtimeOptions,
+        staticInclude: q.staticInclude,
         // The environment as it is now stays with this version for good (rollbacks included).
         env: await this.env.freeze(tx, deployment.id),
         state: 'queued', sourceSha256: q.sourceSha256, buildCommand: q.buildCommand, outputPath: q.outputPath,

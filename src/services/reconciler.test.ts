@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { eq } from 'drizzle-orm';
 import assert from 'node:assert/strict';
 import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
@@ -63,4 +64,33 @@ test('replicas: missing ones are created, a failed one is replaced only when ask
   const [third] = await reconciler.kick(SEED.deploymentId);
   assert.equal(third!.stopped, 2);
   assert.equal((await desiredById(store)).get('rti_a'), 'running');
+}));
+
+/** Marks seeded instances as started on demand (a wake). */
+async function markOnDemand(store: Store, ids: string[]): Promise<void> {
+  for (const id of ids) await store.db.update(runtimeInstances).set({ onDemand: true }).where(eq(runtimeInstances.id, id));
+}
+
+test('a woken old version is not retired as superseded: it stops when idle, not here', () => withReconciler(async (store) => {
+  await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }], active: 2, switchedAt: new Date(Date.now() - 120_000) });
+  await seedInstance(store, { id: 'rti_woken', version: 1, state: 'healthy', failFast: false });
+  await seedInstance(store, { id: 'rti_active', version: 2, state: 'healthy', failFast: false });
+  await markOnDemand(store, ['rti_woken']);
+}, async (reconciler, store) => {
+  await reconciler.kick(SEED.deploymentId);
+  assert.equal((await desiredById(store)).get('rti_woken'), 'running');
+}));
+
+test('on-demand instances are not replicas: scaled to zero they are kept, with replicas they do not count', () => withReconciler(async (store) => {
+  await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }], active: 1, switchedAt: new Date(), replicas: 0 });
+  await seedInstance(store, { id: 'rti_woken', version: 1, state: 'healthy', failFast: false });
+  await markOnDemand(store, ['rti_woken']);
+}, async (reconciler, store) => {
+  const [zero] = await reconciler.kick(SEED.deploymentId);
+  assert.deepEqual(zero, { deploymentId: SEED.deploymentId, started: 0, stopped: 0 });
+  assert.equal((await desiredById(store)).get('rti_woken'), 'running');
+  await store.db.update(services).set({ desiredReplicas: 1 });
+  const [one] = await reconciler.kick(SEED.deploymentId);
+  assert.equal(one!.started, 1, 'the woken instance will stop when idle, so a replica of its own starts');
+  assert.equal((await desiredById(store)).get('rti_woken'), 'running');
 }));

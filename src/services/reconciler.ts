@@ -84,6 +84,8 @@ export class Reconciler {
     const stale = await db.select({ id: runtimeInstances.id }).from(runtimeInstances).where(and(
       eq(runtimeInstances.deploymentId, deploymentId), ne(runtimeInstances.versionId, activeVersionId),
       eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.failFast, false),
+      // Woken instances of an old version stop when idle (WakeService), not here.
+      eq(runtimeInstances.onDemand, false),
     ));
     if (!stale.length) return;
     await this.instances.stop(db, { ids: stale.map((r) => r.id) }, 'superseded by the active version');
@@ -98,7 +100,9 @@ export class Reconciler {
   }): Promise<ReconcileResult> {
     const { deploymentId, service, version, replaceFailed } = target;
     const result = await this.ctx.store.withLock(`reconcile:${deploymentId}`, () => this.ctx.store.db.transaction(async (tx) => {
-      const rows = await tx.select().from(runtimeInstances).where(and(eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.desired, 'running')));
+      // On-demand instances (a service scaled to zero, woken) are not replicas: they stop when idle.
+      const rows = await tx.select().from(runtimeInstances)
+        .where(and(eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.onDemand, false)));
       const live = rows.filter((r) => !TERMINAL_INSTANCE_STATES.includes(r.state));
       const failed = replaceFailed ? 0 : rows.filter((r) => r.state === 'failed').length;
       const missing = service.desiredReplicas - live.length - failed;

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
-import { rings } from '../store/schema.js';
+import { deployments, rings } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { findDeployment } from './deployment-queries.js';
 import { recordEvent } from './event-log.js';
@@ -38,7 +38,10 @@ export class RollbackService {
     }
     await this.ctx.store.db.transaction(async (tx) => {
       const [ring] = await tx.select().from(rings).where(and(eq(rings.deploymentId, dep.id), eq(rings.name, 'production'))).for('update');
-      await tx.update(rings).set({ activeVersionId: version.id, updatedAt: new Date() }).where(eq(rings.id, ring!.id));
+      const now = new Date();
+      await tx.update(rings).set({ activeVersionId: version.id, updatedAt: now }).where(eq(rings.id, ring!.id));
+      // A deployment's `updated_at` says when what it serves last changed.
+      await tx.update(deployments).set({ updatedAt: now }).where(eq(deployments.id, dep.id));
       await recordEvent(tx, {
         tenantId: dep.tenantId, deploymentId: dep.id, versionId: version.id, type: 'deployment.rolled_back', actor: principal.keyId,
         reason: `rolled back to version ${version.versionNumber}`,

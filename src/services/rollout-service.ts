@@ -1,5 +1,7 @@
+import { and, eq, inArray, ne } from 'drizzle-orm';
 import { ERROR_CODES, SlipwayError, type ErrorCode } from '../core/errors.js';
 import type { RuntimeOptions } from '../core/runtime-options.js';
+import { runtimeInstances, services } from '../store/schema.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
 import type { InstanceService } from './instance-service.js';
@@ -22,6 +24,13 @@ export interface BootOptions {
   onLog?: (line: string) => void;
   signal?: AbortSignal;
   actor: string;
+  /**
+   * Started by a request to a version with no instance (a wake): the instances stop again once
+   * idle. Instances of a service scaled to zero are always on demand.
+   */
+  onDemand?: boolean;
+  /** Why the instances start, for their events; default `rollout of version <N>`. */
+  reason?: string;
 }
 
 /** Extra time over the health settings for an agent to fetch and unpack the release. */
@@ -48,10 +57,15 @@ export class RolloutService {
       // Left-overs of an interrupted attempt at this same version are replaced, not reused.
       await this.instances.stop(tx, { versionId: version.id }, 'replaced by a new rollout attempt');
       const count = Math.max(service.desiredReplicas, 1);
-      const ids = await this.instances.create(tx, { version, service, count, failFast: true, reason: `rollout of version ${version.versionNumber}` });
+      const reason = options.reason ?? `rollout of version ${version.versionNumber}`;
+      const ids = await this.instances.create(tx, { version, service, count, failFast: true, reason });
+      // With no replicas wanted, whatever boots serves until idle, like a woken version.
+      const onDemand = options.onDemand === true || service.desiredReplicas === 0;
+      if (onDemand) await tx.update(runtimeInstances).set({ onDemand: true }).where(inArray(runtimeInstances.id, ids));
       await recordEvent(tx, {
         tenantId: version.tenantId, deploymentId: version.deploymentId, versionId: version.id, type: 'rollout.deploying', actor: options.actor,
-        reason: `starting ${count} instance${count === 1 ? '' : 's'} of version ${version.versionNumber}`, data: { instances: ids },
+        reason: `starting ${count} instance${count === 1 ? '' : 's'} of version ${version.versionNumber}${options.reason ? ` (${options.reason})` : ''}`,
+        data: { instances: ids, on_demand: onDemand },
       });
       return { service, ids };
     });
@@ -107,8 +121,22 @@ export class RolloutService {
   async retireOthers(deploymentId: string, activeVersionId: string): Promise<void> {
     // An edge that is slow or gone must not keep old instances forever: wait a bounded time.
     await this.routes.waitForEdges(await this.routes.settledRevision(), 10_000);
-    const n = await this.instances.stop(this.ctx.store.db, { deploymentId, exceptVersionId: activeVersionId }, 'superseded by the active version');
+    const { db } = this.ctx.store;
+    // Instances woken by requests to other versions serve those requests until idle (WakeService).
+    const superseded = await db.select({ id: runtimeInstances.id }).from(runtimeInstances).where(and(
+      eq(runtimeInstances.deploymentId, deploymentId), ne(runtimeInstances.versionId, activeVersionId),
+      eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.onDemand, false),
+    ));
+    const n = await this.instances.stop(db, { ids: superseded.map((r) => r.id) }, 'superseded by the active version');
     await this.instances.settle(activeVersionId);
+    // A woken version that becomes active (a rollback to it) keeps its instances as replicas,
+    // unless the service is scaled to zero: then they still stop when idle.
+    const [web] = await db.select({ replicas: services.desiredReplicas }).from(services)
+      .where(and(eq(services.deploymentId, deploymentId), eq(services.type, 'web')));
+    if (web && web.replicas > 0) {
+      await db.update(runtimeInstances).set({ onDemand: false })
+        .where(and(eq(runtimeInstances.versionId, activeVersionId), eq(runtimeInstances.onDemand, true)));
+    }
     if (n > 0) this.ctx.notifier.emit('assignments', 'local');
   }
 }

@@ -12,6 +12,7 @@ import { RolloutService } from './rollout-service.js';
 import { RuntimeService } from './runtime-service.js';
 import { RouteFeed } from './route-feed.js';
 import { VersionService } from './version-service.js';
+import { DEFAULT_WAKE_IDLE_MS, WakeService } from './wake-service.js';
 
 /** Every service, wired once at start-up and handed to the API. */
 export interface Services {
@@ -29,6 +30,8 @@ export interface Services {
   logs: LogService;
   runtime: RuntimeService;
   worker: BuildWorker;
+  /** Boots versions on request and stops them when idle. */
+  wake: WakeService;
 }
 
 /** Builds the services over one context. */
@@ -54,5 +57,6 @@ export function createServices(ctx: ServiceContext): Services {
     instances,
     rollouts,
     worker: new BuildWorker(ctx, rollouts, env),
+    wake: new WakeService(ctx, { instances, rollouts }, { idleMs: ctx.config.wakeIdleMs ?? DEFAULT_WAKE_IDLE_MS }),
   };
 }

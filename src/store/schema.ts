@@ -72,6 +72,10 @@ export const versions = pgTable('versions', {
   requestedKind: text('requested_kind').notNull(),
   runCommand: text('run_command'),
   port: integer('port'),
+  /** `as_is`: the files as they are, nothing detected or built (a static site). */
+  asIs: boolean('as_is').notNull().default(false),
+  /** `static_include`: globs of files a static release keeps although its rules leave them out. */
+  staticInclude: jsonb('static_include').$type<string[]>(),
   /** Runtime settings given at publish (health, resources, replicas), applied at rollout. */
   runtimeOptions: jsonb('runtime_options').notNull().$type<RuntimeOptions>(),
   /** The dynamic release's manifest, once built. */
@@ -158,6 +162,8 @@ export const runtimeInstances = pgTable('runtime_instances', {
   failFast: boolean('fail_fast').notNull(),
   logTail: text('log_tail'),
   unenforcedLimits: text('unenforced_limits'),
+  /** Started by a request (a wake); stopped again once idle. */
+  onDemand: boolean('on_demand').notNull().default(false),
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
 });

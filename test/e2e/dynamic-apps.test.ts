@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSlipwayApiError, type PublishSetting } from '../../src/sdk/index.js';
-import { processTree } from '../../src/agent/proc-sockets.js';
+import { processTree } from '../../src/runtime/local/process-tree.js';
 import { waitFor } from '../../src/util/wait-for.js';
 import { findAgentPid, killTree } from '../support/processes.js';
 import { startPlatform, type Platform } from '../support/platform.js';
@@ -166,6 +166,19 @@ for (const [name, files, command, code] of [
   });
 }
 
+test('an app on the wrong port fails its publish in seconds, not after the 60 s grace, naming the port and the fix', async () => {
+  const t0 = Date.now();
+  const result = await publishApp('dyn', {
+    files: { 'server.js': "require('node:http').createServer((q, s) => s.end('x')).listen(8000)" }, run: 'node server.js',
+    settings: { health_grace_period_ms: 60_000, health_interval_ms: 500 },
+  });
+  const took = Date.now() - t0;
+  assert.equal(result.version.state, 'failed');
+  assert.equal(result.version.error?.code, 'instance_wrong_port', result.version.error?.message);
+  assert.match(result.version.error?.message ?? '', /the app listens on 8000, not on 3000 \(PORT\): read PORT, or publish with --port 8000/);
+  assert.ok(took < 30_000, `the publish took ${took} ms: the grace was waited out`);
+});
+
 test('rollback to a version whose instances are gone boots it first, then switches', async () => {
   const rolled = await platform.client.rollback('dyn', { to: 1 });
   assert.equal(rolled.promoted, true);
@@ -186,9 +199,9 @@ test('scale to two replicas: the edge balances across both; back to one', async 
   }, { timeoutMs: 10_000, description: 'both instances answer' });
   // kill -9 of one of two replicas under load: the edge retries the other, nothing fails.
   const live = (await platform.client.listInstances('dyn')).filter((i) => i.desired === 'running' && i.state === 'healthy');
-  const victim = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${live[0]!.id}.json`), 'utf8')) as { pid: number };
+  const victim = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${live[0]!.id}.json`), 'utf8')) as { data: { pid: number } };
   const load = startLoad('dyn.localhost');
-  killTree(processTree(victim.pid));
+  killTree(processTree(victim.data.pid, null));
   await waitFor(async () => {
     const now = (await platform.client.listInstances('dyn')).find((i) => i.id === live[0]!.id)!;
     return now.state === 'healthy' && now.restart_count === live[0]!.restart_count + 1;
@@ -204,13 +217,13 @@ test('scale to two replicas: the edge balances across both; back to one', async 
 async function liveInstance() {
   const live = (await platform.client.listInstances('dyn')).filter((i) => i.desired === 'running' && i.state === 'healthy');
   assert.equal(live.length, 1);
-  const handle = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${live[0]!.id}.json`), 'utf8')) as { pid: number };
-  return { instance: live[0]!, pid: handle.pid };
+  const handle = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${live[0]!.id}.json`), 'utf8')) as { data: { pid: number } };
+  return { instance: live[0]!, pid: handle.data.pid };
 }
 
 test('kill -9 of the instance: the agent restarts it with backoff and it serves again', async () => {
   const { instance, pid } = await liveInstance();
-  killTree(processTree(pid));
+  killTree(processTree(pid, null));
   await waitFor(async () => {
     const now = (await platform.client.listInstances('dyn')).find((i) => i.id === instance.id)!;
     return now.restart_count === instance.restart_count + 1 && now.state === 'healthy';
@@ -279,8 +292,8 @@ if (Date.now() < until) {
   assert.match(failed.reason, /nothing listens on port 3000; gave up after 2 restarts in a row/);
   const events = (await platform.client.listEvents('stuck', { limit: 100 })).data.filter((e) => e.data.runtime_instance_id === failed.id);
   const reasons = events.map((e) => `${e.type}: ${e.reason}`);
-  assert.ok(reasons.some((r) => /^instance\.starting: the app exited with code 1; restarting in 1 s/.test(r)), reasons.join('\n'));
-  assert.ok(reasons.some((r) => /^instance\.starting: nothing listens on port 3000; restarting in 2 s/.test(r)), 'stuck past its grace: marked with why, and restarted');
+  assert.ok(reasons.some((r) => /^instance\.starting: rti_\w+ \(replica 1 of 1[^)]*\): the app exited with code 1; restarting in 1 s/.test(r)), reasons.join('\n'));
+  assert.ok(reasons.some((r) => /^instance\.starting: rti_\w+ \(replica 1 of 1[^)]*\): nothing listens on port 3000; restarting in 2 s/.test(r)), 'stuck past its grace: marked with why, and restarted');
   await platform.client.deleteDeployment('stuck');
 });
 

@@ -203,7 +203,7 @@ test('a server crash (SIGKILL) while the app serves: no request fails and the in
   const [instance] = (await platform.client.listInstances('nhttp')).filter((i) => i.desired === 'running');
   assert.ok(instance && instance.state === 'healthy', JSON.stringify(instance));
   const handlePath = join(platform.home, 'agent', 'instances', `${instance.id}.json`);
-  const pidBefore = (JSON.parse(await readFile(handlePath, 'utf8')) as { pid: number }).pid;
+  const pidBefore = (JSON.parse(await readFile(handlePath, 'utf8')) as { data: { pid: number } }).data.pid;
   let requests = 0;
   const failures: string[] = [];
   let stop = false;
@@ -237,5 +237,5 @@ test('a server crash (SIGKILL) while the app serves: no request fails and the in
   assert.equal(after[0]!.id, instance.id, 'the same instance');
   assert.equal(after[0]!.restart_count, instance.restart_count, 'it was not restarted');
   assert.equal(after[0]!.state, 'healthy');
-  assert.equal((JSON.parse(await readFile(handlePath, 'utf8')) as { pid: number }).pid, pidBefore, 'the same process');
+  assert.equal((JSON.parse(await readFile(handlePath, 'utf8')) as { data: { pid: number } }).data.pid, pidBefore, 'the same process');
 });

@@ -6,6 +6,7 @@ import { INSTANCE_STATES } from '../../core/runtime.js';
 import { requireRole } from '../../services/api-keys.js';
 import { isSha256Hex } from '../../util/sha256.js';
 import type { Services } from '../../services/services.js';
+import { MAX_USAGE_REPORT } from '../../services/wake-service.js';
 import { principalOf } from '../auth.js';
 import { openSse } from '../sse.js';
 
@@ -34,6 +35,23 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
   }, async (req) => {
     requireRole(principalOf(req), ['internal']);
     services.routes.ack(req.body.edge_id, req.body.revision);
+    return { data: { ok: true } };
+  });
+
+  // The edge asks for a version with no instance to be started (deduplicated per version).
+  r.post('/api/v1/internal/wake', {
+    schema: { hide: true, body: z.object({ deployment_id: z.string().min(1).max(100), version_number: z.number().int().min(1) }) },
+  }, async (req) => {
+    requireRole(principalOf(req), ['internal']);
+    return { data: await services.wake.wake(req.body.deployment_id, req.body.version_number) };
+  });
+
+  // The edge's throttled report of which dynamic versions served requests (keeps woken ones up).
+  r.post('/api/v1/internal/usage', {
+    schema: { hide: true, body: z.object({ version_ids: z.array(z.string().max(100)).max(MAX_USAGE_REPORT) }) },
+  }, async (req) => {
+    requireRole(principalOf(req), ['internal']);
+    services.wake.touch(req.body.version_ids);
     return { data: { ok: true } };
   });
 

@@ -147,7 +147,8 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
   return key;
 }
 
-interface ReceivedSource {
+/** A received publish body: the source, its hash and the options it carried. */
+export interface ReceivedSource {
   source: PublishSource;
   bodySha256: string;
   options: PublishOptionsInput;
@@ -157,9 +158,10 @@ interface ReceivedSource {
 /**
  * Reads the body: a JSON file map is validated here; an archive is unpacked while it streams
  * in (hashed, gunzipped off the event loop, every entry checked before it is written) into a
- * private folder under the uploads scratch space, removed by `cleanup` or on refusal.
+ * private folder under the uploads scratch space, removed by `cleanup` or on refusal. Also
+ * used by `POST /api/v1/detect`, so a detection sees what a publish would.
  */
-async function receiveSource(req: FastifyRequest, services: Services, receiving: Set<Readable>): Promise<ReceivedSource> {
+export async function receiveSource(req: FastifyRequest, services: Services, receiving: Set<Readable>): Promise<ReceivedSource> {
   const { wait: _wait, ...query } = req.query as PublishOptionsInput & { wait?: string };
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type === 'application/json') {

@@ -20,7 +20,7 @@ export const ServiceSchema = z.object({
   healthy_instances: z.number().int(),
   health: HealthSchema,
   resources: ResourcesSchema,
-  sticky: z.union([z.object({ cookie: z.string() }), z.object({ header: z.string() })]).nullable(),
+  sticky: z.union([z.object({ cookie: z.string() }), z.object({ header: z.string() }), z.literal('none')]).nullable(),
   crash_loop_budget: z.number().int(),
   drain_timeout_ms: z.number().int(),
   created_at: z.string(),

@@ -19,6 +19,8 @@ interface PublishFlags {
   kind?: 'auto' | 'static' | 'dynamic';
   runCommand?: string;
   port?: number;
+  asIs?: boolean;
+  staticInclude?: string;
   healthCheckPath?: string;
   replicas?: number;
   memory?: number;
@@ -67,7 +69,9 @@ export function registerPublishCommand(program: Command, ctx: CommandContext): v
     .option('--spa', 'serve /index.html for unknown paths (single-page app)')
     .option('--kind <kind>', 'auto (default), static or dynamic')
     .option('--run-command <cmd>', 'makes it a dynamic app: the command that starts it')
-    .option('--port <n>', 'the port the app listens on (default 3000 for Node, 8000 for Python)', parsePositiveInt)
+    .option('--port <n>', 'the port the app listens on (default: the framework\'s convention, see docs/detection.md)', parsePositiveInt)
+    .option('--as-is', 'publish the files exactly as they are: no detection, no build (a static site)')
+    .option('--static-include <globs>', 'comma-separated globs a static site keeps although they are left out by default, e.g. "*.map,.nojekyll"')
     .option('--health-check-path <path>', 'path that answers 2xx when the app is healthy (default /)')
     .option('--replicas <n>', 'instances to run (default 1)', parsePositiveInt)
     .option('--memory <mb>', 'memory limit per instance in MB (default 512)', parsePositiveInt)
@@ -90,6 +94,8 @@ export function registerPublishCommand(program: Command, ctx: CommandContext): v
         kind: flags.kind,
         runCommand: flags.runCommand,
         port: flags.port,
+        asIs: flags.asIs,
+        staticInclude: flags.staticInclude?.split(',').map((g) => g.trim()).filter((g) => g !== ''),
         settings: parseSettings(flags),
       });
       const label = `v${first.version.version_number}`;

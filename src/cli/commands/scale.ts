@@ -17,7 +17,7 @@ export function registerScaleCommands(program: Command, ctx: CommandContext): vo
     .command('scale')
     .description("set how many instances of a dynamic app's web service run")
     .argument('<slug>', 'deployment slug or id')
-    .argument('<replicas>', 'the number of instances', parsePositiveInt)
+    .argument('<replicas>', 'the number of instances (0: scale to zero, woken by the next request)', parsePositiveInt)
     .option('--json', 'print the API data as JSON')
     .action(handleErrors(ctx.io, async (slug: string, replicas: number, flags: { json?: boolean }) => {
       const client = await ctx.client();

@@ -55,13 +55,21 @@ export function createHandleStore(dir: string): HandleStore {
   };
 }
 
+/**
+ * A handle read back, or null. Handles written before the driver interface went
+ * host-independent kept the pid at the top and had no `port`: they are read into today's
+ * shape (pid in `data`, port from the address, which was always the app's port locally), so an
+ * upgraded agent still re-adopts the instances of the one before.
+ */
 function parseHandle(text: string): InstanceHandle | null {
   try {
-    const v = JSON.parse(text) as Partial<InstanceHandle>;
-    const ok =
-      typeof v.id === 'string' && typeof v.pid === 'number' && typeof v.address === 'string' &&
-      typeof v.startedAt === 'number' && typeof v.data === 'object' && v.data !== null;
-    return ok ? (v as InstanceHandle) : null;
+    const v = JSON.parse(text) as Partial<InstanceHandle> & { pid?: unknown };
+    if (typeof v.id !== 'string' || typeof v.address !== 'string' || typeof v.startedAt !== 'number') return null;
+    if (typeof v.data !== 'object' || v.data === null) return null;
+    const data = typeof v.data.pid === 'number' ? v.data : { ...v.data, pid: v.pid };
+    const port = typeof v.port === 'number' ? v.port : Number(v.address.slice(v.address.lastIndexOf(':') + 1));
+    if (typeof data.pid !== 'number' || !Number.isInteger(port)) return null;
+    return { id: v.id, address: v.address, port, startedAt: v.startedAt, data };
   } catch {
     return null;
   }

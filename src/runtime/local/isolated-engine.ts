@@ -17,7 +17,7 @@ import { killUntilEmpty, signalPids } from './cgroup-fs.js';
 import type { Cgroups } from './cgroups.js';
 import type { HandleStore } from './handle-store.js';
 import type { HostTools } from './host-probe.js';
-import type { InstanceEngine } from './instance-engine.js';
+import { pidOf, type InstanceEngine } from './instance-engine.js';
 import type { InstanceScratch } from './instance-scratch.js';
 import { slotNet, type Subnet16 } from './instance-net.js';
 import { createInstanceNetwork, destroyHostNetwork, prepareHostNetwork, removeInstanceNetwork, type HostNetworkConfig } from './net-namespace.js';
@@ -44,6 +44,8 @@ export interface IsolatedEngineOptions {
 /** What an isolated handle's `data` holds. */
 interface IsolatedData {
   mode: 'isolated';
+  /** Bubblewrap's monitor, in the instance's network namespace (see sandbox-argv.ts). */
+  pid: number;
   slot: number;
   ns: string;
   veth: string;
@@ -88,7 +90,7 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
   // there. Without, the sandbox's pid namespace is: everything in it descends from the monitor.
   const membersOf = (handle: InstanceHandle): number[] => {
     const d = dataOf(handle);
-    return o.cgroups && d.cgroups.length > 0 ? o.cgroups.members(d.cgroups) : processTree(handle.pid, d.pidStart ?? null);
+    return o.cgroups && d.cgroups.length > 0 ? o.cgroups.members(d.cgroups) : processTree(d.pid, d.pidStart ?? null);
   };
 
   return {
@@ -131,9 +133,9 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
         });
         if (o.cgroups) await enteredCgroups(pid, () => o.cgroups?.members(cgroups) ?? []);
         const data: IsolatedData = {
-          mode: 'isolated', slot, ns: addr.ns, veth: addr.veth, uid, cgroups, parentPid: process.pid, pidStart: processStartTime(pid),
+          mode: 'isolated', pid, slot, ns: addr.ns, veth: addr.veth, uid, cgroups, parentPid: process.pid, pidStart: processStartTime(pid),
         };
-        return { id: spec.id, pid, address: `${addr.instanceIp}:${spec.port}`, startedAt: Date.now(), data: { ...data } };
+        return { id: spec.id, address: `${addr.instanceIp}:${spec.port}`, port: spec.port, startedAt: Date.now(), data: { ...data } };
       } catch (err) {
         await o.cgroups?.killAll(cgroups);
         await removeInstanceNetwork(net, addr);
@@ -146,6 +148,13 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
     isRunning(handle) {
       return membersOf(handle).length > 0;
     },
+    members(handle) {
+      // The monitor first: it is in the instance's network namespace from its start on, while
+      // the cgroup lists members in no useful order.
+      const pids = membersOf(handle);
+      const pid = pidOf(handle);
+      return pids.includes(pid) ? [pid, ...pids.filter((p) => p !== pid)] : pids;
+    },
     async oomKilled(handle) {
       const { cgroups } = dataOf(handle);
       return o.cgroups !== null && cgroups.length > 0 && o.cgroups.oomKilled(cgroups);
@@ -154,7 +163,8 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
       // bwrap's monitor and its pid-1 reaper are spared: SIGTERM kills them outright (the
       // reaper's death SIGKILLs the whole sandbox), while the app deserves its grace period.
       // Once the app exits they follow by themselves, with its exit status.
-      signalPids(membersOf(handle), 'SIGTERM', new Set([handle.pid, ...childrenOf(handle.pid)]));
+      const pid = pidOf(handle);
+      signalPids(membersOf(handle), 'SIGTERM', new Set([pid, ...childrenOf(pid)]));
     },
     async kill(handle) {
       const { cgroups } = dataOf(handle);
@@ -189,7 +199,7 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
 
 function dataOf(handle: InstanceHandle): IsolatedData {
   const d = handle.data as Partial<IsolatedData>;
-  if (d.mode !== 'isolated' || typeof d.slot !== 'number' || typeof d.ns !== 'string' || typeof d.veth !== 'string' || !Array.isArray(d.cgroups)) {
+  if (d.mode !== 'isolated' || typeof d.pid !== 'number' || typeof d.slot !== 'number' || typeof d.ns !== 'string' || typeof d.veth !== 'string' || !Array.isArray(d.cgroups)) {
     throw new SlipwayError('internal_error', `handle of ${handle.id} is not an isolated instance's`, { details: { data: handle.data } });
   }
   return d as IsolatedData;

@@ -24,7 +24,7 @@ test('as root without the sandbox tools, instances are refused unless isolation 
     await mkdir(appDir);
     await writeFile(join(appDir, 'done.txt'), '');
     const spec = (id: string): StartInstanceSpec => ({
-      id, appDir, runCommand: 'echo ran as $(id -u)', port: 3000, env: { PATH: '/usr/bin:/bin' },
+      id, release: { kind: 'tree', appDir }, runCommand: 'echo ran as $(id -u)', port: 3000, env: { PATH: '/usr/bin:/bin' },
       resources: DEFAULT_RESOURCES, logPath: join(root, 'logs', `${id}.log`),
     });
 
@@ -39,7 +39,7 @@ test('as root without the sandbox tools, instances are refused unless isolation 
     const plain = createLocalDriver({ stateDir: join(root, 'b'), uidBase: 460_000, label, isolation: 'none', probe: ROOT_WITHOUT_BWRAP });
     assert.equal(plain.refusal, null);
     const h = await plain.start(spec('rti_plain'));
-    await waitFor(() => !plain.isRunning(h), { description: 'the plain instance to exit' });
+    await waitFor(async () => !(await plain.isRunning(h)), { description: 'the plain instance to exit' });
     assert.equal((await plain.exitInfo(h)).exitCode, 0);
     await plain.remove(h);
 

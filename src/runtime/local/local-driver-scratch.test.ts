@@ -79,7 +79,7 @@ describe('local driver: disk-backed /tmp', { skip }, () => {
 
   const logOf = (id: string): string => join(root, 'logs', `${id}.log`);
   const spec = (id: string, runCommand: string, resources: Partial<ResourceSpec> = {}): StartInstanceSpec => ({
-    id, appDir, runCommand, port: 3000, env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+    id, release: { kind: 'tree', appDir }, runCommand, port: 3000, env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
     resources: { ...DEFAULT_RESOURCES, ...resources }, logPath: logOf(id),
   });
 
@@ -117,7 +117,7 @@ describe('local driver: disk-backed /tmp', { skip }, () => {
     assert.ok(driver.capabilities.resourceLimits, 'memory limits are needed to tell a tmpfs from a disk');
     const h = await driver.start(spec('rti_scratch', 'exec node scratch.js', { memory_mb: 128, disk_mb: 256 }));
     try {
-      const text = await waitFor(async () => (await httpText(h.address).catch(() => null)) ?? (driver.isRunning(h) ? null : 'exited'), {
+      const text = await waitFor(async () => (await httpText(h.address).catch(() => null)) ?? ((await driver.isRunning(h)) ? null : 'exited'), {
         timeoutMs: 30_000, description: 'the /tmp report',
       });
       assert.notEqual(text, 'exited', `the instance died writing to /tmp: ${JSON.stringify(await driver.exitInfo(h))}`);
@@ -125,7 +125,7 @@ describe('local driver: disk-backed /tmp', { skip }, () => {
       assert.deepEqual(r.first, { mb: 200, code: null });
       assert.equal(r.second.code, 'ENOSPC');
       assert.ok(r.second.mb < 56, `${r.second.mb} MB more fit in a 256 MB /tmp`);
-      assert.ok(driver.isRunning(h));
+      assert.ok(await driver.isRunning(h));
       assert.ok(existsSync(scratchImagePath(scratchDir, label, h.id)), 'the image lives in the state dir while the instance runs');
     } finally {
       await driver.stop(h, 1000);
@@ -140,7 +140,7 @@ describe('local driver: disk-backed /tmp', { skip }, () => {
     const cases = [[driver, 'rti_tmpext4', 'ext4'], [fallback, 'rti_tmptmpfs', 'tmpfs']] as const;
     for (const [d, id, fsType] of cases) {
       const h = await d.start(spec(id, `exec grep ' /tmp ' /proc/self/mounts`));
-      await waitFor(() => !d.isRunning(h), { description: 'exit' });
+      await waitFor(async () => !(await d.isRunning(h)), { description: 'exit' });
       assert.match(await readFile(logOf(id), 'utf8'), new RegExp(`^\\S+ /tmp ${fsType} rw,nosuid,nodev`));
       await d.remove(h);
     }

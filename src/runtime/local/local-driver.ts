@@ -17,6 +17,7 @@ import { createCgroupsV2 } from './cgroup-v2.js';
 import type { Cgroups } from './cgroups.js';
 import { probeIsolation, type IsolationProbe } from './host-probe.js';
 import type { InstanceEngine } from './instance-engine.js';
+import { establishedConnections, listeningPorts } from './proc-sockets.js';
 import { createInstanceScratch, probeScratch, type ScratchProbe } from './instance-scratch.js';
 import { assertLabel, parseSubnet16, SLOTS_PER_SUBNET } from './instance-net.js';
 import { createIsolatedEngine } from './isolated-engine.js';
@@ -165,8 +166,12 @@ export function createLocalDriver(options: LocalDriverOptions): LocalDriver {
         throw new SlipwayError('internal_error', `instance port must be 1-65535, not ${spec.port}`);
       }
       if (refusal !== null) throw new SlipwayError('isolation_unavailable', refusal);
+      const { release, ...rest } = spec;
+      if (release.kind !== 'tree') {
+        throw new SlipwayError('unavailable', `the local driver runs release trees, not ${release.kind}s (no container engine here)`);
+      }
       await prepare();
-      const handle = await active.start(spec, (id, code, signal) => exits.set(id, { code, signal }));
+      const handle = await active.start({ ...rest, appDir: release.appDir }, (id, code, signal) => exits.set(id, { code, signal }));
       children.add(handle.id);
       try {
         await store.save(handle);
@@ -176,7 +181,13 @@ export function createLocalDriver(options: LocalDriverOptions): LocalDriver {
       }
       return handle;
     },
-    isRunning: (handle) => engineOf(handle).isRunning(handle),
+    // Synchronous underneath (a cgroup file or a signal 0), so the promise costs next to nothing.
+    isRunning: async (handle) => engineOf(handle).isRunning(handle),
+    listeningPorts: async (handle) => listeningPorts(engineOf(handle).members(handle)),
+    async connectionCount(handle) {
+      const [first] = engineOf(handle).members(handle);
+      return first === undefined ? 0 : establishedConnections(first, handle.port);
+    },
     async exitInfo(handle): Promise<InstanceExit> {
       // The cgroup empties a moment before Node reaps our child and emits its exit.
       if (children.has(handle.id)) {

@@ -7,7 +7,9 @@
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { groupExists, isProcessAlive, signalGroup } from '../../util/process-group.js';
-import type { InstanceEngine } from './instance-engine.js';
+import { hostPath } from '../../util/python-shim.js';
+import { pidOf, type InstanceEngine } from './instance-engine.js';
+import { processTree } from './process-tree.js';
 import { spawnDetached } from './spawn-detached.js';
 
 /** An engine that runs instances as plain processes. */
@@ -17,7 +19,9 @@ export function createPlainEngine(): InstanceEngine {
     async prepare() {},
     async start(spec, onExit) {
       const port = await freeLoopbackPort();
-      const env = { HOME: tmpdir(), TMPDIR: tmpdir(), ...spec.env, PORT: String(port) };
+      const env: Record<string, string> = { HOME: tmpdir(), TMPDIR: tmpdir(), ...spec.env, PORT: String(port) };
+      // No sandbox makes the neutral python shim folder here: use the package's own.
+      if (env.PATH !== undefined) env.PATH = hostPath(env.PATH);
       const pid = await spawnDetached({
         argv: ['/bin/sh', '-c', spec.runCommand],
         env,
@@ -25,26 +29,35 @@ export function createPlainEngine(): InstanceEngine {
         logPath: spec.logPath,
         onExit: (code, signal) => onExit(spec.id, code, signal),
       });
-      return { id: spec.id, pid, address: `127.0.0.1:${port}`, startedAt: Date.now(), data: { mode: 'process', parentPid: process.pid } };
+      return {
+        id: spec.id, address: `127.0.0.1:${port}`, port, startedAt: Date.now(), data: { mode: 'process', pid, parentPid: process.pid },
+      };
     },
     isRunning(handle) {
+      const pid = pidOf(handle);
       // A zombie leader means the command ended; a reaped leader with live group members
       // (the shell exited, its children did not) is still running.
-      if (isProcessAlive(handle.pid)) return true;
-      return groupExists(handle.pid) && !pidExists(handle.pid);
+      if (isProcessAlive(pid)) return true;
+      return groupExists(pid) && !pidExists(pid);
+    },
+    members(handle) {
+      // The leader's descendants: what the run command started. A process that left the tree
+      // (double fork) is not found here; it still counts as running through its process group.
+      return processTree(pidOf(handle), null);
     },
     async oomKilled() {
       return false;
     },
     terminate(handle) {
-      signalGroup(handle.pid, 'SIGTERM');
+      signalGroup(pidOf(handle), 'SIGTERM');
     },
     async kill(handle) {
+      const pid = pidOf(handle);
       const deadline = Date.now() + 5000;
-      while (groupExists(handle.pid) && Date.now() < deadline) {
-        signalGroup(handle.pid, 'SIGKILL');
+      while (groupExists(pid) && Date.now() < deadline) {
+        signalGroup(pid, 'SIGKILL');
         // A zombie leader keeps the group "existing" until reaped; nothing more to kill then.
-        if (!isProcessAlive(handle.pid) && pidExists(handle.pid)) return;
+        if (!isProcessAlive(pid) && pidExists(pid)) return;
         await new Promise((r) => setTimeout(r, 10));
       }
     },

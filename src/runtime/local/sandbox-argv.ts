@@ -23,7 +23,8 @@
  * `LD_PRELOAD` never reaches a root process), and secrets stay out of the host's `ps`.
  */
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { PYTHON_SHIM_DIR, pythonShimTarget } from '../../util/python-shim.js';
 import type { HostTools } from './host-probe.js';
 
 /** Where the app appears inside the sandbox. */
@@ -122,10 +123,11 @@ const TOP = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
 /**
  * The read-only root every instance shares: `/usr`, the top-level program and library folders
- * (as symlinks where the host has symlinks), selected `/etc` files and, when Node.js is
- * installed outside `/usr` (nvm, a tarball under /opt), its install folder.
+ * (as symlinks where the host has symlinks), selected `/etc` files, when Node.js is
+ * installed outside `/usr` (nvm, a tarball under /opt), its install folder, and on a host with
+ * only `python3` the `python` shim the instance's PATH names.
  */
-export function systemRootArgs(): string[] {
+export function systemRootArgs(pythonShim: string | null = pythonShimTarget()): string[] {
   const args = ['--ro-bind', '/usr', '/usr'];
   for (const path of TOP) {
     let st;
@@ -142,5 +144,8 @@ export function systemRootArgs(): string[] {
   if (!['/usr', '/'].some((p) => nodePrefix === p || nodePrefix.startsWith('/usr/'))) {
     args.push('--ro-bind', nodePrefix, nodePrefix);
   }
+  // A symlink made by bwrap inside the sandbox, not a bind of the package folder: the instance's
+  // uid may not be able to walk to where Slipway is installed (under /root, say).
+  if (pythonShim) args.push('--symlink', pythonShim, join(PYTHON_SHIM_DIR, 'python'));
   return args;
 }

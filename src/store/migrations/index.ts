@@ -3,6 +3,9 @@ import { sql as dynamic } from './0002-dynamic.js';
 import { sql as instanceLogs } from './0003-instance-logs.js';
 import { sql as envVars } from './0004-env-vars.js';
 import { sql as unenforcedLimits } from './0005-unenforced-limits.js';
+import { sql as asIs } from './0006-as-is.js';
+import { sql as onDemandInstances } from './0008-on-demand-instances.js';
+import { sql as staticInclude } from './0007-static-include.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -17,4 +20,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0003-instance-logs', sql: instanceLogs },
   { id: '0004-env-vars', sql: envVars },
   { id: '0005-unenforced-limits', sql: unenforcedLimits },
+  { id: '0006-as-is', sql: asIs },
+  { id: '0007-static-include', sql: staticInclude },
+  { id: '0008-on-demand-instances', sql: onDemandInstances },
 ];

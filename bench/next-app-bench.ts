@@ -1,0 +1,127 @@
+/**
+ * Section 9 of `npm run bench` (group `next`): a real Next.js server app, made by
+ * create-next-app from the npm registry (test/support/real-projects.ts), published with no
+ * flags (detected: standalone output, only `.next/standalone` packaged) against the same
+ * source published the old way in the same run, `run_command: "npm start"` (`next start` from
+ * the whole tree, node_modules included). Each publish is split at the version's timestamps,
+ * its events and its build log: install and build (the log's `finished in` lines), packaging
+ * (the rest of started → `rollout.deploying`: unpack, package, store), start (`rollout.deploying`
+ * → first `instance.healthy`) and the first answer of the edge after the CLI returned. Prints
+ * figures and before/after ratios; the summary compares them with the issue's goals
+ * (packaging under 3 s, start under 2 s) without failing the run.
+ */
+import type { SlipwayClient } from '../src/sdk/index.js';
+import { nextApp } from '../test/support/real-projects.js';
+import { publishProject } from '../test/support/real-projects-publish.js';
+import { createEdgeProbe, now } from './edge-probe.js';
+import type { TargetLine } from './report.js';
+import { verdict } from './report.js';
+import { log, section, type Context } from './section.js';
+import { bytes, ms, table } from './stats.js';
+
+/** The issue's goals for a Next.js app published with no flags. */
+export const NEXT_TARGETS = { packageMs: 3000, startMs: 2000 } as const;
+
+/** Health checks every 100 ms, as the dynamic sections use, so start is the app's, not the timer's. */
+const SETTINGS = ['health_interval_ms=100', 'health_timeout_ms=2000', 'health_healthy_threshold=1', 'drain_timeout_ms=2000'].flatMap((s) => ['--set', s]);
+
+/** One publish of the app, split into phases (milliseconds). */
+interface NextSample {
+  variant: string;
+  totalMs: number;
+  installMs: number;
+  buildMs: number;
+  packageMs: number;
+  startMs: number;
+  /** The CLI answered → the edge's first 200 for `/`. */
+  firstAnswerMs: number;
+  files: number;
+  unpackedBytes: number;
+  releaseBytes: number;
+}
+
+const at = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : Number.NaN);
+const logged = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? Number.NaN);
+
+/** One variant of the publish: the project, its deployment and the CLI flags that make it. */
+interface Variant {
+  dir: string;
+  slug: string;
+  /** How the report names it. */
+  name: string;
+  extra: string[];
+}
+
+async function publishOnce(ctx: Context, { dir, slug, name: variant, extra }: Variant): Promise<NextSample> {
+  const { client, httpPort } = ctx.platform;
+  const published = await publishProject(ctx.platform, { dir, slug, extra: [...SETTINGS, ...extra] });
+  const answered = now();
+  const v = published.result.version;
+  if (v.state !== 'ready' || !published.result.promoted) {
+    throw new Error(`${variant}: ${v.state} ${v.error?.message ?? ''}\n${published.log.slice(-4000)}`);
+  }
+  const probe = createEdgeProbe({ port: httpPort, host: `${slug}.localhost`, intervalMs: 5 });
+  let seen: number;
+  try {
+    seen = await probe.waitForContent('/', '<html', { timeoutMs: 30_000 });
+  } finally {
+    probe.close();
+  }
+  const { deploying, healthy } = await rolloutTimes(client, slug, v.id);
+  // npm ci/install's own line, then the build command's (build-steps.ts).
+  const installMs = logged(published.log, /\[slipway\] npm (?:ci|install)[^\n]* finished in (\d+) ms/);
+  const buildMs = logged(published.log, /\[slipway\] build finished in (\d+) ms/);
+  const packaged = /packaged (\d+) files \((\d+) bytes unpacked, (\d+) bytes/.exec(published.log);
+  return {
+    variant, totalMs: published.ms, installMs, buildMs,
+    packageMs: deploying - at(v.started_at) - installMs - buildMs,
+    startMs: healthy - deploying,
+    firstAnswerMs: seen - answered,
+    files: Number(packaged?.[1] ?? Number.NaN), unpackedBytes: Number(packaged?.[2] ?? Number.NaN), releaseBytes: Number(packaged?.[3] ?? Number.NaN),
+  };
+}
+
+async function rolloutTimes(client: SlipwayClient, slug: string, versionId: string): Promise<{ deploying: number; healthy: number }> {
+  const events = (await client.listEvents(slug, { limit: 100 })).data.filter((e) => e.version_id === versionId);
+  const first = (type: string) => Math.min(...events.filter((e) => e.type === type).map((e) => at(e.created_at)));
+  return { deploying: first('rollout.deploying'), healthy: first('instance.healthy') };
+}
+
+const ratio = (before: number, after: number): string => (Number.isFinite(before / after) && after > 0 ? `${(before / after).toFixed(1)}×` : '—');
+const mib = (n: number): string => (Number.isFinite(n) ? bytes(n) : '—');
+
+function formatNext(after: NextSample, before: NextSample): string {
+  const rows: Array<[string, (s: NextSample) => number, (n: number) => string]> = [
+    ['publish, CLI start → promoted', (s) => s.totalMs, ms],
+    ['  install (npm ci / install, dev included)', (s) => s.installMs, ms],
+    ['  build', (s) => s.buildMs, ms],
+    ['  package (and unpack, store)', (s) => s.packageMs, ms],
+    ['  start: rollout → healthy', (s) => s.startMs, ms],
+    ['answer → first edge 200', (s) => s.firstAnswerMs, ms],
+    ['release files', (s) => s.files, (n) => (Number.isFinite(n) ? String(n) : '—')],
+    ['release unpacked', (s) => s.unpackedBytes, mib],
+    ['release archive', (s) => s.releaseBytes, mib],
+  ];
+  return table([
+    ['', `before: ${before.variant}`, `after: ${after.variant}`, 'before/after'],
+    ...rows.map(([label, pick, show]) => [label, show(pick(before)), show(pick(after)), ratio(pick(before), pick(after))]),
+  ]);
+}
+
+/** Runs section 9 and adds its target lines (packaging and start of the no-flags publish). */
+export async function measureNextApp(ctx: Context): Promise<void> {
+  const result = await section(ctx, '9. A real Next.js app (create-next-app, npm registry): no flags (standalone) against `run_command: "npm start"` (whole tree), one publish each', async () => {
+    const project = await nextApp('bench-next');
+    ctx.cleanup.add('remove the Next.js project', () => project.remove());
+    const before = await publishOnce(ctx, { dir: project.dir, slug: 'bench-next-start', name: 'npm start', extra: ['--run-command', 'npm start'] });
+    const after = await publishOnce(ctx, { dir: project.dir, slug: 'bench-next', name: 'no flags', extra: [] });
+    log(formatNext(after, before));
+    for (const slug of ['bench-next-start', 'bench-next']) await ctx.platform.client.deleteDeployment(slug).catch(() => undefined);
+    return after;
+  });
+  const line = (what: string, limit: number, value: number | undefined): TargetLine => ({
+    what, goal: `≤ ${limit} ms`, measured: value === undefined ? '—' : ms(value), verdict: value === undefined ? 'ERROR' : verdict(value, limit, true),
+  });
+  ctx.summary.push(line('Next.js no flags: packaging', NEXT_TARGETS.packageMs, result?.packageMs));
+  ctx.summary.push(line('Next.js no flags: start → healthy', NEXT_TARGETS.startMs, result?.startMs));
+}

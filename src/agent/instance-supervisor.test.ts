@@ -1,0 +1,124 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hostProbe, localLeftovers, uniqueNames } from '../../test/support/local-driver-modes.js';
+import { DEFAULT_HEALTH_CHECK, DEFAULT_RESOURCES, type InstanceAssignment, type InstanceReport } from '../core/runtime.js';
+import { createLocalDriver, type LocalDriver } from '../runtime/local/local-driver.js';
+import { makeTempDir, removeDir } from '../util/temp-dir.js';
+import { waitFor } from '../util/wait-for.js';
+import { InstanceSupervisor } from './instance-supervisor.js';
+
+// The supervisor against the real local driver and real processes: only the server is replaced
+// (reports are collected). The health grace stays at its default of 60 s throughout, so a
+// start that fails within seconds proves it was not waited out.
+const { run, subnet } = uniqueNames('s');
+
+const APPS: Record<string, string> = {
+  // Listens on a port of its own choosing, never on PORT.
+  'wrong.js': `const s = require('node:http').createServer((q, r) => r.end('x')).listen(0, () => console.log('WRONG ' + s.address().port));\n`,
+  // A debug/metrics port first, the HTTP port 800 ms later (less than the confirmation time).
+  // Listens on PORT, but on the loopback only.
+  'loopback.js': `require('node:http').createServer((q, s) => s.end('x')).listen(Number(process.env.PORT), '127.0.0.1');\n`,
+  'late.js': `const http = require('node:http');
+http.createServer((q, s) => s.end('metrics')).listen(0, () => setTimeout(() => http.createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT)), 800));\n`,
+};
+
+const MODES = [
+  { name: 'isolated', isolation: 'auto', skip: hostProbe.available ? false : `needs the sandbox: ${hostProbe.reason}` },
+  { name: 'plain processes', isolation: 'none', skip: false },
+] as const;
+
+for (const mode of MODES) {
+  describe(`instance supervisor with the local driver (${mode.name})`, { skip: mode.skip }, () => {
+    const label = `${run}${mode.isolation === 'auto' ? 'i' : 'n'}`;
+    let root: string;
+    let appDir: string;
+    let driver: LocalDriver;
+    const supervisors: InstanceSupervisor[] = [];
+
+    before(async () => {
+      root = await makeTempDir('supervisor-test-');
+      appDir = join(root, 'app');
+      await mkdir(appDir);
+      for (const [file, text] of Object.entries(APPS)) await writeFile(join(appDir, file), text);
+      driver = createLocalDriver({ stateDir: join(root, 'state'), uidBase: 466_000, subnet, label, isolation: mode.isolation });
+      await driver.prepare();
+    });
+    after(async () => {
+      try {
+        for (const s of supervisors) s.detach();
+        await driver?.destroyAll();
+        if (hostProbe.available) assert.deepEqual(await localLeftovers(label, subnet), []);
+      } finally {
+        if (root) await removeDir(root);
+      }
+    });
+
+    function supervise(id: string, file: string, o: { failFast: boolean; graceMs?: number }): { sup: InstanceSupervisor; reports: InstanceReport[] } {
+      const reports: InstanceReport[] = [];
+      const assignment: InstanceAssignment = {
+        runtime_instance_id: id, deployment_id: 'dep_1', service_id: 'svc_1', version_id: 'ver_1', version_number: 1, slug: 'app',
+        artifact_sha256: 'a'.repeat(64), run_command: `exec node ${file}`, port: 3000, env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+        health: { ...DEFAULT_HEALTH_CHECK, interval_ms: 250, grace_period_ms: o.graceMs ?? DEFAULT_HEALTH_CHECK.grace_period_ms, unhealthy_threshold: 2 }, resources: DEFAULT_RESOURCES, crash_loop_budget: 5, desired: 'running',
+        drain_timeout_ms: 1000, fail_fast: o.failFast, restart_count: 0,
+      };
+      const sup = new InstanceSupervisor(assignment, {
+        driver,
+        release: async () => ({ kind: 'tree', appDir }),
+        report: async (r) => {
+          reports.push(r);
+          return 'ok';
+        },
+        logDir: join(root, 'logs'),
+        log: () => {},
+      });
+      supervisors.push(sup);
+      sup.start();
+      return { sup, reports };
+    }
+
+    test('an app listening on another port than PORT fails its start in seconds, naming the port and the fix', async () => {
+      const t0 = Date.now();
+      const { sup, reports } = supervise('rti_wrong', 'wrong.js', { failFast: true });
+      await waitFor(() => reports.some((r) => r.state === 'failed'), { timeoutMs: 15_000, description: 'the start to fail' });
+      const took = Date.now() - t0;
+      const failed = reports.find((r) => r.state === 'failed')!;
+      assert.equal(failed.reason_code, 'wrong_port', failed.reason);
+      const port = /WRONG (\d+)/.exec(failed.log_tail ?? '')?.[1];
+      assert.ok(port, `the tail shows the app's port: ${failed.log_tail}`);
+      const fix = mode.isolation === 'auto' ? `read PORT, or publish with --port ${port}` : 'read PORT (this host picks the port)';
+      assert.match(failed.reason, new RegExp(`^the app listens on ${port}, not on \\d+ \\(PORT\\): ${fix.replace(/[()]/g, '\\$&')}$`));
+      assert.ok(took < 10_000, `failed after ${took} ms; the 60 s grace must not be waited out`);
+      await sup.done;
+      assert.deepEqual(await driver.list(), [], 'the instance was stopped and removed');
+    });
+
+    test('outside a rollout, a wrong port is restarted with backoff at once, with the same code', async () => {
+      const { sup, reports } = supervise('rti_wrong2', 'wrong.js', { failFast: false });
+      const restart = await waitFor(() => reports.find((r) => r.state === 'starting' && r.reason_code === 'wrong_port'), {
+        timeoutMs: 15_000, description: 'a restart for the wrong port',
+      });
+      assert.match(restart.reason, /^the app listens on \d+, not on \d+ \(PORT\): .*; restarting in 1 s$/);
+      sup.update({ ...sup.assignment, desired: 'stopped' });
+      await sup.done;
+    });
+
+    test('an app on PORT but only on the loopback is told to listen on 0.0.0.0 (sandboxed instances)', { skip: mode.isolation !== 'auto' && 'a plain instance is reached through the loopback' }, async () => {
+      const { sup, reports } = supervise('rti_loop', 'loopback.js', { failFast: true, graceMs: 1000 });
+      await waitFor(() => reports.some((r) => r.state === 'failed'), { timeoutMs: 15_000, description: 'the start to fail' });
+      const failed = reports.find((r) => r.state === 'failed')!;
+      assert.equal(failed.reason_code, 'not_listening');
+      assert.match(failed.reason, /^the app listens on port 3000 but refuses connections to 10\.[\d.]+:3000: listen on 0\.0\.0\.0, not 127\.0\.0\.1$/);
+      await sup.done;
+    });
+
+    test('an app that opens another port first and PORT shortly after becomes healthy', async () => {
+      const { sup, reports } = supervise('rti_late', 'late.js', { failFast: true });
+      await waitFor(() => reports.some((r) => r.state === 'healthy' || r.state === 'failed'), { timeoutMs: 15_000, description: 'a verdict' });
+      assert.deepEqual(reports.map((r) => [r.state, r.reason_code]), [['starting', null], ['healthy', null]]);
+      sup.update({ ...sup.assignment, desired: 'stopped' });
+      await sup.done;
+    });
+  });
+}

@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errorResponse, jsonResponse, routes } from '../sdk/testing/fake-fetch.js';
+import type { DetectResult } from '../sdk/index.js';
+import { calls, runCliWith } from './testing/cli-harness.js';
+
+const vitePlan: DetectResult = {
+  kind: 'static', detected: 'vite',
+  reasons: ['package.json depends on vite (^6.0.0)', "output: dist (Vite's default)"],
+  fetch_tools: [], install: [['npm', 'ci', '--no-audit', '--no-fund', '--include=dev']],
+  build_command: 'npm run build', output_path: 'dist', run_command: null, port: null, package_root: null,
+};
+
+async function project(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-detect-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'package.json'), '{"dependencies":{"vite":"^6.0.0"}}');
+  return dir;
+}
+
+test('detect packs the directory, asks the server, and prints the plan with its reasons', async (t) => {
+  const dir = await project(t);
+  const run = await runCliWith(routes({ 'POST /detect': () => jsonResponse(200, { data: vitePlan }) }), ['detect', dir, '--kind', 'static']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(calls(run.requests), ['POST /detect?kind=static']);
+  assert.equal(run.requests[0]!.headers.get('content-type'), 'application/gzip');
+  assert.equal(run.stdout, [
+    'framework: vite',
+    'kind:      static',
+    'install:   npm ci --no-audit --no-fund --include=dev',
+    'build:     npm run build',
+    'output:    dist',
+    'why:',
+    '  - package.json depends on vite (^6.0.0)',
+    "  - output: dist (Vite's default)",
+    '',
+  ].join('\n'));
+});
+
+test('detect --json prints the API data; --as-is travels as as_is=true', async (t) => {
+  const dir = await project(t);
+  const run = await runCliWith(routes({ 'POST /detect': () => jsonResponse(200, { data: vitePlan }) }), ['detect', dir, '--json', '--as-is']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), vitePlan);
+  assert.deepEqual(calls(run.requests), ['POST /detect?as_is=true']);
+});
+
+test('a refusal is the error, with its code', async (t) => {
+  const dir = await project(t);
+  const run = await runCliWith(routes({ 'POST /detect': () => errorResponse(422, 'build_required', { message: 'this source needs a build' }) }), ['detect', dir]);
+  assert.equal(run.code, 1);
+  assert.equal(run.stderr, 'error: this source needs a build (build_required)\n');
+});

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { runCommand } from '../../util/child-process.js';
+import { processAlive } from '../../util/process-alive.js';
+import { dockerSkipReason, startTestEngine } from '../../../test/support/docker-engine.js';
+import { startDockerEngine } from './engine.js';
+import { cgroupDirsFor, mountsUnder, pidsMentioning } from './engine-host.js';
+
+const skip = dockerSkipReason() ?? false;
+
+/** Everything about the host's network a dockerd could change. */
+async function networkState(): Promise<Record<string, string>> {
+  const run = async (argv: string[]): Promise<string> => (await runCommand(argv)).stdout;
+  return {
+    // Other tests (and other helpers) add and remove their own veths meanwhile: only
+    // interfaces a dockerd would make (docker0, br-*, veth*) count.
+    links: (await run(['ip', '-o', 'link', 'show']))
+      .split('\n')
+      .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
+      .filter((name) => /^(docker|br-|veth)/.test(name))
+      .join(','),
+    ipForward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'),
+    ip6Forward: readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8'),
+    dockerTables: (await run(['nft', 'list', 'tables'])).split('\n').filter((t) => /docker|nat|filter/.test(t)).join(','),
+  };
+}
+
+test('a Slipway-owned dockerd changes nothing in the host network, and stop leaves nothing behind', { skip }, async (t) => {
+  const before = await networkState();
+  const started = Date.now();
+  const test1 = await startTestEngine();
+  t.diagnostic(`dockerd answered after ${Date.now() - started} ms`);
+  const { engine, stateDir, cgroupParent } = test1;
+  try {
+    assert.equal(engine.started, true);
+    const info = await engine.api.json<{ Driver: string; CgroupDriver: string }>({ method: 'GET', path: '/info' });
+    t.diagnostic(`storage driver ${info.Driver}, cgroup driver ${info.CgroupDriver}`);
+    assert.deepEqual(await networkState(), before, 'dockerd created an interface, a firewall table or turned forwarding on');
+    const networks = await engine.api.json<{ Name: string }[]>({ method: 'GET', path: '/networks' });
+    assert.deepEqual(networks.map((n) => n.Name).sort(), ['host', 'none'], 'no bridge network exists');
+
+    // An agent restart finds the engine running and adopts it instead of starting another.
+    const again = await startDockerEngine({ stateDir, cgroupParent });
+    assert.equal(again.started, false);
+    assert.equal(again.pid, engine.pid);
+    await again.api.close();
+  } finally {
+    await test1.cleanup();
+  }
+  assert.equal(processAlive(engine.pid), false, 'dockerd still runs');
+  assert.deepEqual(pidsMentioning(stateDir), [], 'containerd or a shim still runs');
+  assert.deepEqual(mountsUnder(readFileSync('/proc/self/mountinfo', 'utf8'), stateDir), [], 'a mount is left');
+  const cgroups = cgroupDirsFor(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'), cgroupParent);
+  assert.ok(cgroups.length > 0);
+  assert.deepEqual(cgroups.filter((dir) => existsSync(dir)), [], 'a cgroup is left');
+  assert.equal(existsSync(stateDir), false);
+  assert.deepEqual(await networkState(), before);
+});
+
+test('a dockerd that cannot start is reported with its log, and nothing is left running', { skip }, async () => {
+  const stateDir = '/tmp/swd-missing-binary';
+  await assert.rejects(
+    startDockerEngine({ stateDir, dockerdPath: '/nonexistent/dockerd', startTimeoutMs: 5_000 }),
+    (err: Error & { code?: string }) => err.code === 'unavailable' && /dockerd is not installed/.test(err.message),
+  );
+  await runCommand(['rm', '-rf', stateDir]);
+});

@@ -1,0 +1,210 @@
+/**
+ * A Slipway-owned Docker daemon: started with every networking feature off, its state in one
+ * folder, so it can neither touch the host's network nor meet another dockerd's containers.
+ *
+ * Why each flag (see docs/docker.md): `--bridge=none` creates no docker0 (an address on a bridge
+ * not covered by a blackhole route is routed out of the machine); `--iptables=false`,
+ * `--ip6tables=false`, `--ip-masq=false` add no firewall rules; `--ip-forward=false` leaves the
+ * host's forwarding sysctl alone (dockerd sets it to 1 by default); `--userland-proxy=false`
+ * starts no docker-proxy; `--config-file` keeps the host's /etc/docker/daemon.json out; the
+ * cgroup parent names every container cgroup as Slipway's so cleanup finds them.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SlipwayError } from '../../core/errors.js';
+import { runCommand } from '../../util/child-process.js';
+import { processAlive } from '../../util/process-alive.js';
+import { removeDir } from '../../util/temp-dir.js';
+import { waitFor } from '../../util/wait-for.js';
+import { createEngineApi, type EngineApi } from './engine-api.js';
+import { mountsUnder, pidsMentioning, removeEngineCgroups } from './engine-host.js';
+
+/** Label on everything Slipway creates in an engine; cleanup touches only what carries it. */
+export const OWNER_LABEL = 'dev.slipway.owned';
+
+/** Where one engine keeps its state, all under one folder. */
+export interface EngineLayout {
+  stateDir: string;
+  dataRoot: string;
+  execRoot: string;
+  socketPath: string;
+  pidFile: string;
+  configFile: string;
+  logFile: string;
+}
+
+// A unix socket path longer than this does not fit sockaddr_un (108 bytes with the NUL).
+const MAX_SOCKET_PATH = 100;
+
+/** The folder layout of an engine whose state lives in `stateDir`. */
+export function engineLayout(stateDir: string): EngineLayout {
+  return {
+    stateDir,
+    dataRoot: join(stateDir, 'data'),
+    execRoot: join(stateDir, 'exec'),
+    socketPath: join(stateDir, 'docker.sock'),
+    pidFile: join(stateDir, 'dockerd.pid'),
+    configFile: join(stateDir, 'daemon.json'),
+    logFile: join(stateDir, 'dockerd.log'),
+  };
+}
+
+/** Options for {@link startDockerEngine}. */
+export interface DockerEngineOptions {
+  /** Owns everything the engine keeps (images, containers, its socket). Short: the socket lives here. */
+  stateDir: string;
+  /** Parent cgroup of every container (relative; default `slipway-docker`). */
+  cgroupParent?: string;
+  /** The dockerd binary (default `dockerd` on PATH). */
+  dockerdPath?: string;
+  /** How long to wait for the API to answer (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+/** The argument vector that starts dockerd for `layout`; every network feature is off. */
+export function dockerdArgv(layout: EngineLayout, options: { dockerdPath?: string; cgroupParent?: string } = {}): string[] {
+  return [
+    options.dockerdPath ?? 'dockerd',
+    `--config-file=${layout.configFile}`,
+    `--data-root=${layout.dataRoot}`,
+    `--exec-root=${layout.execRoot}`,
+    `--pidfile=${layout.pidFile}`,
+    `--host=unix://${layout.socketPath}`,
+    '--bridge=none',
+    '--iptables=false',
+    '--ip6tables=false',
+    '--ip-forward=false',
+    '--ip-masq=false',
+    '--userland-proxy=false',
+    '--no-new-privileges',
+    `--cgroup-parent=${options.cgroupParent ?? 'slipway-docker'}`,
+  ];
+}
+
+/** A running Slipway-owned engine. */
+export interface DockerEngine {
+  readonly layout: EngineLayout;
+  readonly api: EngineApi;
+  readonly pid: number;
+  /** True when this call started dockerd; false when it found one already running on the state. */
+  readonly started: boolean;
+  /**
+   * Removes every Slipway-labelled container, stops dockerd and removes what it left on the
+   * host (mounts under the state folder, its cgroups, stray shims). With `purge`, the state
+   * folder (images included) goes too.
+   */
+  stop(options?: { purge?: boolean }): Promise<void>;
+}
+
+async function ping(api: EngineApi): Promise<boolean> {
+  try {
+    await api.stream({ method: 'GET', path: '/_ping', timeoutMs: 1_000 }).then((body) => body.resume());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readPid(pidFile: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts dockerd on `stateDir`, or adopts the one already running there (an agent restart must
+ * not restart the engine: its containers would stop). Resolves once the API answers. Throws
+ * `unavailable` when dockerd is not installed or does not come up, with the tail of its log.
+ */
+export async function startDockerEngine(options: DockerEngineOptions): Promise<DockerEngine> {
+  const layout = engineLayout(options.stateDir);
+  const cgroupParent = options.cgroupParent ?? 'slipway-docker';
+  if (layout.socketPath.length > MAX_SOCKET_PATH) {
+    throw new SlipwayError('invalid_request', `the engine's state folder path is too long for a unix socket: ${layout.stateDir}`, {
+      details: { socketPath: layout.socketPath, max: MAX_SOCKET_PATH },
+    });
+  }
+  await mkdir(layout.dataRoot, { recursive: true, mode: 0o700 });
+  await mkdir(layout.execRoot, { recursive: true, mode: 0o700 });
+  const api = createEngineApi(layout.socketPath);
+  const running = readPid(layout.pidFile);
+  if (running !== null && processAlive(running) && (await ping(api))) {
+    return makeEngine({ layout, api, pid: running, started: false, cgroupParent });
+  }
+  await writeFile(layout.configFile, '{}\n', { mode: 0o600 });
+  const argv = dockerdArgv(layout, { dockerdPath: options.dockerdPath, cgroupParent });
+  const log = openSync(layout.logFile, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  } finally {
+    closeSync(log);
+  }
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (err) => resolve(err.message));
+    child.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`));
+  });
+  child.unref();
+  const up = await Promise.race([
+    waitFor(() => ping(api), { timeoutMs: options.startTimeoutMs ?? 30_000, intervalMs: 25, description: 'dockerd to answer' }).then(() => null),
+    exited,
+  ]).catch((err: Error) => err.message);
+  if (up !== null || child.pid === undefined) {
+    if (child.pid !== undefined && processAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
+    await api.close();
+    const tail = (await readFile(layout.logFile, 'utf8').catch(() => '')).slice(-2_000);
+    const missing = /ENOENT/.test(up ?? '');
+    throw new SlipwayError('unavailable', missing ? `dockerd is not installed (apt-get install docker.io)` : `dockerd did not start: ${up}`, {
+      details: { argv, logTail: tail },
+    });
+  }
+  return makeEngine({ layout, api, pid: child.pid, started: true, cgroupParent });
+}
+
+function makeEngine(facts: { layout: EngineLayout; api: EngineApi; pid: number; started: boolean; cgroupParent: string }): DockerEngine {
+  const { layout, api, pid, started, cgroupParent } = facts;
+  return {
+    layout,
+    api,
+    pid,
+    started,
+    async stop(options = {}) {
+      await removeOwnedContainers(api).catch(() => {
+        // The engine may already be gone; what it left is cleaned below either way.
+      });
+      await api.close();
+      await stopProcess(pid, 20_000);
+      // Shims outlive a dockerd that was killed; they name the engine's exec-root.
+      for (const shim of pidsMentioning(layout.execRoot)) await stopProcess(shim, 5_000);
+      for (const point of mountsUnder(readFileSync('/proc/self/mountinfo', 'utf8'), layout.stateDir)) {
+        await runCommand(['umount', point]).catch(() => runCommand(['umount', '-l', point]));
+      }
+      removeEngineCgroups(cgroupParent);
+      if (options.purge) await removeDir(layout.stateDir);
+    },
+  };
+}
+
+async function removeOwnedContainers(api: EngineApi): Promise<void> {
+  const filters = { label: [`${OWNER_LABEL}=true`] };
+  const list = await api.json<{ Id: string }[]>({ method: 'GET', path: '/containers/json', query: { all: true, filters }, timeoutMs: 10_000 });
+  for (const { Id } of list) {
+    await api.json({ method: 'DELETE', path: `/containers/${Id}`, query: { force: true }, timeoutMs: 30_000 });
+  }
+}
+
+async function stopProcess(pid: number, graceMs: number): Promise<void> {
+  if (!processAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  try {
+    await waitFor(() => !processAlive(pid), { timeoutMs: graceMs, description: `process ${pid} to exit` });
+  } catch {
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !processAlive(pid), { timeoutMs: 5_000, description: `process ${pid} to die` });
+  }
+}

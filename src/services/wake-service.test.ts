@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
+import { openTestStore } from '../../test/support/test-store.js';
+import { events, runtimeInstances } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { EnvService } from './env-service.js';
+import { InstanceService } from './instance-service.js';
+import type { BootOptions, BootTarget, RolloutService } from './rollout-service.js';
+import { WakeService } from './wake-service.js';
+
+/** The rollout's boot as a stub: the code under test is what decides to call it, and how often. */
+function stubRollouts() {
+  const boots: { version: BootTarget; options: BootOptions }[] = [];
+  let finish!: (err?: Error) => void;
+  let done = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
+  const rollouts = {
+    async boot(version: BootTarget, options: BootOptions) {
+      boots.push({ version, options });
+      await done;
+    },
+  } as unknown as RolloutService;
+  const next = () => {
+    done = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
+  };
+  return { rollouts, boots, finish: (err?: Error) => finish(err), next };
+}
+
+async function withWake(fn: (t: { wake: WakeService; store: Store; stub: ReturnType<typeof stubRollouts>; advance: (ms: number) => void }) => Promise<void>) {
+  const { store, cleanup } = await openTestStore();
+  const ctx = seedContext(store);
+  const stub = stubRollouts();
+  let now = 1_000_000;
+  const wake = new WakeService(ctx, { instances: new InstanceService(ctx, new EnvService(ctx)), rollouts: stub.rollouts }, { idleMs: 10_000, now: () => now });
+  try {
+    await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }, { n: 3, state: 'failed' }], active: 2, switchedAt: new Date() });
+    await seedInstance(store, { id: 'rti_live', version: 2, state: 'healthy', failFast: false });
+    await fn({ wake, store, stub, advance: (ms) => (now += ms) });
+  } finally {
+    stub.finish();
+    await wake.stop();
+    await cleanup();
+  }
+}
+
+test('concurrent wakes of a sleeping version boot it once, on demand, without touching the live version', () => withWake(async ({ wake, stub }) => {
+  const answers = await Promise.all(Array.from({ length: 10 }, () => wake.wake(SEED.deploymentId, 1)));
+  assert.ok(answers.every((a) => a.state === 'starting' && a.retry_after_s >= 1));
+  assert.equal(stub.boots.length, 1);
+  assert.equal(stub.boots[0]!.version.versionNumber, 1);
+  assert.equal(stub.boots[0]!.options.onDemand, true);
+  assert.deepEqual(stub.boots[0]!.options.runtime, {}, 'the service\'s current settings, unchanged');
+}));
+
+test('the live version with replicas is the reconciler\'s; unknown or unready versions are not found', () => withWake(async ({ wake, store, stub }) => {
+  assert.equal((await wake.wake(SEED.deploymentId, 2)).state, 'starting', 'its instance is there: the route is a moment away');
+  await store.db.update(runtimeInstances).set({ desired: 'stopped', state: 'stopped' }).where(eq(runtimeInstances.id, 'rti_live'));
+  assert.equal((await wake.wake(SEED.deploymentId, 2)).state, 'unavailable');
+  for (const n of [3, 9]) await assert.rejects(wake.wake(SEED.deploymentId, n), { code: 'version_not_found' });
+  assert.equal(stub.boots.length, 0);
+}));
+
+test('a failed wake is answered as failed, with why, instead of booting again on every request', () => withWake(async ({ wake, store, stub, advance }) => {
+  await wake.wake(SEED.deploymentId, 1);
+  stub.finish(new Error('version 1 did not become healthy: the app exited with code 1'));
+  await wake.stop();
+  const failed = await wake.wake(SEED.deploymentId, 1);
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.reason ?? '', /exited with code 1/);
+  assert.equal(stub.boots.length, 1);
+  const recorded = await store.db.select().from(events).where(eq(events.type, 'version.wake_failed'));
+  assert.equal(recorded.length, 1);
+  advance(60_000);
+  stub.next();
+  assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'starting', 'tried again after the hold');
+  assert.equal(stub.boots.length, 2);
+}));
+
+test('on-demand instances stop once their version had no request for the idle time; replicas never do', () => withWake(async ({ wake, store, advance }) => {
+  await seedInstance(store, { id: 'rti_woken', version: 1, state: 'healthy', failFast: false });
+  await store.db.update(runtimeInstances).set({ onDemand: true }).where(eq(runtimeInstances.id, 'rti_woken'));
+  wake.touch(['ver_1']);
+  advance(9_000);
+  assert.equal(await wake.sweep(), 0);
+  wake.touch(['ver_1']);
+  advance(9_999);
+  assert.equal(await wake.sweep(), 0, 'a reported request restarts the idle clock');
+  advance(1);
+  assert.equal(await wake.sweep(), 1);
+  const rows = new Map((await store.db.select().from(runtimeInstances)).map((r) => [r.id, r.desired]));
+  assert.equal(rows.get('rti_woken'), 'stopped');
+  assert.equal(rows.get('rti_live'), 'running');
+  assert.equal((await store.db.select().from(events).where(eq(events.type, 'version.idle_stopped'))).length, 1);
+}));
