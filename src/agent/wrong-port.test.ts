@@ -17,6 +17,14 @@ test('a debug port first, PORT shortly after: never failed', () => {
   assert.deepEqual(w.observe([9229], 3000, 5000 + WRONG_PORT_CONFIRM_MS), [9229]);
 });
 
+test('a side port first and PORT 3 s later (an app that loads for a while) is not failed', () => {
+  const w = new WrongPortWatch();
+  assert.equal(w.observe([9100], 3000, 0), null);
+  assert.equal(w.observe([9100], 3000, 2500), null, 'still loading, 2.5 s after the side port opened');
+  assert.equal(w.observe([9100], 3000, 3000), null);
+  assert.equal(w.observe([3000, 9100], 3000, 3250), null, 'PORT is open');
+});
+
 test('a check with nothing listening starts the count over, and so does reset', () => {
   const w = new WrongPortWatch();
   w.observe([8000], 3000, 0);

@@ -12,8 +12,13 @@
  * never failed, and an app that listens on `PORT` plus others is fine.
  */
 
-/** How long an app must listen elsewhere, with nothing on `PORT`, before its start fails. */
-export const WRONG_PORT_CONFIRM_MS = 2000;
+/**
+ * How long an app must listen elsewhere, with nothing on `PORT`, before its start fails. 5 s,
+ * not less: apps that open a side port first (a metrics exporter, the inspector) and then load
+ * for a few seconds before binding `PORT` are common, and a false `wrong_port` fails a healthy
+ * deploy, while 5 s is still far short of the 60 s health grace it saves waiting out.
+ */
+export const WRONG_PORT_CONFIRM_MS = 5000;
 
 /** Remembers when an app was first seen listening only on other ports than its own. */
 export class WrongPortWatch {

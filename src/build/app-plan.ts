@@ -19,8 +19,8 @@ export interface DetectAppOptions {
   /** Where the built site is (static only); replaces the detected folder. */
   outputPath?: string;
   /**
-   * Publish the files exactly as they are: no detection, no build, no `build_required`
-   * refusal. Static only.
+   * Publish the files with no detection, no build and no `build_required` refusal (the release
+   * rules still leave out files never served; nothing is marked immutable). Static only.
    */
   asIs?: boolean;
   /** The `PATH` tools are looked up in (default `BUILD_PATH`); the build sees the same one. */

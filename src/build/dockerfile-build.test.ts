@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { text } from 'node:stream/consumers';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -7,11 +7,11 @@ import { create as createTar } from 'tar';
 import { isSlipwayError } from '../core/errors.js';
 import { buildDockerfileImage } from './dockerfile-build.js';
 import { removeDir } from '../util/temp-dir.js';
-import { dockerSkipReason, importBusyboxBase, startTestEngine, type TestEngine } from '../../test/support/docker-engine.js';
+import { dockerSkipReason, startTestEngine, useBusyboxEngine } from '../../test/support/docker-engine.js';
 import { hasImage, loadImage, saveImage } from '../runtime/docker/image-archive.js';
 
 const skip = dockerSkipReason() ?? false;
-let engine: TestEngine | undefined;
+const engine = useBusyboxEngine(skip);
 
 /** A build context tar holding `files`. */
 async function context(files: Record<string, string>): Promise<Buffer> {
@@ -26,17 +26,8 @@ async function context(files: Record<string, string>): Promise<Buffer> {
   }
 }
 
-before(async () => {
-  if (skip) return;
-  engine = await startTestEngine();
-  await importBusyboxBase(engine.engine, 'slipway-test/busybox:1');
-});
-after(async () => {
-  await engine?.cleanup();
-});
-
 test('a Dockerfile builds with BuildKit from a local base image, its log readable, its id a digest', { skip }, async (t) => {
-  const api = (engine as TestEngine).engine.api;
+  const api = engine().engine.api;
   const lines: string[] = [];
   const started = Date.now();
   const built = await buildDockerfileImage(api, {
@@ -55,7 +46,7 @@ test('a Dockerfile builds with BuildKit from a local base image, its log readabl
 });
 
 test('a base image the engine lacks fails with base_image_missing naming it, before anything runs', { skip }, async () => {
-  const api = (engine as TestEngine).engine.api;
+  const api = engine().engine.api;
   const dockerfile = 'FROM slipway-test/busybox:1 AS tools\nFROM node:20-slim\nCOPY --from=tools /bin/busybox /bin/busybox\n';
   await assert.rejects(
     buildDockerfileImage(api, { context: await context({ Dockerfile: dockerfile }), dockerfile, tag: 'slipway-test/nobase:1' }),
@@ -70,7 +61,7 @@ test('a base image the engine lacks fails with base_image_missing naming it, bef
 });
 
 test('a failing RUN step fails with build_failed carrying the step output', { skip }, async () => {
-  const api = (engine as TestEngine).engine.api;
+  const api = engine().engine.api;
   const dockerfile = 'FROM slipway-test/busybox:1\nRUN echo about-to-fail && exit 3\n';
   await assert.rejects(
     buildDockerfileImage(api, { context: await context({ Dockerfile: dockerfile }), dockerfile, tag: 'slipway-test/fails:1' }),
@@ -79,7 +70,7 @@ test('a failing RUN step fails with build_failed carrying the step output', { sk
 });
 
 test('a saved image loads into a fresh engine with the same id and runs there', { skip }, async (t) => {
-  const api = (engine as TestEngine).engine.api;
+  const api = engine().engine.api;
   const dockerfile = 'FROM slipway-test/busybox:1\nRUN echo from-the-build > /built.txt\nCMD ["cat", "/built.txt"]\n';
   const built = await buildDockerfileImage(api, { context: await context({ Dockerfile: dockerfile }), dockerfile, tag: 'slipway-test/saved:1' });
   const dir = await mkdtemp('/tmp/swd-save-');

@@ -6,7 +6,8 @@ import { isSlipwayError, type ErrorCode, type SlipwayError } from '../core/error
 import { sha256File } from '../util/sha256.js';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
 import { createSnapshot } from './snapshot.js';
-import { buildStaticRelease, type BuildStaticOptions } from './static-build.js';
+import type { StaticAppPlan } from './app-plan.js';
+import { buildPlannedStaticRelease, buildStaticRelease, type BuildStaticOptions } from './static-build.js';
 
 let work: string;
 let counter = 0;
@@ -118,4 +119,24 @@ test('a failing build is build_failed and nothing is packaged', async () => {
 test('an empty output folder is empty_source', async () => {
   const snapshot = await snapshotOf({ 'index.src': 'x' });
   await expectError(snapshot, { buildCommand: 'mkdir dist' }, 'empty_source');
+});
+
+test("only a detected framework's own build gets immutable files, never its public/ copies or prebuilt files", async () => {
+  /** A Vite-like build: dist/ emptied, public/ copied as it is, one bundle hashed. */
+  const viteBuild = 'rm -rf dist && mkdir -p dist/assets && cp -R public/. dist/ && echo "console.log(1)" > dist/assets/index-Bx8a9FyQ.js';
+  const immutableOf = async (plan: StaticAppPlan): Promise<string[]> => {
+    const workDir = join(work, `planned-${counter++}`);
+    const files = { 'index.html': 'x', 'public/assets/app-Bx1kQ2zY.js': 'x', 'dist/assets/prebuilt-Cx9k2LqA.js': 'x' };
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(dirname(join(workDir, 'src', path)), { recursive: true });
+      await writeFile(join(workDir, 'src', path), content);
+    }
+    const release = await buildPlannedStaticRelease(plan, { snapshotPath: '/nonexistent', workDir, timeoutMs: 20_000, onLog: () => {} });
+    return release.manifest.files.filter((f) => f.immutable).map((f) => f.path);
+  };
+  const plan = (detected: string, more: Partial<StaticAppPlan>): StaticAppPlan => ({ kind: 'static', detected, reasons: [], install: [], ...more });
+  assert.deepEqual(await immutableOf(plan('vite', { buildCommand: viteBuild, outputPath: 'dist' })), ['assets/index-Bx8a9FyQ.js']);
+  assert.deepEqual(await immutableOf(plan('vite', { outputPath: 'dist' })), [], 'nothing was built: no hashes to trust');
+  assert.deepEqual(await immutableOf(plan('static', { buildCommand: viteBuild, outputPath: 'dist' })), [], 'a build command Slipway does not know');
+  assert.deepEqual(await immutableOf(plan('as-is', { outputPath: 'dist' })), []);
 });

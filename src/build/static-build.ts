@@ -53,11 +53,13 @@ export async function buildStaticRelease(options: BuildStaticOptions): Promise<S
  * Builds a static release from a source already unpacked into `workDir/src`: fetches the
  * plan's missing tools, runs its install steps and build command (see `runPlannedSteps`),
  * finds the site and packages it, leaving out files never to be served unless
- * `staticInclude` keeps them. The site is `plan.outputPath` (else `options.outputPath`) when
- * given (`invalid_request` if it leaves the source, `output_path_missing` if it is not a
- * directory); otherwise the source root when there is no build command, or else the first of
- * `dist`, `build`, `out`, `public` that exists (`output_path_missing` naming them all when none
- * does). Build errors are `build_failed` and `build_timeout`.
+ * `staticInclude` keeps them, and marking the hashed output of the plan's framework
+ * `immutable` when it built the site. The site is `plan.outputPath` (else
+ * `options.outputPath`) when given (`invalid_request` if it leaves the source,
+ * `output_path_missing` if it is not a directory); otherwise the source root when there is
+ * no build command, or else the first of `dist`, `build`, `out`, `public` that exists
+ * (`output_path_missing` naming them all when none does). Build errors are `build_failed`
+ * and `build_timeout`.
  */
 export async function buildPlannedStaticRelease(plan: StaticAppPlan, options: BuildStaticOptions): Promise<StaticRelease> {
   const srcDir = join(options.workDir, 'src');
@@ -75,6 +77,8 @@ export async function buildPlannedStaticRelease(plan: StaticAppPlan, options: Bu
   const releasePath = join(options.workDir, 'release.tar');
   const release = await packageStaticRelease({
     siteDir, outPath: releasePath, compressor: options.compressor, include: options.staticInclude,
+    // Files nobody built carry no hashes Slipway can trust: only a framework's build output is marked.
+    ...(plan.buildCommand === undefined ? {} : { framework: plan.detected, sourceDir: srcDir }),
   });
   for (const skipped of release.skipped.slice(0, MAX_SKIPPED_NOTES)) note(`skipped ${skipped.path}: ${skipped.reason}`);
   if (release.skipped.length > MAX_SKIPPED_NOTES) note(`skipped ${release.skipped.length - MAX_SKIPPED_NOTES} more`);

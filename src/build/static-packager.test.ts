@@ -182,17 +182,33 @@ test('a site of nothing but left-out files is empty_source naming them', async (
   });
 });
 
-test('content-hashed assets are marked immutable in the manifest, nothing else is', async () => {
-  const root = await site({
-    'index.html': HTML, 'assets/index-DiwrgTda.js': 'console.log(1);\n'.repeat(300), 'assets/logo.png': PNG,
-    '_next/static/chunks/main-64ad27b21261a9ce.js': 'x', 'favicon-BXz1k2Yw.ico': 'x',
+test("the hashed output of the framework that built the site is immutable, copies of public/ are not", async () => {
+  const source = await site({
+    'public/assets/app-Bx1kQ2zY.js': 'x', 'public/assets/logo-DarkMode.svg': '<svg/>',
+    'dist/index.html': HTML, 'dist/assets/index-Bx8a9FyQ.js': 'console.log(1);\n'.repeat(300), 'dist/assets/logo.png': PNG,
+    // Vite copies public/ as it is: a hashed-looking name there may change under the same name.
+    'dist/assets/app-Bx1kQ2zY.js': 'x', 'dist/assets/logo-DarkMode.svg': '<svg/>', 'dist/assets/main-DiwrgTda.js': 'x',
+    'dist/_next/static/chunks/main-64ad27b21261a9ce.js': 'x', 'dist/favicon-BXz1k2Yw.ico': 'x',
   });
-  const result = await packageStaticRelease({ siteDir: root, outPath: join(work, 'immutable.tar') });
+  const result = await packageStaticRelease({
+    siteDir: join(source, 'dist'), outPath: join(work, 'immutable.tar'), framework: 'vite', sourceDir: source,
+  });
   const marked = Object.fromEntries(result.manifest.files.map((f) => [f.path, f.immutable ?? false]));
   assert.deepEqual(marked, {
-    '_next/static/chunks/main-64ad27b21261a9ce.js': true, 'assets/index-DiwrgTda.js': true, 'assets/logo.png': false,
-    'favicon-BXz1k2Yw.ico': false, 'index.html': false,
+    '_next/static/chunks/main-64ad27b21261a9ce.js': false, 'assets/app-Bx1kQ2zY.js': false, 'assets/index-Bx8a9FyQ.js': true,
+    'assets/logo-DarkMode.svg': false, 'assets/logo.png': false, 'assets/main-DiwrgTda.js': true, 'favicon-BXz1k2Yw.ico': false, 'index.html': false,
   });
   const json = (await readRelease(join(work, 'immutable.tar')))[0]?.body.toString() ?? '';
   assert.ok(!json.includes('"immutable":false'), 'the field is left out, not false, so old and new manifests of unhashed sites match');
+});
+
+test('files no known framework built are never immutable, hashed names or not (plain files, as_is)', async () => {
+  const root = await site({
+    'index.html': HTML, 'assets/index-Bx8a9FyQ.js': 'x', 'assets/MainView.js': 'x', 'assets/HeroShot.jpg': PNG,
+    '_next/static/chunks/main-64ad27b21261a9ce.js': 'x', '_app/immutable/chunks/dzqr5x1a.js': 'x',
+  });
+  for (const framework of [undefined, 'static', 'as-is', 'hugo']) {
+    const result = await packageStaticRelease({ siteDir: root, outPath: join(work, `plain-${framework}.tar`), framework, sourceDir: root });
+    assert.deepEqual(result.manifest.files.filter((f) => f.immutable).map((f) => f.path), [], String(framework));
+  }
 });

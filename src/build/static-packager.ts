@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { SlipwayError } from '../core/errors.js';
@@ -16,7 +16,7 @@ import { sha256Buffer, sha256File, type Digest } from '../util/sha256.js';
 import { compareBytes } from './archive/entry-path.js';
 import { writeDeterministicTar, type TarEntry } from './archive/deterministic-tar.js';
 import { contentTypeFor, isCompressible } from './content-type.js';
-import { isImmutableAsset } from './hashed-assets.js';
+import { hashedOutputOf, isImmutableAsset, type HashedOutput } from './hashed-assets.js';
 import { precompress, type Compressor } from './precompress.js';
 import { createIncludeMatcher, leftOutReason } from './release-filter.js';
 import { collectTree, type SkippedPath, type TreeFile } from './source-tree.js';
@@ -39,6 +39,18 @@ export interface PackageStaticOptions {
    * see `createIncludeMatcher`).
    */
   include?: readonly string[];
+  /**
+   * The framework that built the site (the plan's `detected`): only the hashed output of a
+   * framework that hashes its names is marked `immutable` (see `HASHED_OUTPUT`). Absent, or
+   * `static`, `as-is` or a framework without hashed output: nothing is.
+   */
+  framework?: string;
+  /**
+   * The source root the site was built from: a file that is also in the framework's verbatim
+   * folder there (`public/assets/logo.png` for `assets/logo.png`) was copied, not hashed, so it
+   * is never marked. Absent: no file is taken for a copy.
+   */
+  sourceDir?: string;
 }
 
 /** A written static release. */
@@ -76,13 +88,15 @@ const CONCURRENCY = Math.max(4, availableParallelism() * 2);
  * which groups them as all `br/…`, then all `files/…`, then all `gzip/…`, each group in path
  * order. Raw files are 0644 whatever their mode on disk. Text-like types get brotli and gzip
  * variants when they save at least 5%. Files never to be served (`leftOutReason`) are left out
- * unless `include` keeps them; content-hashed assets are marked `immutable`. Identical trees
- * give byte-identical tars. A site with no files is `empty_source`.
+ * unless `include` keeps them; the content-hashed output of `framework` is marked `immutable`
+ * (see `immutableTest`). Identical trees give byte-identical tars. A site with no files is
+ * `empty_source`.
  */
 export async function packageStaticRelease(options: PackageStaticOptions): Promise<StaticPackage> {
   const tree = await collectTree({ root: options.siteDir });
   const { files, leftOut } = applyReleaseRules(tree.files, options.include ?? []);
   const skipped = tree.skipped;
+  const isImmutable = immutableTest(options);
   if (files.length === 0) {
     const more = leftOut.length ? ` (${leftOut.length} left out by rule: ${leftOut.slice(0, 3).map((f) => f.path).join(', ')})` : '';
     throw new SlipwayError('empty_source', `the site has no files to serve${more}`);
@@ -95,6 +109,7 @@ export async function packageStaticRelease(options: PackageStaticOptions): Promi
   try {
     const manifestFiles = await mapConcurrent(files, CONCURRENCY, async (file) => {
       const { record, data, variants } = await describeFile(file, options.compressor ?? ((d) => precompress(d)));
+      if (await isImmutable(file.path)) record.immutable = true;
       const keep = data !== undefined && kept + data.length <= budget;
       if (keep) kept += data.length;
       entries.push(keep ? { path: `files/${file.path}`, data } : { path: `files/${file.path}`, file: file.absPath });
@@ -149,7 +164,6 @@ async function describeFile(file: TreeFile, compress: Compressor): Promise<Descr
   if (file.size > MAX_IN_MEMORY_BYTES) {
     const { sha256, size } = await sha256File(file.absPath);
     const record: ReleaseFile = { path: file.path, size, sha256, content_type: contentType, encodings: [] };
-    if (isImmutableAsset(file.path)) record.immutable = true;
     return { record, variants: {} };
   }
   const data = await readFile(file.absPath);
@@ -157,8 +171,31 @@ async function describeFile(file: TreeFile, compress: Compressor): Promise<Descr
   const variants = isCompressible(contentType) ? await compress(data, sha256) : {};
   const encodings = RELEASE_ENCODINGS.filter((e) => variants[e] !== undefined);
   const record: ReleaseFile = { path: file.path, size: data.length, sha256, content_type: contentType, encodings };
-  if (isImmutableAsset(file.path)) record.immutable = true;
   return { record, data, variants };
+}
+
+/**
+ * Whether a site file gets `immutable`: hashed output of the framework that built it, and not
+ * a copy from the source's verbatim folder (Vite copies `public/` as it is, so a
+ * `public/assets/app-Bx1kQ2zY.js` keeps its name and may change under it).
+ */
+function immutableTest(options: PackageStaticOptions): (path: string) => Promise<boolean> {
+  const output: HashedOutput | undefined = hashedOutputOf(options.framework);
+  const verbatimDir = output === undefined || options.sourceDir === undefined
+    ? undefined
+    : join(options.sourceDir, output.verbatimFolder);
+  return async (path) => {
+    if (!isImmutableAsset(path, output)) return false;
+    if (verbatimDir === undefined) return true;
+    try {
+      await lstat(join(verbatimDir, ...path.split('/')));
+      return false;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return true;
+      throw err;
+    }
+  };
 }
 
 /** Splits the tree into what is served and what the release rules leave out. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAffinityConfig, affinityCookie, pinnedUpstream, usesAffinity } from './edge-affinity.js';
+import { createAffinityConfig, affinityCookie, pinnedUpstream, sharedCacheable, usesAffinity } from './edge-affinity.js';
 import { createProxyTarget } from './pick-upstream.js';
 import { get } from './test-helpers.js';
 import { dynamicRelease, dynamicRoute, startProxyEdge, startUpstream, type TestUpstream } from './upstream-fixtures.js';
@@ -87,4 +87,36 @@ test('through the edge: a client without the cookie gets one, then stays on that
   assert.ok(reissued && !reissued.startsWith(`${jar};`), 'a new cookie naming the new instance');
   const next = reissued.slice(0, reissued.indexOf(';'));
   for (let i = 0; i < 3; i++) assert.equal((await get(port, '/', { host: 'app.localhost', headers: { cookie: next } })).body.toString(), moved.body.toString());
+});
+
+test('answers a shared cache may store are told apart from the rest', () => {
+  const cc = (...values: string[]): string[] => values.flatMap((v) => ['Cache-Control', v]);
+  for (const v of ['public', 'public, max-age=0', 's-maxage=60', 'max-age=3600', 'max-age="60", must-revalidate', 'no-cache, max-age=10']) {
+    assert.equal(sharedCacheable(cc(v)), true, v);
+  }
+  for (const v of ['private, max-age=3600', 'public, no-store', 'max-age=0', 'no-cache', 'max-age=x', 'PRIVATE, S-MAXAGE=5']) {
+    assert.equal(sharedCacheable(cc(v)), false, v);
+  }
+  assert.equal(sharedCacheable([]), false, 'no Cache-Control');
+  assert.equal(sharedCacheable(['content-type', 'text/plain']), false);
+  assert.equal(sharedCacheable(cc('max-age=60', 'private')), false, 'several headers are read together');
+});
+
+test('through the edge: an answer a CDN may cache carries no affinity cookie; the next uncacheable one pins the client', async (t) => {
+  const ups = await Promise.all(['a', 'b'].map((name) => startUpstream(t, (req, res) => {
+    if (req.url === '/asset') res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+    else if (req.url === '/private') res.setHeader('cache-control', 'private, max-age=60');
+    res.end(name);
+  })));
+  const { port } = await startProxyEdge(t, [dynamicRoute('app', [ups.map((u) => u.address)])], {});
+  for (let i = 0; i < 2; i++) {
+    const asset = await get(port, '/asset', { host: 'app.localhost' });
+    assert.deepEqual(cookiesOf(asset), [], 'no cookie on a cacheable answer');
+  }
+  const own = await get(port, '/private', { host: 'app.localhost' });
+  const cookie = cookiesOf(own).find((c) => c.startsWith('edge_affinity='));
+  assert.ok(cookie, 'a private answer pins the client');
+  const jar = cookie.slice(0, cookie.indexOf(';'));
+  const page = await get(port, '/', { host: 'app.localhost', headers: { cookie: jar } });
+  assert.equal(page.body.toString(), own.body.toString());
 });

@@ -55,6 +55,27 @@ export function affinityCookie(target: ProxyTarget, index: number, config: Affin
   return `${config.cookie}=${token}; Path=/; HttpOnly; SameSite=Lax${config.secure ? '; Secure' : ''}`;
 }
 
+/**
+ * True when a response's `Cache-Control` lets a shared cache (a CDN in front of the edge) store
+ * it: `public`, `s-maxage`, or `max-age` above 0, and neither `private` nor `no-store`. Such an
+ * answer gets no affinity cookie: a CDN would either serve one client's pin to everyone, or stop
+ * caching the answer because it sets a cookie. The client is pinned by its next uncacheable
+ * answer instead. `rawHeaders` is a flat `[name, value, …]` list (several headers are joined).
+ */
+export function sharedCacheable(rawHeaders: readonly string[]): boolean {
+  const directives = new Map<string, string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if ((rawHeaders[i] as string).toLowerCase() !== 'cache-control') continue;
+    for (const part of (rawHeaders[i + 1] as string).split(',')) {
+      const [name = '', value = ''] = part.split('=', 2).map((x) => x.trim());
+      if (name !== '') directives.set(name.toLowerCase(), value.replace(/^"|"$/g, ''));
+    }
+  }
+  if (directives.has('private') || directives.has('no-store')) return false;
+  const maxAge = Number(directives.get('max-age') ?? 'x');
+  return directives.has('public') || directives.has('s-maxage') || maxAge > 0;
+}
+
 /** Tokens of every upstream, computed once per target (a route change makes a new target). */
 function tokensOf(target: ProxyTarget, config: AffinityConfig): readonly string[] {
   target.tokens ??= target.upstreams.map((address) => createHmac('sha256', config.key).update(address).digest('base64url').slice(0, 22));

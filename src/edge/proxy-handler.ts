@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NO_UPSTREAM, sendCanned } from './canned-responses.js';
-import { affinityCookie, pinnedUpstream, usesAffinity, type AffinityConfig } from './edge-affinity.js';
+import { affinityCookie, pinnedUpstream, sharedCacheable, usesAffinity, type AffinityConfig } from './edge-affinity.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
 import type { EdgeLogger } from './logger.js';
 import { pickUpstream, type ProxyTarget } from './pick-upstream.js';
@@ -108,8 +108,9 @@ class ProxyExchange {
   respond(statusCode: number, rawHeaders: string[]): ServerResponse {
     const headers = forwardResponseHeaders(rawHeaders);
     // Added beside the app's own Set-Cookie headers, never instead of them. Sent whenever the
-    // answering instance is not the one the client's cookie names (none, gone, or a retry).
-    if (this.#pinned !== null && this.#pinned !== this.#index && this.#config.affinity !== undefined) {
+    // answering instance is not the one the client's cookie names (none, gone, or a retry),
+    // except on answers a CDN may cache (see sharedCacheable).
+    if (this.#pinned !== null && this.#pinned !== this.#index && this.#config.affinity !== undefined && !sharedCacheable(headers)) {
       headers.push('set-cookie', affinityCookie(this.#target, this.#index, this.#config.affinity));
     }
     this.res.writeHead(statusCode, headers);

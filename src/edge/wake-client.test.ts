@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
+import { MAX_USAGE_REPORT } from '../core/wake.js';
 import { waitFor } from '../util/wait-for.js';
 import { createWakeClient } from './wake-client.js';
 
@@ -26,7 +27,13 @@ before(async () => {
         res.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.json));
         return;
       }
-      reports.push(body.version_ids as string[]);
+      const ids = body.version_ids as string[];
+      // The real server's limit: a longer report is refused, and its versions lose their use.
+      if (ids.length > MAX_USAGE_REPORT || req.url?.startsWith('/refuse/')) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"invalid_request"}}');
+        return;
+      }
+      reports.push(ids);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"ok":true}}');
     });
   });
@@ -92,4 +99,22 @@ test('requests served are reported in one batch per interval, not one call per r
   client.used('ver_d');
   await client.close();
   assert.deepEqual(reports[2], ['ver_d']);
+});
+
+test('a report of more versions than the server takes at once is sent in chunks it accepts; a refusal is logged', async (t) => {
+  const warnings: string[] = [];
+  const logger = { ...quiet, warn: (_fields: Record<string, unknown>, message: string) => warnings.push(message) };
+  const client = createWakeClient({ serverUrl: url, token: 't', logger, usageReportMs: 50 });
+  t.after(() => client.close());
+  const ids = Array.from({ length: MAX_USAGE_REPORT * 2 + 5 }, (_, i) => `ver_${i}`);
+  for (const id of ids) client.used(id);
+  await waitFor(() => reports.flat().length === ids.length, { description: 'every version reported' });
+  assert.ok(reports.every((r) => r.length <= MAX_USAGE_REPORT));
+  assert.deepEqual(reports.flat().sort(), [...ids].sort());
+  assert.deepEqual(warnings, []);
+
+  const refusing = createWakeClient({ serverUrl: `${url}/refuse`, token: 't', logger, usageReportMs: 50 });
+  refusing.used('ver_x');
+  await refusing.close();
+  assert.deepEqual(warnings, ['the control plane refused a usage report']);
 });

@@ -1,3 +1,4 @@
+import { MAX_USAGE_REPORT } from '../core/wake.js';
 import type { EdgeLogger } from './logger.js';
 
 /** The control plane's answer to a wake (`POST /api/v1/internal/wake`), or the edge's own. */
@@ -87,13 +88,17 @@ export function createWakeClient(config: WakeClientConfig): WakeClient {
     timer = undefined;
     const ids = [...used];
     used = new Set();
-    if (ids.length === 0) return;
-    try {
-      const res = await post('/api/v1/internal/usage', { version_ids: ids });
-      await res.arrayBuffer();
-    } catch (err) {
-      // Only the idle clock of these versions suffers: they may stop one interval early.
-      config.logger.warn({ err }, 'could not report version usage');
+    // In chunks the server accepts: a rejected report would let serving versions idle out.
+    for (let i = 0; i < ids.length; i += MAX_USAGE_REPORT) {
+      const chunk = ids.slice(i, i + MAX_USAGE_REPORT);
+      try {
+        const res = await post('/api/v1/internal/usage', { version_ids: chunk });
+        const body = await res.text();
+        if (!res.ok) config.logger.warn({ status: res.status, body: body.slice(0, 500), versions: chunk.length }, 'the control plane refused a usage report');
+      } catch (err) {
+        // Only the idle clock of these versions suffers: they may stop one interval early.
+        config.logger.warn({ err }, 'could not report version usage');
+      }
     }
   };
 

@@ -48,8 +48,14 @@ export interface SlipwayConfig {
   cgroupRoot: string;
   /** A websocket tunnel through the edge with no traffic this long is closed. */
   edgeTunnelIdleTimeoutMs: number;
-  /** SLIPWAY_WAKE_IDLE_MS: instances woken by a request stop after this long with none. */
+  /**
+   * SLIPWAY_WAKE_IDLE_MS: instances woken by a request stop after this long with none. At least
+   * 10 s: the edge reports the requests it served every 2 s, and a report a few intervals late
+   * must not stop a version that is serving.
+   */
   wakeIdleMs: number;
+  /** SLIPWAY_WAKE_MAX_VERSIONS: most versions of a deployment besides the live one woken at once. */
+  wakeMaxVersions: number;
   /** SLIPWAY_EDGE_MEMORY_BYTES: the edge's memory budget for release files; undefined is 1/8 of RAM. */
   edgeMemoryBytes: number | undefined;
   /** SLIPWAY_EDGE_AFFINITY_COOKIE: the edge's session affinity cookie (default `edge_affinity`). */
@@ -130,7 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
     discardUnreadableSecrets: env.SLIPWAY_DISCARD_UNREADABLE_SECRETS === '1',
     edgeTunnelIdleTimeoutMs: int(env, 'SLIPWAY_EDGE_TUNNEL_IDLE_TIMEOUT_MS', { fallback: 600_000, min: 1000 }),
-    wakeIdleMs: int(env, 'SLIPWAY_WAKE_IDLE_MS', { fallback: 600_000, min: 1000 }),
+    wakeIdleMs: int(env, 'SLIPWAY_WAKE_IDLE_MS', { fallback: 600_000, min: 10_000 }),
+    wakeMaxVersions: int(env, 'SLIPWAY_WAKE_MAX_VERSIONS', { fallback: 3, min: 1 }),
     edgeMemoryBytes: env.SLIPWAY_EDGE_MEMORY_BYTES ? int(env, 'SLIPWAY_EDGE_MEMORY_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
     edgeAffinityCookie: affinityCookieName(env),
   };

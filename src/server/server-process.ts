@@ -56,7 +56,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         workDir: await buildWorkDir(config.home, config.buildUidBase !== undefined), uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
         buildSandbox: builds.sandbox, buildNetwork: builds.network,
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
-        wakeIdleMs: config.wakeIdleMs,
+        wakeIdleMs: config.wakeIdleMs, wakeMaxVersions: config.wakeMaxVersions,
       },
     });
     const app = await createApi({ services, logger });

@@ -39,6 +39,8 @@ export interface ServicesConfig {
   logRetention?: LogRetention;
   /** Instances woken by a request stop after this long with none (default 10 min). */
   wakeIdleMs?: number;
+  /** Most versions of a deployment besides the live one woken at once (default 3). */
+  wakeMaxVersions?: number;
 }
 
 /** Retention of instance logs. */

@@ -81,7 +81,7 @@ test('a woken old version is not retired as superseded: it stops when idle, not 
   assert.equal((await desiredById(store)).get('rti_woken'), 'running');
 }));
 
-test('on-demand instances are not replicas: scaled to zero they are kept, with replicas they do not count', () => withReconciler(async (store) => {
+test('scaled to zero, on-demand instances are kept and are not replicas; scaled up, they become the replicas', () => withReconciler(async (store) => {
   await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }], active: 1, switchedAt: new Date(), replicas: 0 });
   await seedInstance(store, { id: 'rti_woken', version: 1, state: 'healthy', failFast: false });
   await markOnDemand(store, ['rti_woken']);
@@ -91,6 +91,22 @@ test('on-demand instances are not replicas: scaled to zero they are kept, with r
   assert.equal((await desiredById(store)).get('rti_woken'), 'running');
   await store.db.update(services).set({ desiredReplicas: 1 });
   const [one] = await reconciler.kick(SEED.deploymentId);
-  assert.equal(one!.started, 1, 'the woken instance will stop when idle, so a replica of its own starts');
-  assert.equal((await desiredById(store)).get('rti_woken'), 'running');
+  assert.equal(one!.started, 0, 'the woken instance is the replica: no second one beside it');
+  const [row] = await store.db.select().from(runtimeInstances).where(eq(runtimeInstances.id, 'rti_woken'));
+  assert.deepEqual({ desired: row!.desired, onDemand: row!.onDemand }, { desired: 'running', onDemand: false });
+}));
+
+test('scaled up from zero, the live version\'s woken instance becomes a replica instead of serving beside them forever', () => withReconciler(async (store) => {
+  await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }], active: 2, switchedAt: new Date(), replicas: 2 });
+  await seedInstance(store, { id: 'rti_woken_live', version: 2, state: 'healthy', failFast: false });
+  await seedInstance(store, { id: 'rti_woken_old', version: 1, state: 'healthy', failFast: false });
+  await store.db.update(runtimeInstances).set({ onDemand: true });
+}, async (reconciler, store) => {
+  const [result] = await reconciler.kick(SEED.deploymentId, { replaceFailed: true });
+  assert.equal(result!.started, 1, 'two replicas wanted, the woken one is the first');
+  const rows = new Map((await store.db.select().from(runtimeInstances)).map((r) => [r.id, r]));
+  assert.equal(rows.get('rti_woken_live')!.onDemand, false);
+  assert.equal(rows.get('rti_woken_live')!.desired, 'running');
+  assert.equal(rows.get('rti_woken_old')!.onDemand, true, 'an old version\'s woken instance still stops when idle');
+  assert.equal([...rows.values()].filter((r) => r.versionId === 'ver_2' && r.desired === 'running').length, 2);
 }));

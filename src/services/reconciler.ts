@@ -1,4 +1,4 @@
-import { and, eq, isNull, ne } from 'drizzle-orm';
+import { and, eq, isNull, ne, notInArray } from 'drizzle-orm';
 import { TERMINAL_INSTANCE_STATES } from '../core/runtime.js';
 import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
 import type { ServiceContext } from './context.js';
@@ -100,7 +100,16 @@ export class Reconciler {
   }): Promise<ReconcileResult> {
     const { deploymentId, service, version, replaceFailed } = target;
     const result = await this.ctx.store.withLock(`reconcile:${deploymentId}`, () => this.ctx.store.db.transaction(async (tx) => {
-      // On-demand instances (a service scaled to zero, woken) are not replicas: they stop when idle.
+      // Scaled up from zero: the live version's woken instances become replicas (as after a
+      // rollback to a woken version) instead of serving beside them until idle, which traffic
+      // to the live host would never let happen.
+      if (service.desiredReplicas > 0) {
+        await tx.update(runtimeInstances).set({ onDemand: false }).where(and(
+          eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.onDemand, true), eq(runtimeInstances.desired, 'running'),
+          notInArray(runtimeInstances.state, [...TERMINAL_INSTANCE_STATES]),
+        ));
+      }
+      // Other on-demand instances (a service scaled to zero, woken) are not replicas: they stop when idle.
       const rows = await tx.select().from(runtimeInstances)
         .where(and(eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.onDemand, false)));
       const live = rows.filter((r) => !TERMINAL_INSTANCE_STATES.includes(r.state));

@@ -8,6 +8,7 @@ import { EnvService } from './env-service.js';
 import { InstanceService } from './instance-service.js';
 import { RolloutService } from './rollout-service.js';
 import { RouteFeed } from './route-feed.js';
+import { waitFor } from '../util/wait-for.js';
 
 async function withRollouts(replicas: number, fn: (rollouts: RolloutService, rows: () => Promise<Map<string, { desired: string; onDemand: boolean }>>) => Promise<void>) {
   const { store, cleanup } = await openTestStore();
@@ -40,3 +41,40 @@ test('scaled to zero, the live version\'s woken instances stay on demand', () =>
   await rollouts.retireOthers(SEED.deploymentId, 'ver_3');
   assert.deepEqual((await rows()).get('rti_active_woken'), { desired: 'running', onDemand: true });
 }));
+
+test('a wake and a rollback of the same version run one after another, and neither stops the other\'s instances', async () => {
+  const { store, cleanup } = await openTestStore();
+  const ctx = seedContext(store);
+  const routes = new RouteFeed(ctx);
+  const rollouts = new RolloutService(ctx, new InstanceService(ctx, new EnvService(ctx)), routes);
+  const rollback = new AbortController();
+  const waking = new AbortController();
+  const liveOf = async () => (await store.db.select().from(runtimeInstances).where(eq(runtimeInstances.versionId, 'ver_1')))
+    .filter((r) => r.desired === 'running').map((r) => r.id);
+  const boots: Promise<unknown>[] = [];
+  try {
+    await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }], active: 2, switchedAt: new Date(), replicas: 2 });
+    const version = { id: 'ver_1', tenantId: SEED.tenantId, deploymentId: SEED.deploymentId, versionNumber: 1 };
+    const wake = rollouts.boot(version, { runtime: {}, actor: 'system', onDemand: true, count: 1, signal: waking.signal });
+    boots.push(wake);
+    const [woken] = await waitFor(async () => ((await liveOf()).length === 1 ? liveOf() : null), { timeoutMs: 15_000, description: 'the wake\'s instance' });
+    const back = rollouts.boot(version, { runtime: {}, actor: 'key_t', signal: rollback.signal });
+    boots.push(back.catch(() => undefined));
+    // The rollback waits for the wake's boot instead of replacing its instance.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(await liveOf(), [woken]);
+    await store.db.update(runtimeInstances).set({ state: 'healthy' }).where(eq(runtimeInstances.id, woken!));
+    ctx.notifier.emit('instance', SEED.deploymentId);
+    await wake;
+    await waitFor(async () => (await liveOf()).length === 3, { timeoutMs: 15_000, description: 'the rollback\'s two instances beside the woken one' });
+    rollback.abort();
+    await assert.rejects(back, { code: 'interrupted' });
+    assert.deepEqual(await liveOf(), [woken], 'a failed rollback stops only its own instances');
+  } finally {
+    rollback.abort();
+    waking.abort();
+    await Promise.allSettled(boots);
+    routes.stop();
+    await cleanup();
+  }
+});

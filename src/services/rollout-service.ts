@@ -2,6 +2,7 @@ import { and, eq, inArray, ne } from 'drizzle-orm';
 import { ERROR_CODES, SlipwayError, type ErrorCode } from '../core/errors.js';
 import type { RuntimeOptions } from '../core/runtime-options.js';
 import { runtimeInstances, services } from '../store/schema.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
 import type { InstanceService } from './instance-service.js';
@@ -31,6 +32,8 @@ export interface BootOptions {
   onDemand?: boolean;
   /** Why the instances start, for their events; default `rollout of version <N>`. */
   reason?: string;
+  /** How many instances start; default the service's replicas (at least 1). A wake starts 1. */
+  count?: number;
 }
 
 /** Extra time over the health settings for an agent to fetch and unpack the release. */
@@ -42,21 +45,36 @@ const START_SLACK_MS = 60_000;
  * and on failure the new instances are stopped and production is as it was.
  */
 export class RolloutService {
+  /** One boot per version at a time: a wake and a rollback of it must not stop each other's instances. */
+  readonly #boots = new KeyedMutex();
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly instances: InstanceService,
     private readonly routes: RouteFeed,
   ) {}
 
-  /** Starts the service's replicas of `version`; resolves when all are healthy, or throws why not. */
-  async boot(version: BootTarget, options: BootOptions): Promise<ServiceRow> {
+  /**
+   * Starts the service's replicas of `version` (or `options.count` instances); resolves when all
+   * are healthy, or throws why not. Boots of the same version run one after another.
+   */
+  boot(version: BootTarget, options: BootOptions): Promise<ServiceRow> {
+    return this.#boots.run(version.id, () => this.#boot(version, options));
+  }
+
+  async #boot(version: BootTarget, options: BootOptions): Promise<ServiceRow> {
+    if (options.signal?.aborted) throw new SlipwayError('interrupted', 'the rollout was stopped because the server is shutting down');
     const log = options.onLog ?? (() => undefined);
     const { db } = this.ctx.store;
     const { service, ids } = await db.transaction(async (tx) => {
       const service = await applyRuntimeOptions(tx, { id: version.deploymentId, tenantId: version.tenantId }, options.runtime);
-      // Left-overs of an interrupted attempt at this same version are replaced, not reused.
-      await this.instances.stop(tx, { versionId: version.id }, 'replaced by a new rollout attempt');
-      const count = Math.max(service.desiredReplicas, 1);
+      // Left-overs of an interrupted attempt at this same version are replaced, not reused. Woken
+      // instances are not left-overs: they serve requests and stop when idle (WakeService).
+      const leftovers = await tx.select({ id: runtimeInstances.id }).from(runtimeInstances).where(and(
+        eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.onDemand, false),
+      ));
+      if (leftovers.length > 0) await this.instances.stop(tx, { ids: leftovers.map((r) => r.id) }, 'replaced by a new rollout attempt');
+      const count = options.count ?? Math.max(service.desiredReplicas, 1);
       const reason = options.reason ?? `rollout of version ${version.versionNumber}`;
       const ids = await this.instances.create(tx, { version, service, count, failFast: true, reason });
       // With no replicas wanted, whatever boots serves until idle, like a woken version.
@@ -102,7 +120,8 @@ export class RolloutService {
         await this.ctx.notifier.waitFor('instance', (d) => d === version.deploymentId, Math.min(left, 1000));
       }
     } catch (err) {
-      await this.instances.stop(db, { versionId: version.id }, 'the rollout failed');
+      // Only this call's instances: another boot's (a wake, a rollback) are not ours to stop.
+      await this.instances.stop(db, { ids }, 'the rollout failed');
       this.ctx.notifier.emit('assignments', 'local');
       throw err;
     }

@@ -57,6 +57,6 @@ export function createServices(ctx: ServiceContext): Services {
     instances,
     rollouts,
     worker: new BuildWorker(ctx, rollouts, env),
-    wake: new WakeService(ctx, { instances, rollouts }, { idleMs: ctx.config.wakeIdleMs ?? DEFAULT_WAKE_IDLE_MS }),
+    wake: new WakeService(ctx, { instances, rollouts }, { idleMs: ctx.config.wakeIdleMs ?? DEFAULT_WAKE_IDLE_MS, maxVersions: ctx.config.wakeMaxVersions }),
   };
 }

@@ -18,7 +18,7 @@ export interface WakeRegistryOptions {
 export class WakeRegistry {
   readonly #options: WakeRegistryOptions;
   readonly #now: () => number;
-  readonly #booting = new Map<string, Promise<void>>();
+  readonly #booting = new Map<string, { run: Promise<void>; group: string | undefined }>();
   readonly #failures = new Map<string, { at: number; reason: string }>();
   readonly #lastUsed = new Map<string, number>();
 
@@ -32,11 +32,17 @@ export class WakeRegistry {
     return this.#booting.has(versionId);
   }
 
+  /** The versions booting in `group` (a deployment). */
+  bootingIn(group: string): string[] {
+    return [...this.#booting].filter(([, b]) => b.group === group).map(([id]) => id);
+  }
+
   /**
    * Runs `boot` unless one for the same version is running; returns false (and does not call it)
    * then. Its rejection is recorded as the version's failure; success clears an old one.
+   * `group` (the deployment) is what {@link bootingIn} answers by.
    */
-  start(versionId: string, boot: () => Promise<void>): boolean {
+  start(versionId: string, boot: () => Promise<void>, group?: string): boolean {
     if (this.#booting.has(versionId)) return false;
     this.#failures.delete(versionId);
     this.touch(versionId);
@@ -50,7 +56,7 @@ export class WakeRegistry {
         this.#booting.delete(versionId);
       }
     })();
-    this.#booting.set(versionId, run);
+    this.#booting.set(versionId, { run, group });
     return true;
   }
 
@@ -61,6 +67,16 @@ export class WakeRegistry {
     if (this.#now() - failure.at < this.#options.failureHoldMs) return failure.reason;
     this.#failures.delete(versionId);
     return undefined;
+  }
+
+  /** Records `versionId`'s failure (a crash loop after it booted) as if its wake had failed. */
+  fail(versionId: string, reason: string): void {
+    this.#failures.set(versionId, { at: this.#now(), reason });
+  }
+
+  /** When `versionId` last served a request (or booted); 0 when not known. */
+  lastUsed(versionId: string): number {
+    return this.#lastUsed.get(versionId) ?? 0;
   }
 
   /** Records a request to `versionId`. */
@@ -100,6 +116,6 @@ export class WakeRegistry {
 
   /** Resolves once every boot under way has finished (for shutdown). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.#booting.values()]);
+    await Promise.allSettled([...this.#booting.values()].map((b) => b.run));
   }
 }

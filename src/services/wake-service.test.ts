@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
-import { events, runtimeInstances } from '../store/schema.js';
+import { events, runtimeInstances, services } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { waitFor } from '../util/wait-for.js';
 import { EnvService } from './env-service.js';
 import { InstanceService } from './instance-service.js';
 import type { BootOptions, BootTarget, RolloutService } from './rollout-service.js';
@@ -27,14 +28,16 @@ function stubRollouts() {
   return { rollouts, boots, finish: (err?: Error) => finish(err), next };
 }
 
-async function withWake(fn: (t: { wake: WakeService; store: Store; stub: ReturnType<typeof stubRollouts>; advance: (ms: number) => void }) => Promise<void>) {
+type WakeTest = { wake: WakeService; store: Store; stub: ReturnType<typeof stubRollouts>; advance: (ms: number) => void };
+
+async function withWake(fn: (t: WakeTest) => Promise<void>, options: { maxVersions?: number } = {}) {
   const { store, cleanup } = await openTestStore();
   const ctx = seedContext(store);
   const stub = stubRollouts();
   let now = 1_000_000;
-  const wake = new WakeService(ctx, { instances: new InstanceService(ctx, new EnvService(ctx)), rollouts: stub.rollouts }, { idleMs: 10_000, now: () => now });
+  const wake = new WakeService(ctx, { instances: new InstanceService(ctx, new EnvService(ctx)), rollouts: stub.rollouts }, { idleMs: 10_000, now: () => now, ...options });
   try {
-    await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }, { n: 3, state: 'failed' }], active: 2, switchedAt: new Date() });
+    await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }, { n: 3, state: 'failed' }, { n: 4, state: 'ready' }, { n: 5, state: 'ready' }], active: 2, switchedAt: new Date() });
     await seedInstance(store, { id: 'rti_live', version: 2, state: 'healthy', failFast: false });
     await fn({ wake, store, stub, advance: (ms) => (now += ms) });
   } finally {
@@ -50,6 +53,7 @@ test('concurrent wakes of a sleeping version boot it once, on demand, without to
   assert.equal(stub.boots.length, 1);
   assert.equal(stub.boots[0]!.version.versionNumber, 1);
   assert.equal(stub.boots[0]!.options.onDemand, true);
+  assert.equal(stub.boots[0]!.options.count, 1, 'one instance, however many replicas the live version has');
   assert.deepEqual(stub.boots[0]!.options.runtime, {}, 'the service\'s current settings, unchanged');
 }));
 
@@ -64,9 +68,10 @@ test('the live version with replicas is the reconciler\'s; unknown or unready ve
 test('a failed wake is answered as failed, with why, instead of booting again on every request', () => withWake(async ({ wake, store, stub, advance }) => {
   await wake.wake(SEED.deploymentId, 1);
   stub.finish(new Error('version 1 did not become healthy: the app exited with code 1'));
-  await wake.stop();
-  const failed = await wake.wake(SEED.deploymentId, 1);
-  assert.equal(failed.state, 'failed');
+  const failed = await waitFor(async () => {
+    const answer = await wake.wake(SEED.deploymentId, 1);
+    return answer.state === 'failed' ? answer : null;
+  }, { description: 'the boot\'s failure recorded' });
   assert.match(failed.reason ?? '', /exited with code 1/);
   assert.equal(stub.boots.length, 1);
   const recorded = await store.db.select().from(events).where(eq(events.type, 'version.wake_failed'));
@@ -92,4 +97,67 @@ test('on-demand instances stop once their version had no request for the idle ti
   assert.equal(rows.get('rti_woken'), 'stopped');
   assert.equal(rows.get('rti_live'), 'running');
   assert.equal((await store.db.select().from(events).where(eq(events.type, 'version.idle_stopped'))).length, 1);
+}));
+
+/** An on-demand instance of version `n`, as a finished wake leaves it. */
+async function seedWoken(store: Store, instance: { id: string; version: number }, extra: Partial<typeof runtimeInstances.$inferInsert> = {}) {
+  const { id } = instance;
+  await seedInstance(store, { ...instance, state: 'healthy', failFast: false });
+  await store.db.update(runtimeInstances).set({ onDemand: true, ...extra }).where(eq(runtimeInstances.id, id));
+}
+
+test('a wake is not a use: asking again and again does not keep an unserved version up', () => withWake(async ({ wake, store, advance }) => {
+  await seedWoken(store, { id: 'rti_woken', version: 1 }, { state: 'starting' });
+  wake.touch(['ver_1']);
+  for (let i = 0; i < 10; i++) {
+    advance(1_000);
+    assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'starting');
+  }
+  assert.equal(await wake.sweep(), 1, 'only served requests (the edges\' reports) restart the idle clock');
+}));
+
+test('a woken instance in a crash loop answers failed; one that spent its budget is stopped and held like a failed wake', () => withWake(async ({ wake, store, stub, advance }) => {
+  await seedWoken(store, { id: 'rti_looping', version: 1 }, { state: 'starting', restartCount: 3, reason: 'exited with code 1' });
+  const looping = await wake.wake(SEED.deploymentId, 1);
+  assert.equal(looping.state, 'failed');
+  assert.match(looping.reason ?? '', /keeps crashing.*exited with code 1/);
+
+  await store.db.update(runtimeInstances).set({ state: 'failed', restartCount: 5 }).where(eq(runtimeInstances.id, 'rti_looping'));
+  assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'failed');
+  const [row] = await store.db.select().from(runtimeInstances).where(eq(runtimeInstances.id, 'rti_looping'));
+  assert.equal(row!.desired, 'stopped');
+  assert.equal((await store.db.select().from(events).where(eq(events.type, 'version.wake_failed'))).length, 1, 'why, as an event');
+  assert.equal(stub.boots.length, 0);
+  advance(60_000);
+  assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'starting', 'tried again after the hold');
+  assert.equal(stub.boots.length, 1);
+}));
+
+test('past the cap of woken versions, a wake stops the least recently used one first; the live version does not count', () => withWake(async ({ wake, store, stub, advance }) => {
+  await store.db.update(services).set({ desiredReplicas: 0 });
+  await seedWoken(store, { id: 'rti_v2', version: 2 });
+  await seedWoken(store, { id: 'rti_v1', version: 1 });
+  await seedWoken(store, { id: 'rti_v4', version: 4 });
+  wake.touch(['ver_4']);
+  advance(1_000);
+  wake.touch(['ver_1', 'ver_2']);
+  assert.equal((await wake.wake(SEED.deploymentId, 5)).state, 'starting');
+  assert.equal(stub.boots.length, 1);
+  const desired = new Map((await store.db.select().from(runtimeInstances)).map((r) => [r.id, r.desired]));
+  assert.deepEqual(Object.fromEntries(desired), { rti_live: 'running', rti_v2: 'running', rti_v1: 'running', rti_v4: 'stopped' });
+  const [stopped] = await store.db.select().from(events).where(eq(events.type, 'version.idle_stopped'));
+  assert.equal(stopped!.versionId, 'ver_4');
+  assert.match(stopped!.reason, /at most 2 versions/);
+}, { maxVersions: 2 }));
+
+test('when the other woken versions are all still booting, a wake past the cap is unavailable', () => withWake(async ({ wake, stub }) => {
+  assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'starting');
+  assert.equal((await wake.wake(SEED.deploymentId, 4)).state, 'unavailable');
+  assert.equal(stub.boots.length, 1);
+}, { maxVersions: 1 }));
+
+test('once stopping (server shutdown), wakes are unavailable and boot nothing', () => withWake(async ({ wake, stub }) => {
+  await wake.stop();
+  assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'unavailable');
+  assert.equal(stub.boots.length, 0);
 }));

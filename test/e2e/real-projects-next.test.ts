@@ -2,17 +2,14 @@
 // server route and a nested page), published with no flags: detected as Next.js, built as
 // standalone output, and only that is packaged (a few hundred files, not the whole
 // node_modules); pages, the server route and the hashed assets all answer through the edge.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runtimeLeftovers, startIsolatedPlatform } from '../support/isolated-platform.js';
-import type { Platform } from '../support/platform.js';
 import { nextApp, type RealProject } from '../support/real-projects.js';
-import { IMMUTABLE, QUICK_HEALTH, assertReady, assetIn, edgeGet, header, publishProject, seconds } from '../support/real-projects-publish.js';
+import { IMMUTABLE, QUICK_HEALTH, assertReady, assetIn, edgeGet, header, publishProject, seconds, realProjectSuite } from '../support/real-projects-publish.js';
 
-let platform: Platform;
-let label: string;
+const suite = realProjectSuite('next');
+const { timings } = suite;
 let project: RealProject;
-const timings: string[] = [];
 
 /**
  * The standalone output of a hello-world app is a few hundred files and tens of MB; the whole
@@ -22,18 +19,12 @@ const MAX_STANDALONE_FILES = 3000;
 const MAX_STANDALONE_BYTES = 150 * 1024 * 1024;
 
 before(async () => {
-  ({ platform, label } = await startIsolatedPlatform());
   project = await nextApp('rp-next');
-});
-after(async () => {
-  await project?.remove();
-  await platform?.stop();
-  if (timings.length) console.log(`real-projects-next timings: ${timings.join('; ')}`);
-  if (label) assert.deepEqual(await runtimeLeftovers(label), [], 'stopping the platform removes every netns, veth, nft table and cgroup');
+  suite.projects.push(project);
 });
 
 test('create-next-app with no flags: detected as Next.js, built standalone, only the standalone folder packaged', async () => {
-  const published = await publishProject(platform, { dir: project.dir, slug: 'rpnext', extra: QUICK_HEALTH });
+  const published = await publishProject(suite.platform, { dir: project.dir, slug: 'rpnext', extra: QUICK_HEALTH });
   timings.push(`no flags ${seconds(published.ms)}`);
   assertReady(published, 'dynamic');
   const { log } = published;
@@ -49,38 +40,38 @@ test('create-next-app with no flags: detected as Next.js, built standalone, only
   assert.ok(files < MAX_STANDALONE_FILES, `${files} files packaged: the standalone output, not node_modules`);
   assert.ok(bytes < MAX_STANDALONE_BYTES, `${bytes} bytes packaged`);
   assert.doesNotMatch(log, /\x1b\[/, 'the build log has no raw ANSI escapes');
-  const [instance] = await platform.client.listInstances('rpnext');
+  const [instance] = await suite.platform.client.listInstances('rpnext');
   assert.match(instance?.address ?? '', /:3000$/, 'Next\'s default port');
 });
 
 test('the Next.js app through the edge: the page, a nested page, a server route and its hashed assets', async () => {
-  const page = await edgeGet(platform, 'rpnext', '/');
+  const page = await edgeGet(suite.platform, 'rpnext', '/');
   assert.equal(page.status, 200, page.text.slice(0, 2000));
   assert.match(header(page, 'content-type'), /^text\/html/);
   assert.match(page.text, /To get started, edit the/, 'the template\'s page.tsx, rendered');
 
-  const about = await edgeGet(platform, 'rpnext', '/about');
+  const about = await edgeGet(suite.platform, 'rpnext', '/about');
   assert.equal(about.status, 200);
   assert.match(about.text, /About this Next\.js app/, 'a nested App Router page');
 
-  const echo = await edgeGet(platform, 'rpnext', '/api/echo?q=through-the-edge');
+  const echo = await edgeGet(suite.platform, 'rpnext', '/api/echo?q=through-the-edge');
   assert.equal(echo.status, 200, echo.text);
   assert.match(header(echo, 'content-type'), /^application\/json/);
   assert.equal((JSON.parse(echo.text) as { echo: string }).echo, 'through-the-edge', 'the route handler ran on the server');
 
   const script = assetIn(page.text, '/_next/static/', '.js');
   assert.ok(script, `the page loads a hashed /_next/static/*.js:\n${page.text.slice(0, 2000)}`);
-  const js = await edgeGet(platform, 'rpnext', script);
+  const js = await edgeGet(suite.platform, 'rpnext', script);
   assert.equal(js.status, 200, `${script} is served from the standalone folder (.next/static copied beside the server)`);
   assert.match(header(js, 'content-type'), /^(text|application)\/javascript/);
   assert.match(header(js, 'cache-control'), IMMUTABLE);
   assert.match(header(js, 'cache-control'), /immutable/);
 
-  const svg = await edgeGet(platform, 'rpnext', '/next.svg');
+  const svg = await edgeGet(suite.platform, 'rpnext', '/next.svg');
   assert.equal(svg.status, 200, 'public/ is copied beside the server');
   assert.match(header(svg, 'content-type'), /^image\/svg\+xml/);
 
   for (const path of ['/package.json', '/next.config.ts', '/.next/BUILD_ID']) {
-    assert.equal((await edgeGet(platform, 'rpnext', path)).status, 404, `${path} is not served`);
+    assert.equal((await edgeGet(suite.platform, 'rpnext', path)).status, 404, `${path} is not served`);
   }
 });

@@ -2,57 +2,43 @@
 // server.js"`, express from the npm registry, its lockfile) runs as `npm start` on 3000 with
 // NODE_ENV=production, and a standard-library Python server with no requirements.txt runs with
 // python3 on Python's port 8000; neither leaks its source through the edge.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runtimeLeftovers, startIsolatedPlatform } from '../support/isolated-platform.js';
-import type { Platform } from '../support/platform.js';
-import { expressApp, pythonStdlibServer, type RealProject } from '../support/real-projects.js';
-import { QUICK_HEALTH, assertReady, edgeGet, publishProject, seconds } from '../support/real-projects-publish.js';
+import { expressApp, pythonStdlibServer } from '../support/real-projects.js';
+import { QUICK_HEALTH, assertReady, edgeGet, publishProject, seconds, realProjectSuite } from '../support/real-projects-publish.js';
 
-let platform: Platform;
-let label: string;
-const projects: RealProject[] = [];
-const timings: string[] = [];
-
-before(async () => {
-  ({ platform, label } = await startIsolatedPlatform());
-});
-after(async () => {
-  for (const project of projects) await project.remove();
-  await platform?.stop();
-  if (timings.length) console.log(`real-projects-servers timings: ${timings.join('; ')}`);
-  if (label) assert.deepEqual(await runtimeLeftovers(label), [], 'stopping the platform removes every netns, veth, nft table and cgroup');
-});
+const suite = realProjectSuite('servers');
+const { projects, timings } = suite;
 
 test('an Express app with a start script, no flags: `npm start` on 3000 with NODE_ENV=production', async () => {
   const project = await expressApp();
   projects.push(project);
-  const published = await publishProject(platform, { dir: project.dir, slug: 'rpexpress', extra: QUICK_HEALTH });
+  const published = await publishProject(suite.platform, { dir: project.dir, slug: 'rpexpress', extra: QUICK_HEALTH });
   timings.push(`express ${seconds(published.ms)}`);
   assertReady(published, 'dynamic');
   assert.match(published.log, /detect: node (\(npm\) )?\(dynamic\)/);
   assert.match(published.log, /npm ci/, 'the lockfile is installed as locked');
   assert.match(published.log, /run `npm start` on port 3000/);
 
-  const page = await edgeGet(platform, 'rpexpress', '/');
+  const page = await edgeGet(suite.platform, 'rpexpress', '/');
   assert.equal(page.status, 200, page.text);
   assert.match(page.text, /Hello from Express/);
-  const echo = await edgeGet(platform, 'rpexpress', '/api/echo?q=express');
+  const echo = await edgeGet(suite.platform, 'rpexpress', '/api/echo?q=express');
   assert.deepEqual(JSON.parse(echo.text), { echo: 'express', port: 3000, env: 'production' });
-  assert.equal((await edgeGet(platform, 'rpexpress', '/server.js')).status, 404, 'Express serves only its routes');
+  assert.equal((await edgeGet(suite.platform, 'rpexpress', '/server.js')).status, 404, 'Express serves only its routes');
 });
 
 test('a standard-library Python server with no requirements.txt, no flags: `python3 server.py` on 8000', async () => {
   const project = await pythonStdlibServer();
   projects.push(project);
-  const published = await publishProject(platform, { dir: project.dir, slug: 'rppython', extra: QUICK_HEALTH });
+  const published = await publishProject(suite.platform, { dir: project.dir, slug: 'rppython', extra: QUICK_HEALTH });
   timings.push(`python stdlib ${seconds(published.ms)}`);
   assertReady(published, 'dynamic');
   assert.match(published.log, /detect: python \(dynamic\)/);
   assert.match(published.log, /run `python3 server\.py` on port 8000/);
-  const answer = await edgeGet(platform, 'rppython', '/hello?x=1');
+  const answer = await edgeGet(suite.platform, 'rppython', '/hello?x=1');
   assert.equal(answer.status, 200, answer.text);
   assert.deepEqual(JSON.parse(answer.text), { app: 'stdlib', path: '/hello?x=1', port: 8000 }, 'PORT is 8000, Python\'s convention');
-  const [instance] = await platform.client.listInstances('rppython');
+  const [instance] = await suite.platform.client.listInstances('rppython');
   assert.match(instance?.address ?? '', /:8000$/);
 });

@@ -3,6 +3,7 @@
  * registry is reachable): busybox-static plus an `/etc/passwd` with a non-root `app` user.
  */
 import { execFileSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, symlink, writeFile, copyFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,4 +98,25 @@ export async function importBusyboxBase(engine: DockerEngine, ref: string): Prom
   } finally {
     await removeDir(root);
   }
+}
+
+/**
+ * Registers the file's `before` and `after`: a private engine with the busybox base imported as
+ * `slipway-test/busybox:1`, cleaned up afterwards; nothing when `skip` says why not. Returns
+ * the engine, for tests that run only when it started.
+ */
+export function useBusyboxEngine(skip: string | false): () => TestEngine {
+  let engine: TestEngine | undefined;
+  before(async () => {
+    if (skip) return;
+    engine = await startTestEngine();
+    await importBusyboxBase(engine.engine, 'slipway-test/busybox:1');
+  });
+  after(async () => {
+    await engine?.cleanup();
+  });
+  return () => {
+    if (!engine) throw new Error('the test engine did not start');
+    return engine;
+  };
 }

@@ -4,8 +4,11 @@
  * the edge then serves.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import type { PublishResult } from '../../src/sdk/index.js';
+import { runtimeLeftovers, startIsolatedPlatform } from './isolated-platform.js';
 import type { EdgeAnswer, Platform } from './platform.js';
+import type { RealProject } from './real-projects.js';
 
 /** What one CLI publish gave: the parsed answer, the build log, and how long it took. */
 export interface ProjectPublish {
@@ -84,3 +87,30 @@ export function assetIn(html: string, prefix: string, ext: string): string | und
 
 /** How many seconds, to one decimal, for the time report. */
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** What a real-project test file shares: one isolated platform, the projects it made, their timings. */
+export interface RealProjectSuite {
+  platform: Platform;
+  projects: RealProject[];
+  timings: string[];
+}
+
+/**
+ * Registers the file's `before` and `after`: starts an isolated platform; afterwards removes
+ * the projects, stops the platform, prints the timings and checks that nothing of the runtime
+ * (namespaces, veths, nft tables, cgroups) is left.
+ */
+export function realProjectSuite(name: string): RealProjectSuite {
+  const suite = { projects: [], timings: [] } as unknown as RealProjectSuite;
+  let label = '';
+  before(async () => {
+    ({ platform: suite.platform, label } = await startIsolatedPlatform());
+  });
+  after(async () => {
+    for (const project of suite.projects) await project.remove();
+    await suite.platform?.stop();
+    if (suite.timings.length) console.log(`real-projects-${name} timings: ${suite.timings.join('; ')}`);
+    if (label) assert.deepEqual(await runtimeLeftovers(label), [], 'stopping the platform removes every netns, veth, nft table and cgroup');
+  });
+  return suite;
+}

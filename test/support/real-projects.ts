@@ -3,8 +3,8 @@
  * frameworks' own generators from the npm registry (their templates ship inside the generator
  * packages, so nothing is fetched from GitHub), or, where the generator downloads its template
  * (create-astro), by writing the minimal template's files by hand. Generators are pinned so a
- * run is reproducible; the projects keep the generators' own caret ranges, which is what a
- * user gets on that day. Dependencies are never installed here: the platform's build does that.
+ * run is reproducible; the generated projects keep the generators' own caret ranges, which is
+ * what a user gets on that day, while what is written here by hand is pinned exactly. Dependencies are never installed here: the platform's build does that.
  * Each project is made in a fresh temp folder, removed by {@link RealProject.remove}.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,17 +15,19 @@ import { runCommand } from '../../src/util/child-process.js';
 /**
  * The pinned generators and hand-written templates' framework versions (checked with
  * `npm view <pkg> version` on 2026-12-06). Astro is held at 5: Astro 6 and later need Node 22,
- * and the platform builds with the host's Node (20 here).
+ * and the platform builds with the host's Node (20 here). What this file writes by hand is
+ * pinned exactly, so a new release cannot change a run; only the generators' own templates keep
+ * their ranges.
  */
 export const GENERATORS = {
   createVite: 'create-vite@9.3.0',
   createNextApp: 'create-next-app@16.4.3',
   sv: 'sv@0.17.1',
-  astro: '^5.18.2',
-  astroNode: '^9.5.5',
-  express: '^5.3.0',
+  astro: '5.18.2',
+  astroNode: '9.5.5',
+  express: '5.3.0',
   /** Geist for the Next.js template without Google Fonts (see `useGeistPackage`). */
-  geist: '^1.9.2',
+  geist: '1.9.2',
 } as const;
 
 /** A generated project in its own temp folder. */

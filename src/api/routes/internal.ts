@@ -6,7 +6,7 @@ import { INSTANCE_STATES } from '../../core/runtime.js';
 import { requireRole } from '../../services/api-keys.js';
 import { isSha256Hex } from '../../util/sha256.js';
 import type { Services } from '../../services/services.js';
-import { MAX_USAGE_REPORT } from '../../services/wake-service.js';
+import { MAX_USAGE_REPORT } from '../../core/wake.js';
 import { principalOf } from '../auth.js';
 import { openSse } from '../sse.js';
 

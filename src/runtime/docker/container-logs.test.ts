@@ -1,25 +1,16 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_RESOURCES } from '../../core/runtime.js';
 import { removeDir } from '../../util/temp-dir.js';
 import { waitFor } from '../../util/wait-for.js';
-import { dockerSkipReason, importBusyboxBase, startTestEngine, type TestEngine } from '../../../test/support/docker-engine.js';
+import { dockerSkipReason, useBusyboxEngine } from '../../../test/support/docker-engine.js';
 import { copyContainerLogs, demuxFrames, parseTimestamp } from './container-logs.js';
 import { inspectContainer, removeContainer, startContainer, stopContainer } from './containers.js';
 
 const skip = dockerSkipReason() ?? false;
-let engine: TestEngine | undefined;
-
-before(async () => {
-  if (skip) return;
-  engine = await startTestEngine();
-  await importBusyboxBase(engine.engine, 'slipway-test/busybox:1');
-});
-after(async () => {
-  await engine?.cleanup();
-});
+const engine = useBusyboxEngine(skip);
 
 const frame = (stream: number, text: string): Buffer => {
   const payload = Buffer.from(text);
@@ -46,7 +37,7 @@ test('engine timestamps keep their nanoseconds', () => {
 });
 
 test('output is copied into logPath, and a copier started again resumes without losing or doubling a line', { skip }, async () => {
-  const api = (engine as TestEngine).engine.api;
+  const api = engine().engine.api;
   const dir = await mkdtemp('/tmp/swd-logs-');
   const logPath = join(dir, 'instance.log');
   const cursorPath = join(dir, 'instance.cursor');

@@ -46,15 +46,40 @@ export interface ContainerCreateBody {
   };
 }
 
+// The largest uid the engine's runtime accepts (runc refuses larger ones); anything above is
+// not a user this platform will hand over.
+const MAX_UID = 2 ** 31 - 1;
+
+/** True when `imageUser` names its user by name, so only the image's /etc/passwd says who it is. */
+export function userNeedsPasswd(imageUser: string | undefined): boolean {
+  const name = (imageUser ?? '').trim().split(':')[0] ?? '';
+  return name !== '' && !/^\d+$/.test(name);
+}
+
 /**
  * The user to run as: the image's own when it names a non-root one (the image's author made its
- * files fit that user), else {@link FALLBACK_USER}. Root is never kept, by name or by uid 0.
+ * files fit that user), else {@link FALLBACK_USER}. Root is never kept: a numeric user is read
+ * as a number, so `0`, `00`, `0000` and `0:0` are all root; a named one is looked up in the
+ * image's `passwd` text the way the engine does (the first entry with that name, lines trimmed),
+ * and kept only
+ * when it is there with a uid other than 0 (`root`, or a `toor` with uid 0, is not). Without
+ * `passwd` (the image has no readable /etc/passwd) a named user cannot be vouched for and is
+ * not kept either. The group part is the image's: a group confers no privilege once every
+ * capability is dropped.
  */
-export function instanceUser(imageUser: string | undefined): string {
+export function instanceUser(imageUser: string | undefined, passwd?: string | null): string {
   const user = (imageUser ?? '').trim();
   const name = user.split(':')[0] ?? '';
-  if (name === '' || name === 'root' || name === '0') return FALLBACK_USER;
-  return user;
+  if (name === '') return FALLBACK_USER;
+  if (/^\d+$/.test(name)) return usableUid(name) ? user : FALLBACK_USER;
+  const entry = (passwd ?? '').split('\n').map((line) => line.trim().split(':')).find((fields) => fields[0] === name);
+  return entry !== undefined && usableUid((entry[2] ?? '').trim()) ? user : FALLBACK_USER;
+}
+
+function usableUid(uid: string): boolean {
+  if (!/^\d+$/.test(uid)) return false;
+  const n = Number(uid);
+  return n > 0 && n <= MAX_UID;
 }
 
 /**
@@ -62,16 +87,17 @@ export function instanceUser(imageUser: string | undefined): string {
  * `lo`); a read-only root with a size-limited tmpfs on /tmp (it takes the image's /tmp mode,
  * 1777 in every distribution image); no capabilities and no privilege gain; memory without swap,
  * a CPU quota and a pids limit from {@link StartInstanceSpec.resources}; and no engine restart
- * policy, because restarts are the agent's (with its crash-loop backoff).
+ * policy, because restarts are the agent's (with its crash-loop backoff). `user` is the one
+ * {@link instanceUser} chose (resolved against the image by `resolveInstanceUser`).
  */
-export function containerCreateBody(spec: StartInstanceSpec, release: ImageRelease, imageUser: string | undefined): ContainerCreateBody {
+export function containerCreateBody(spec: StartInstanceSpec, release: ImageRelease, user: string): ContainerCreateBody {
   const env: Record<string, string> = { HOME: '/tmp', TMPDIR: '/tmp', ...spec.env, PORT: String(spec.port) };
   const memory = spec.resources.memory_mb * 1024 * 1024;
   return {
     Image: release.image,
     ...(spec.runCommand.trim() === '' ? {} : { Cmd: ['/bin/sh', '-c', `${MERGE_STDERR}${spec.runCommand}`] }),
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-    User: instanceUser(imageUser),
+    User: user,
     Labels: { [OWNER_LABEL]: 'true', [INSTANCE_LABEL]: spec.id },
     HostConfig: {
       NetworkMode: 'none',

@@ -1,10 +1,10 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { text } from 'node:stream/consumers';
 import { DEFAULT_RESOURCES } from '../../core/runtime.js';
 import { isSlipwayError } from '../../core/errors.js';
 import { waitFor } from '../../util/wait-for.js';
-import { dockerSkipReason, importBusyboxBase, startTestEngine, type TestEngine } from '../../../test/support/docker-engine.js';
+import { dockerSkipReason, useBusyboxEngine } from '../../../test/support/docker-engine.js';
 import type { StartInstanceSpec } from '../runtime-driver.js';
 import type { EngineApi } from './engine-api.js';
 import { inspectContainer, listInstanceContainers, removeContainer, startContainer, stopContainer } from './containers.js';
@@ -12,17 +12,8 @@ import { importRootfs } from './image-archive.js';
 import { watchContainers } from './container-watch.js';
 
 const skip = dockerSkipReason() ?? false;
-let engine: TestEngine | undefined;
-const api = (): EngineApi => (engine as TestEngine).engine.api;
-
-before(async () => {
-  if (skip) return;
-  engine = await startTestEngine();
-  await importBusyboxBase(engine.engine, 'slipway-test/busybox:1');
-});
-after(async () => {
-  await engine?.cleanup();
-});
+const engine = useBusyboxEngine(skip);
+const api = (): EngineApi => engine().engine.api;
 
 function spec(id: string, runCommand: string, overrides: Partial<StartInstanceSpec> = {}): StartInstanceSpec {
   return {

@@ -7,6 +7,7 @@ import type { InstanceExit, StartInstanceSpec } from '../runtime-driver.js';
 import type { EngineApi } from './engine-api.js';
 import { OWNER_LABEL } from './engine.js';
 import { INSTANCE_LABEL, containerCreateBody } from './container-spec.js';
+import { resolveInstanceUser } from './image-user.js';
 
 /** What {@link startContainer} made. */
 export interface StartedContainer {
@@ -51,7 +52,7 @@ export async function startContainer(api: EngineApi, spec: StartInstanceSpec): P
         details: { image: release.image },
       });
     });
-  const body = containerCreateBody(spec, { kind: 'image', image: image.Id }, image.Config?.User);
+  const body = containerCreateBody(spec, { kind: 'image', image: image.Id }, await resolveInstanceUser(api, image.Id, image.Config?.User));
   const created = await api.json<{ Id: string }>({
     method: 'POST',
     path: '/containers/create',

@@ -4,9 +4,10 @@
  * A clean dockerd shutdown removes most of them; the cgroup parent it never removes. Finding
  * them reads only `/proc/self/mountinfo`, `/proc/self/cgroup` and `/proc/<pid>/cmdline`.
  */
-import { readFileSync, rmdirSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, rmdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safeReaddir } from '../../util/host-cleanup.js';
+import { waitFor } from '../../util/wait-for.js';
 
 /** Mount points at or under `root`, deepest first (the order to unmount them in). */
 export function mountsUnder(mountinfo: string, root: string): string[] {
@@ -57,33 +58,96 @@ export function cgroupDirsFor(procCgroup: string, mountinfo: string, parent: str
   return [...new Set(dirs)];
 }
 
-/** Removes a cgroup directory tree, children first; cgroup files cannot be unlinked, only dirs. */
-export function removeCgroupTree(dir: string): void {
+// How long a cgroup's processes get to die after SIGKILL before its removal is given up on.
+const CGROUP_EMPTY_TIMEOUT_MS = 5_000;
+
+/**
+ * Removes a cgroup directory tree, children first; cgroup files cannot be unlinked, only dirs.
+ * A cgroup that still holds processes (a container a killed dockerd left running) cannot be
+ * removed (`EBUSY`): they are thawed and killed, and the removal retried once they are gone.
+ * Returns the directories it could not remove, with why, instead of throwing, so the rest of
+ * an engine's cleanup still runs.
+ */
+export async function removeCgroupTree(dir: string): Promise<string[]> {
   let entries: string[];
   try {
     entries = readdirSync(dir);
   } catch {
-    return;
+    return [];
   }
+  const left: string[] = [];
   for (const name of entries) {
     const child = join(dir, name);
+    let isDir = false;
     try {
-      if (statSync(child).isDirectory()) removeCgroupTree(child);
+      isDir = statSync(child).isDirectory();
     } catch {
       // Vanished meanwhile: nothing to remove.
     }
+    if (isDir) left.push(...(await removeCgroupTree(child)));
   }
+  if (left.length > 0) return [...left, `${dir}: a child cgroup is left`];
   try {
     rmdirSync(dir);
+    return [];
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code !== 'EBUSY') return [`${dir}: ${code ?? String(err)}`];
+  }
+  const gone = await killCgroupProcesses(dir);
+  try {
+    rmdirSync(dir);
+    return [];
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? [] : [`${dir}: ${code ?? String(err)}${gone ? '' : ', its processes did not die'}`];
   }
 }
 
-/** Removes the cgroup parent's directories in every hierarchy (see {@link cgroupDirsFor}). */
-export function removeEngineCgroups(parent: string): void {
+/** Kills every process in the cgroup `dir` (thawed first: a frozen one never dies); true once it is empty. */
+async function killCgroupProcesses(dir: string): Promise<boolean> {
+  writeIfPresent(join(dir, 'freezer.state'), 'THAWED');
+  writeIfPresent(join(dir, 'cgroup.freeze'), '0');
+  const pids = (): number[] => {
+    try {
+      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l !== '').map(Number);
+    } catch {
+      return [];
+    }
+  };
+  for (const pid of pids()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  try {
+    await waitFor(() => pids().length === 0, { timeoutMs: CGROUP_EMPTY_TIMEOUT_MS, intervalMs: 50, description: `cgroup ${dir} to empty` });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeIfPresent(file: string, value: string): void {
+  try {
+    writeFileSync(file, value);
+  } catch {
+    // Not this hierarchy's (or not this kernel's) control file.
+  }
+}
+
+/**
+ * Removes the cgroup parent's directories in every hierarchy (see {@link cgroupDirsFor});
+ * returns what could not be removed.
+ */
+export async function removeEngineCgroups(parent: string): Promise<string[]> {
   const dirs = cgroupDirsFor(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'), parent);
-  for (const dir of dirs) removeCgroupTree(dir);
+  const left: string[] = [];
+  for (const dir of dirs) left.push(...(await removeCgroupTree(dir)));
+  return left;
 }
 
 /** Pids of processes whose command line mentions `needle` (a shim naming the engine's socket). */

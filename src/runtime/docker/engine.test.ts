@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runCommand } from '../../util/child-process.js';
 import { processAlive } from '../../util/process-alive.js';
 import { dockerSkipReason, startTestEngine } from '../../../test/support/docker-engine.js';
 import { startDockerEngine } from './engine.js';
-import { cgroupDirsFor, mountsUnder, pidsMentioning } from './engine-host.js';
+import { cgroupDirsFor, mountsUnder, pidsMentioning, removeEngineCgroups } from './engine-host.js';
+import { removeDir } from '../../util/temp-dir.js';
 
 const skip = dockerSkipReason() ?? false;
 
@@ -65,4 +68,51 @@ test('a dockerd that cannot start is reported with its log, and nothing is left 
     (err: Error & { code?: string }) => err.code === 'unavailable' && /dockerd is not installed/.test(err.message),
   );
   await runCommand(['rm', '-rf', stateDir]);
+});
+
+/** What an engine on `stateDir` with `cgroupParent` left on the host. */
+function leftOnHost(stateDir: string, cgroupParent: string): string[] {
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  return [
+    ...pidsMentioning(stateDir).map((pid) => `process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`),
+    ...mountsUnder(mountinfo, stateDir).map((point) => `mount ${point}`),
+    ...cgroupDirsFor(readFileSync('/proc/self/cgroup', 'utf8'), mountinfo, cgroupParent).filter((dir) => existsSync(dir)),
+  ];
+}
+
+const rootSkip = process.getuid?.() === 0 ? false : 'needs root (mounts and cgroups)';
+
+test('a dockerd that does not answer in time is killed, and what it started is cleaned up as by a stop', { skip: rootSkip }, async () => {
+  const stateDir = await mkdtemp('/tmp/swd-');
+  const cgroupParent = `slipway-docker-test-${stateDir.slice('/tmp/swd-'.length)}`;
+  const cgroups = cgroupDirsFor(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'), cgroupParent);
+  const cgroup = cgroups[0] as string;
+  // A dockerd that gets as far as a real one does before its API answers, and then hangs: its
+  // data-root mounted, a containerd naming the exec-root, and a container process (one that
+  // names nothing of the engine) in a cgroup under the parent, which keeps that cgroup busy.
+  const fake = join(stateDir, 'fake-dockerd');
+  await writeFile(fake, `#!/bin/bash
+for a in "$@"; do case "$a" in --exec-root=*) exec_root="\${a#*=}";; --data-root=*) data_root="\${a#*=}";; esac; done
+mount -t tmpfs swd-test "$data_root"
+mkdir -p ${cgroup}/c1
+sleep 300 &
+echo $! > ${cgroup}/c1/cgroup.procs
+(exec -a "containerd --root $exec_root/containerd" sleep 300) &
+touch ${stateDir}/set-up
+exec sleep 300
+`);
+  await chmod(fake, 0o755);
+  try {
+    await assert.rejects(
+      startDockerEngine({ stateDir, cgroupParent, dockerdPath: fake, startTimeoutMs: 3_000 }),
+      (err: Error & { code?: string }) => err.code === 'unavailable' && /did not start/.test(err.message),
+    );
+    assert.ok(existsSync(join(stateDir, 'set-up')), 'the fake dockerd was killed before it had set up (a loaded machine?)');
+    assert.deepEqual(leftOnHost(stateDir, cgroupParent), [], 'a failed start must leave nothing running, mounted or in a cgroup');
+  } finally {
+    for (const pid of pidsMentioning(stateDir)) process.kill(pid, 'SIGKILL');
+    for (const point of mountsUnder(readFileSync('/proc/self/mountinfo', 'utf8'), stateDir)) await runCommand(['umount', '-l', point]).catch(() => {});
+    await removeEngineCgroups(cgroupParent);
+    await removeDir(stateDir);
+  }
 });

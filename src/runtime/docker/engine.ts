@@ -93,7 +93,8 @@ export interface DockerEngine {
   /**
    * Removes every Slipway-labelled container, stops dockerd and removes what it left on the
    * host (mounts under the state folder, its cgroups, stray shims). With `purge`, the state
-   * folder (images included) goes too.
+   * folder (images included) goes too. Every step runs even when one before it failed; it then
+   * rejects (`internal_error`) naming what is left.
    */
   stop(options?: { purge?: boolean }): Promise<void>;
 }
@@ -119,7 +120,8 @@ function readPid(pidFile: string): number | null {
 /**
  * Starts dockerd on `stateDir`, or adopts the one already running there (an agent restart must
  * not restart the engine: its containers would stop). Resolves once the API answers. Throws
- * `unavailable` when dockerd is not installed or does not come up, with the tail of its log.
+ * `unavailable` when dockerd is not installed or does not come up, with the tail of its log,
+ * after killing it and cleaning up what it started (as {@link DockerEngine.stop} does).
  */
 export async function startDockerEngine(options: DockerEngineOptions): Promise<DockerEngine> {
   const layout = engineLayout(options.stateDir);
@@ -155,12 +157,14 @@ export async function startDockerEngine(options: DockerEngineOptions): Promise<D
     exited,
   ]).catch((err: Error) => err.message);
   if (up !== null || child.pid === undefined) {
-    if (child.pid !== undefined && processAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
     await api.close();
+    // A dockerd that came halfway up has started containerd and mounted its data-root: the
+    // same cleanup as a stop, so a failed start leaves nothing running or mounted either.
+    const left = await stopAndCleanUp({ layout, pid: child.pid ?? null, cgroupParent, graceMs: 0 });
     const tail = (await readFile(layout.logFile, 'utf8').catch(() => '')).slice(-2_000);
     const missing = /ENOENT/.test(up ?? '');
     throw new SlipwayError('unavailable', missing ? `dockerd is not installed (apt-get install docker.io)` : `dockerd did not start: ${up}`, {
-      details: { argv, logTail: tail },
+      details: { argv, logTail: tail, ...(left.length > 0 ? { leftOnHost: left } : {}) },
     });
   }
   return makeEngine({ layout, api, pid: child.pid, started: true, cgroupParent });
@@ -178,16 +182,35 @@ function makeEngine(facts: { layout: EngineLayout; api: EngineApi; pid: number; 
         // The engine may already be gone; what it left is cleaned below either way.
       });
       await api.close();
-      await stopProcess(pid, 20_000);
-      // Shims outlive a dockerd that was killed; they name the engine's exec-root.
-      for (const shim of pidsMentioning(layout.execRoot)) await stopProcess(shim, 5_000);
-      for (const point of mountsUnder(readFileSync('/proc/self/mountinfo', 'utf8'), layout.stateDir)) {
-        await runCommand(['umount', point]).catch(() => runCommand(['umount', '-l', point]));
+      const left = await stopAndCleanUp({ layout, pid, cgroupParent, graceMs: 20_000 });
+      if (options.purge) await removeDir(layout.stateDir).catch((err: Error) => left.push(`${layout.stateDir}: ${err.message}`));
+      if (left.length > 0) {
+        throw new SlipwayError('internal_error', `the Docker engine stopped, but left on the host: ${left.join('; ')}`, {
+          details: { stateDir: layout.stateDir, left },
+        });
       }
-      removeEngineCgroups(cgroupParent);
-      if (options.purge) await removeDir(layout.stateDir);
     },
   };
+}
+
+/**
+ * Stops dockerd (SIGTERM, then SIGKILL after `graceMs`; at once with 0) and removes what it
+ * left on the host: containerd and shims, mounts under the state folder, the cgroup parent.
+ * Every step runs even when one before it failed; returns what could not be removed.
+ */
+async function stopAndCleanUp(o: { layout: EngineLayout; pid: number | null; cgroupParent: string; graceMs: number }): Promise<string[]> {
+  const left: string[] = [];
+  const attempt = async (what: string, step: () => Promise<unknown>): Promise<void> => {
+    await step().catch((err: Error) => left.push(`${what}: ${err.message}`));
+  };
+  if (o.pid !== null) await attempt(`dockerd ${o.pid}`, () => stopProcess(o.pid as number, o.graceMs));
+  // containerd and shims outlive a dockerd that was killed; they name the engine's exec-root.
+  for (const shim of pidsMentioning(o.layout.execRoot)) await attempt(`process ${shim}`, () => stopProcess(shim, 5_000));
+  for (const point of mountsUnder(readFileSync('/proc/self/mountinfo', 'utf8'), o.layout.stateDir)) {
+    await attempt(`mount ${point}`, () => runCommand(['umount', point]).catch(() => runCommand(['umount', '-l', point])));
+  }
+  left.push(...(await removeEngineCgroups(o.cgroupParent)));
+  return left;
 }
 
 async function removeOwnedContainers(api: EngineApi): Promise<void> {
@@ -198,13 +221,14 @@ async function removeOwnedContainers(api: EngineApi): Promise<void> {
   }
 }
 
+/** SIGTERM, then SIGKILL after `graceMs` (at once with 0); resolves once the process is gone. */
 async function stopProcess(pid: number, graceMs: number): Promise<void> {
   if (!processAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor(() => !processAlive(pid), { timeoutMs: graceMs, description: `process ${pid} to exit` });
-  } catch {
-    process.kill(pid, 'SIGKILL');
-    await waitFor(() => !processAlive(pid), { timeoutMs: 5_000, description: `process ${pid} to die` });
+  if (graceMs > 0) {
+    process.kill(pid, 'SIGTERM');
+    const exited = await waitFor(() => !processAlive(pid), { timeoutMs: graceMs, description: `process ${pid} to exit` }).then(() => true, () => false);
+    if (exited) return;
   }
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => !processAlive(pid), { timeoutMs: 5_000, description: `process ${pid} to die` });
 }
