@@ -86,5 +86,8 @@ test('static_include keeps left-out files on request, and a redeploy keeps the s
     return v.state === 'ready' || v.state === 'failed' ? v : undefined;
   }, { description: 'the redeploy to finish' });
   assert.equal(redeployed.state, 'ready', JSON.stringify(redeployed.error));
-  assert.equal((await platform.edge(`v${redeployed.version_number}--maps.localhost`, '/app.js.map')).status, 200);
+  // A ready version reaches the edge through the route feed a moment later: wait for its page first.
+  const host = `v${redeployed.version_number}--maps.localhost`;
+  await waitFor(async () => (await platform.edge(host, '/')).status === 200 || undefined, { description: 'the edge to serve the redeployed version' });
+  assert.equal((await platform.edge(host, '/app.js.map')).status, 200);
 });
