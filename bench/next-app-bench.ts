@@ -6,24 +6,33 @@
  * the whole tree, node_modules included). Each publish is split at the version's timestamps,
  * its events and its build log: install and build (the log's `finished in` lines), packaging
  * (the rest of started → `rollout.deploying`: unpack, package, store), start (`rollout.deploying`
- * → first `instance.healthy`) and the first answer of the edge after the CLI returned. Prints
- * figures and before/after ratios; the summary compares them with the issue's goals
- * (packaging under 3 s, start under 2 s) without failing the run.
+ * → first `instance.healthy`) and the issue's "promoted to first response": from
+ * `rollout.deploying` (the built version is chosen to go live) to the edge's first 200 for `/`,
+ * polled from that moment on, so the edge's switch and the app's first render are counted too.
+ * Health settings are the defaults (a publish with no flags), so the time the agent takes to
+ * notice a started app is counted as a user gets it. Prints figures and before/after ratios;
+ * the summary compares them with the issue's goals (packaging under 3 s, first response under
+ * 2 s) without failing the run.
  */
 import type { SlipwayClient } from '../src/sdk/index.js';
 import { nextApp } from '../test/support/real-projects.js';
 import { publishProject } from '../test/support/real-projects-publish.js';
-import { createEdgeProbe, now } from './edge-probe.js';
+import { createEdgeProbe } from './edge-probe.js';
 import type { TargetLine } from './report.js';
 import { verdict } from './report.js';
 import { log, section, type Context } from './section.js';
 import { bytes, ms, table } from './stats.js';
 
 /** The issue's goals for a Next.js app published with no flags. */
-export const NEXT_TARGETS = { packageMs: 3000, startMs: 2000 } as const;
+export const NEXT_TARGETS = { packageMs: 3000, firstResponseMs: 2000 } as const;
 
-/** Health checks every 100 ms, as the dynamic sections use, so start is the app's, not the timer's. */
-const SETTINGS = ['health_interval_ms=100', 'health_timeout_ms=2000', 'health_healthy_threshold=1', 'drain_timeout_ms=2000'].flatMap((s) => ['--set', s]);
+/**
+ * Only a short drain, so the run ends sooner: health checks keep their defaults (every 1 s),
+ * since how soon a started app is seen is part of what a user waits for.
+ */
+const SETTINGS = ['--set', 'drain_timeout_ms=2000'];
+/** Time resolution of the first-response measurement (edge polls while the version starts). */
+const EDGE_POLL_MS = 10;
 
 /** One publish of the app, split into phases (milliseconds). */
 interface NextSample {
@@ -33,8 +42,8 @@ interface NextSample {
   buildMs: number;
   packageMs: number;
   startMs: number;
-  /** The CLI answered → the edge's first 200 for `/`. */
-  firstAnswerMs: number;
+  /** `rollout.deploying` → the edge's first 200 for `/` (the issue's promoted → first response). */
+  firstResponseMs: number;
   files: number;
   unpackedBytes: number;
   releaseBytes: number;
@@ -53,20 +62,23 @@ interface Variant {
 }
 
 async function publishOnce(ctx: Context, { dir, slug, name: variant, extra }: Variant): Promise<NextSample> {
-  const { client, httpPort } = ctx.platform;
-  const published = await publishProject(ctx.platform, { dir, slug, extra: [...SETTINGS, ...extra] });
-  const answered = now();
+  const { client } = ctx.platform;
+  const stop = new AbortController();
+  const watch = firstResponse(ctx, slug, stop.signal);
+  watch.catch(() => undefined);
+  let published: Awaited<ReturnType<typeof publishProject>>;
+  try {
+    published = await publishProject(ctx.platform, { dir, slug, extra: [...SETTINGS, ...extra] });
+  } catch (err) {
+    stop.abort();
+    throw err;
+  }
   const v = published.result.version;
   if (v.state !== 'ready' || !published.result.promoted) {
+    stop.abort();
     throw new Error(`${variant}: ${v.state} ${v.error?.message ?? ''}\n${published.log.slice(-4000)}`);
   }
-  const probe = createEdgeProbe({ port: httpPort, host: `${slug}.localhost`, intervalMs: 5 });
-  let seen: number;
-  try {
-    seen = await probe.waitForContent('/', '<html', { timeoutMs: 30_000 });
-  } finally {
-    probe.close();
-  }
+  const seen = await watch;
   const { deploying, healthy } = await rolloutTimes(client, slug, v.id);
   // npm ci/install's own line, then the build command's (build-steps.ts).
   const installMs = logged(published.log, /\[slipway\] npm (?:ci|install)[^\n]* finished in (\d+) ms/);
@@ -76,9 +88,33 @@ async function publishOnce(ctx: Context, { dir, slug, name: variant, extra }: Va
     variant, totalMs: published.ms, installMs, buildMs,
     packageMs: deploying - at(v.started_at) - installMs - buildMs,
     startMs: healthy - deploying,
-    firstAnswerMs: seen - answered,
+    firstResponseMs: seen - deploying,
     files: Number(packaged?.[1] ?? Number.NaN), unpackedBytes: Number(packaged?.[2] ?? Number.NaN), releaseBytes: Number(packaged?.[3] ?? Number.NaN),
   };
+}
+
+/**
+ * Waits for the deployment's `rollout.deploying` (polling its events; the deployment may not
+ * exist yet), then polls the edge for `/` until it answers 200 with a page. Returns the
+ * edge probe's `now()` at that answer. Starting at the rollout, not before, keeps the polls
+ * from competing with the build for the CPU.
+ */
+async function firstResponse(ctx: Context, slug: string, signal: AbortSignal): Promise<number> {
+  const { client, httpPort } = ctx.platform;
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    signal.throwIfAborted();
+    if (Date.now() > deadline) throw new Error(`${slug}: no rollout.deploying event within 15 min`);
+    const events = await client.listEvents(slug, { limit: 20 }).then((p) => p.data, () => []);
+    if (events.some((e) => e.type === 'rollout.deploying')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const probe = createEdgeProbe({ port: httpPort, host: `${slug}.localhost`, intervalMs: EDGE_POLL_MS });
+  try {
+    return await probe.waitForContent('/', '<html', { timeoutMs: 120_000, signal });
+  } finally {
+    probe.close();
+  }
 }
 
 async function rolloutTimes(client: SlipwayClient, slug: string, versionId: string): Promise<{ deploying: number; healthy: number }> {
@@ -97,7 +133,7 @@ function formatNext(after: NextSample, before: NextSample): string {
     ['  build', (s) => s.buildMs, ms],
     ['  package (and unpack, store)', (s) => s.packageMs, ms],
     ['  start: rollout → healthy', (s) => s.startMs, ms],
-    ['answer → first edge 200', (s) => s.firstAnswerMs, ms],
+    ['rollout → first edge 200 (promoted → first response)', (s) => s.firstResponseMs, ms],
     ['release files', (s) => s.files, (n) => (Number.isFinite(n) ? String(n) : '—')],
     ['release unpacked', (s) => s.unpackedBytes, mib],
     ['release archive', (s) => s.releaseBytes, mib],
@@ -123,5 +159,5 @@ export async function measureNextApp(ctx: Context): Promise<void> {
     what, goal: `≤ ${limit} ms`, measured: value === undefined ? '—' : ms(value), verdict: value === undefined ? 'ERROR' : verdict(value, limit, true),
   });
   ctx.summary.push(line('Next.js no flags: packaging', NEXT_TARGETS.packageMs, result?.packageMs));
-  ctx.summary.push(line('Next.js no flags: start → healthy', NEXT_TARGETS.startMs, result?.startMs));
+  ctx.summary.push(line('Next.js no flags: promoted → first response', NEXT_TARGETS.firstResponseMs, result?.firstResponseMs));
 }

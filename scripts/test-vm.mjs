@@ -18,7 +18,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const DEFAULT_FILES = ['src/runtime/local/local-driver.test.ts', 'src/runtime/local/local-driver-scratch.test.ts'];
+const DEFAULT_FILES = [
+  'src/runtime/local/local-driver.test.ts',
+  'src/runtime/local/local-driver-scratch.test.ts',
+  'src/runtime/local/local-driver.conformance.test.ts',
+];
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : DEFAULT_FILES;
 
 const fail = (message) => {

@@ -7,10 +7,13 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InstanceAssignment } from '../core/runtime.js';
+import type { EngineApi } from '../runtime/docker/engine-api.js';
 import type { InstanceHandle, RuntimeDriver } from '../runtime/runtime-driver.js';
 import { createControlPlaneClient, type ControlPlaneClient } from './control-plane-client.js';
+import { ImageStore } from './image-store.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { LogShipper } from './log-shipper.js';
+import { createReleaseResolver } from './release-resolver.js';
 import { ReleaseStore } from './release-store.js';
 
 /** Options for {@link startAgent}. */
@@ -19,9 +22,15 @@ export interface AgentOptions {
   token: string;
   /** This host's id in assignments (the embedded preset has one host, `local`). */
   hostId?: string;
-  /** Holds `releases/` and `logs/`. */
+  /** Holds `releases/`, `images/` (temporary files of image loads) and `logs/`. */
   stateDir: string;
   driver: RuntimeDriver;
+  /**
+   * This host's Docker engine (SLIPWAY_RUNTIME_DRIVER=docker): a release built from a Dockerfile
+   * is made sure to be on it (loaded from its blob when missing) before `driver` starts it.
+   * Without it such an assignment fails with `unavailable`.
+   */
+  docker?: EngineApi;
   /** Long-poll wait per request (default 25 s). */
   pollMs?: number;
   log?: (message: string, data?: Record<string, unknown>) => void;
@@ -47,6 +56,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const logDir = join(options.stateDir, 'logs');
   await mkdir(logDir, { recursive: true, mode: 0o700 });
   const releases = new ReleaseStore(join(options.stateDir, 'releases'), client);
+  const images = options.docker === undefined ? null : new ImageStore(join(options.stateDir, 'images'), client, options.docker);
+  const release = createReleaseResolver(releases, images);
   const { driver } = options;
   await driver.prepare();
   // Instances left by an earlier agent, waiting for their assignment to be matched.
@@ -57,6 +68,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const abort = new AbortController();
   let connected = false;
 
+  // A driver that cannot tell yet (an engine's event stream being reopened) must not cost the
+  // instance its supervisor: it is adopted, and the supervisor's own checks, which retry,
+  // find out whether it runs.
+  const stillRunning = (handle: InstanceHandle): Promise<boolean> => driver.isRunning(handle).catch((err: Error) => {
+    log('could not tell whether a found instance runs; adopting it', { id: handle.id, err: err.message });
+    return true;
+  });
+
   const apply = async (assignments: InstanceAssignment[]) => {
     const wanted = new Set(assignments.map((a) => a.runtime_instance_id));
     for (const a of assignments) {
@@ -65,14 +84,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         existing.update(a);
         continue;
       }
+      // The orphan leaves the map only once its supervisor exists: should this pass throw
+      // first, the next one still finds it, instead of starting a copy beside it (which the
+      // docker driver's fixed container name refuses forever while the old one runs unwatched).
       const adopted = orphans.get(a.runtime_instance_id) ?? null;
-      orphans.delete(a.runtime_instance_id);
-      const alive = adopted !== null && (await driver.isRunning(adopted));
-      const sup = new InstanceSupervisor(a, {
-        driver, release: async (sha) => ({ kind: 'tree', appDir: await releases.appDir(sha) }), report: (r) => client.report(r), logDir, log,
-      }, alive ? adopted : null);
+      const alive = adopted !== null && (await stillRunning(adopted));
       if (adopted && !alive) await driver.remove(adopted);
+      const sup = new InstanceSupervisor(a, {
+        driver, release, report: (r) => client.report(r), logDir, log,
+      }, alive ? adopted : null);
       supervisors.set(a.runtime_instance_id, sup);
+      orphans.delete(a.runtime_instance_id);
       const shipper = new LogShipper({
         logPath: join(logDir, `${a.runtime_instance_id}.log`), ship: (lines) => client.shipLogs(a.runtime_instance_id, lines),
       });

@@ -23,6 +23,10 @@ const APPS: Record<string, string> = {
   // (WRONG_PORT_CONFIRM_MS, 5 s), so a loaded machine's slow checks cannot turn it into a failure.
   'late.js': `const http = require('node:http');
 http.createServer((q, s) => s.end('metrics')).listen(0, () => setTimeout(() => http.createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT)), 800));\n`,
+  // Opens PORT 800 ms after it starts, like a framework server loading its code first.
+  'slow.js': `setTimeout(() => require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT)), 800);\n`,
+  // Never listens at all.
+  'never.js': `setInterval(() => {}, 1000);\n`,
 };
 
 const MODES = [
@@ -56,16 +60,16 @@ for (const mode of MODES) {
       }
     });
 
-    function supervise(id: string, file: string, o: { failFast: boolean; graceMs?: number }): { sup: InstanceSupervisor; reports: InstanceReport[] } {
+    function supervise(id: string, file: string, o: { failFast: boolean; graceMs?: number; intervalMs?: number; driver?: LocalDriver }): { sup: InstanceSupervisor; reports: InstanceReport[] } {
       const reports: InstanceReport[] = [];
       const assignment: InstanceAssignment = {
         runtime_instance_id: id, deployment_id: 'dep_1', service_id: 'svc_1', version_id: 'ver_1', version_number: 1, slug: 'app',
-        artifact_sha256: 'a'.repeat(64), run_command: `exec node ${file}`, port: 3000, env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
-        health: { ...DEFAULT_HEALTH_CHECK, interval_ms: 250, grace_period_ms: o.graceMs ?? DEFAULT_HEALTH_CHECK.grace_period_ms, unhealthy_threshold: 2 }, resources: DEFAULT_RESOURCES, crash_loop_budget: 5, desired: 'running',
+        artifact_sha256: 'a'.repeat(64), image: null, run_command: `exec node ${file}`, port: 3000, env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+        health: { ...DEFAULT_HEALTH_CHECK, interval_ms: o.intervalMs ?? 250, grace_period_ms: o.graceMs ?? DEFAULT_HEALTH_CHECK.grace_period_ms, unhealthy_threshold: 2 }, resources: DEFAULT_RESOURCES, crash_loop_budget: 5, desired: 'running',
         drain_timeout_ms: 1000, fail_fast: o.failFast, restart_count: 0,
       };
       const sup = new InstanceSupervisor(assignment, {
-        driver,
+        driver: o.driver ?? driver,
         release: async () => ({ kind: 'tree', appDir }),
         report: async (r) => {
           reports.push(r);
@@ -121,6 +125,35 @@ for (const mode of MODES) {
       await waitFor(() => reports.some((r) => r.state === 'healthy' || r.state === 'failed'), { timeoutMs: 30_000, description: 'a verdict' });
       assert.deepEqual(reports.map((r) => [r.state, r.reason_code]), [['starting', null], ['healthy', null]]);
       sup.update({ ...sup.assignment, desired: 'stopped' });
+      await sup.done;
+    });
+
+    test('a starting app is seen as soon as it opens PORT, not at the next health interval', async () => {
+      // A 30 s interval: checked only at the interval, the app (listening at ~0.8 s) would be
+      // seen after 30 s at the earliest (15 s leaves room for a loaded CI machine). The ports are still looked at only once an interval.
+      let portLooks = 0;
+      const counting: LocalDriver = { ...driver, listeningPorts: (h) => (portLooks++, driver.listeningPorts(h)) };
+      const t0 = Date.now();
+      const { sup, reports } = supervise('rti_slow', 'slow.js', { failFast: true, intervalMs: 30_000, driver: counting });
+      await waitFor(() => reports.some((r) => r.state === 'healthy' || r.state === 'failed'), { timeoutMs: 60_000, description: 'a verdict' });
+      const took = Date.now() - t0;
+      assert.deepEqual(reports.map((r) => [r.state, r.reason_code]), [['starting', null], ['healthy', null]]);
+      assert.ok(took < 15_000, `healthy after ${took} ms; the 30 s interval must not be waited out`);
+      assert.ok(portLooks <= 1, `the ports were looked at ${portLooks} times within one interval`);
+      sup.update({ ...sup.assignment, desired: 'stopped' });
+      await sup.done;
+    });
+
+    test('past the grace, checks come at the configured interval again: the unhealthy threshold still means that many intervals', async () => {
+      // Grace 500 ms, then unhealthy_threshold (2) failed checks 1 s apart: no verdict before
+      // 1.5 s, however quickly the start was rechecked within the grace.
+      const t0 = Date.now();
+      const { sup, reports } = supervise('rti_never', 'never.js', { failFast: true, graceMs: 500, intervalMs: 1000 });
+      await waitFor(() => reports.some((r) => r.state === 'failed'), { timeoutMs: 30_000, description: 'the start to fail' });
+      const took = Date.now() - t0;
+      const failed = reports.find((r) => r.state === 'failed')!;
+      assert.equal(failed.reason_code, 'not_listening', failed.reason);
+      assert.ok(took >= 1500, `failed after ${took} ms, before grace + one interval`);
       await sup.done;
     });
   });

@@ -1,15 +1,19 @@
 import { join } from 'node:path';
 import { RESTART_BACKOFF_MS, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
-import type { InstanceHandle, InstanceRelease, RuntimeDriver } from '../runtime/runtime-driver.js';
+import type { InstanceHandle, InstanceRelease, RuntimeCapabilities, RuntimeDriver } from '../runtime/runtime-driver.js';
 import { probeHealth, type ProbeResult } from './health-probe.js';
 import { readLogTail } from './log-tail.js';
+import { startFailure } from './start-failure.js';
 import { WrongPortWatch, wrongPortReason } from './wrong-port.js';
 
 /** What a supervisor needs from the agent around it. */
 export interface SupervisorDeps {
   driver: RuntimeDriver;
-  /** What the driver runs for a release (for the local driver: its unpacked tree). */
-  release(sha256: string): Promise<InstanceRelease>;
+  /**
+   * What the driver runs for the assignment's release: its unpacked tree, or (with `image` set)
+   * the image, loaded into the engine from the release blob when the engine lacks it.
+   */
+  release(assignment: Pick<InstanceAssignment, 'artifact_sha256' | 'image'>): Promise<InstanceRelease>;
   /** Sends a report; `unknown_instance` means the server no longer wants it. */
   report(report: InstanceReport): Promise<'ok' | 'unknown_instance' | 'failed'>;
   logDir: string;
@@ -18,6 +22,13 @@ export interface SupervisorDeps {
 
 /** How often the process is checked for an exit: bounds the time to notice a crash. */
 const EXIT_POLL_MS = 100;
+/**
+ * How soon a starting instance whose port still refuses connections is checked again, in place
+ * of `interval_ms`: an app that opens its port at 0.6 s is seen then, not at the next interval
+ * (at 1 s, or 2 s). Below the tick, so in effect every tick. A refused connect costs next to
+ * nothing; the costly look at the app's ports (wrong-port rule) keeps the configured interval.
+ */
+const STARTING_RECHECK_MS = 50;
 /** A run this long without a crash resets the crash-loop count. */
 const STABLE_RUN_MS = 60_000;
 /** SIGTERM → SIGKILL when an instance is stopped or restarted. */
@@ -46,6 +57,8 @@ export class InstanceSupervisor {
   private passes = 0;
   private fails = 0;
   private nextProbeAt = 0;
+  /** When the driver may next be asked which ports the app listens on, while it starts. */
+  private nextPortsLookAt = 0;
   private probing = false;
   private backoffUntil = 0;
   private restarts: number;
@@ -54,6 +67,11 @@ export class InstanceSupervisor {
   private startedAt = 0;
   private everHealthy = false;
   private readonly wrongPort = new WrongPortWatch();
+  /**
+   * What the driver promises this instance: asked per handle (a composite driver runs some
+   * releases on another driver), so until the first start it is the driver's own.
+   */
+  private capabilities: RuntimeCapabilities;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private unsent: InstanceReport | null = null;
@@ -66,6 +84,7 @@ export class InstanceSupervisor {
     this.handle = adopted;
     this.restarts = assignment.restart_count;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.capabilities = this.capabilitiesOf(adopted);
     if (adopted) {
       this.startedAt = adopted.startedAt;
       deps.log('re-adopted a running instance', { id: adopted.id, address: adopted.address });
@@ -124,7 +143,7 @@ export class InstanceSupervisor {
     if (!this.probing && now >= this.nextProbeAt) {
       this.probing = true;
       const result = await probeHealth(this.handle.address, this.a.health.path, this.a.health.timeout_ms).finally(() => (this.probing = false));
-      this.nextProbeAt = Date.now() + this.a.health.interval_ms;
+      this.nextProbeAt = this.recheckSoon(result) ? now + Math.min(STARTING_RECHECK_MS, this.a.health.interval_ms) : Date.now() + this.a.health.interval_ms;
       await this.onProbe(result);
     }
   }
@@ -134,15 +153,38 @@ export class InstanceSupervisor {
     this.passes = 0;
     this.fails = 0;
     this.wrongPort.reset();
-    await this.send('starting', null, { reason: this.restarts ? `restart ${this.restarts}` : 'starting' });
-    const release = await this.deps.release(this.a.artifact_sha256);
-    this.handle = await this.deps.driver.start({
-      id: this.id, release, runCommand: this.a.run_command, port: this.a.port, env: this.a.env,
-      resources: this.a.resources, logPath: this.logPath(),
-    });
+    this.nextPortsLookAt = 0;
+    // The report and the release do not wait for each other: a release new to this host is
+    // downloaded and unpacked while the server hears of the start. Both settle before anything
+    // else is reported, so the server hears `starting` before a failure of the same start.
+    const starting = this.send('starting', null, { reason: this.restarts ? `restart ${this.restarts}` : 'starting' });
+    const release = this.deps.release(this.a);
+    await Promise.allSettled([starting, release]);
+    await starting;
+    try {
+      this.handle = await this.deps.driver.start({
+        id: this.id, release: await release, runCommand: this.a.run_command, port: this.a.port, env: this.a.env,
+        resources: this.a.resources, logPath: this.logPath(),
+      });
+    } catch (err) {
+      return this.startFailed(err);
+    }
+    this.capabilities = this.capabilitiesOf(this.handle);
     this.startedAt = Date.now();
     // The first check comes quickly: an app that boots in 50 ms should not wait a whole interval.
     this.nextProbeAt = this.startedAt + Math.min(100, this.a.health.interval_ms);
+  }
+
+  /**
+   * Whether the next check comes before `interval_ms`: only while a start is within its grace,
+   * nothing has passed yet and nothing listens on the port. What counts is unchanged: within
+   * the grace a refused check counts for nothing (wrong port aside), and once the grace is
+   * over, or the app answers at all, checks come at the configured interval again, so
+   * `unhealthy_threshold` and `healthy_threshold` still mean that many intervals.
+   */
+  private recheckSoon(result: ProbeResult): boolean {
+    return !result.ok && result.kind === 'refused' && this.phase === 'starting' && this.passes === 0
+      && Date.now() - this.startedAt < this.a.health.grace_period_ms;
   }
 
   private async onProbe(result: ProbeResult): Promise<void> {
@@ -184,6 +226,18 @@ export class InstanceSupervisor {
     await this.scheduleRestart(reason, code);
   }
 
+  /**
+   * The release could not be had or the driver would not start it: nothing runs, so nothing is
+   * stopped. A failure no retry can mend on this host fails the instance at once with its code;
+   * any other takes the path of an exit (fail during a rollout, else restart with backoff until
+   * the crash-loop budget is spent), never a new attempt at every tick.
+   */
+  private async startFailed(err: unknown): Promise<void> {
+    const { code, reason, permanent } = startFailure(err);
+    if (permanent || (this.a.fail_fast && !this.everHealthy)) return this.stopForGood('failed', reason, code);
+    await this.scheduleRestart(reason, code);
+  }
+
   /** During a start: `wrong_port` once the app has been confirmed listening only elsewhere. */
   private async wrongPortSeen(result: ProbeResult & { ok: false }): Promise<{ code: string; reason: string } | null> {
     const handle = this.handle;
@@ -191,6 +245,11 @@ export class InstanceSupervisor {
       this.wrongPort.reset();
       return null;
     }
+    // Quick rechecks come every tick; the ports (~8 ms of CPU a look) only every interval_ms,
+    // as before them. A skipped look neither confirms nor clears what was seen.
+    const now = Date.now();
+    if (now < this.nextPortsLookAt) return null;
+    this.nextPortsLookAt = now + this.a.health.interval_ms;
     const ports = this.wrongPort.observe(await this.deps.driver.listeningPorts(handle), handle.port, Date.now());
     return ports ? { code: 'wrong_port', reason: wrongPortReason(ports, handle.port, handle.port !== this.a.port) } : null;
   }
@@ -275,7 +334,7 @@ export class InstanceSupervisor {
     this.deps.log(`instance ${state}`, { id: this.id, reason: why.reason });
     this.unsent = {
       runtime_instance_id: this.id, state, address, reason: why.reason, reason_code: why.code ?? null, restart_count: this.restarts, log_tail: why.tail,
-      unenforced_limits: unenforcedLimits(this.deps.driver),
+      unenforced_limits: unenforcedLimits(this.capabilities),
     };
     await this.flushReport();
   }
@@ -305,13 +364,17 @@ export class InstanceSupervisor {
     this.resolveDone();
   }
 
+  private capabilitiesOf(handle: InstanceHandle | null): RuntimeCapabilities {
+    const { driver } = this.deps;
+    return handle && driver.capabilitiesOf ? driver.capabilitiesOf(handle) : driver.capabilities;
+  }
+
   private logPath(): string {
     return join(this.deps.logDir, `${this.id}.log`);
   }
 }
 
 /** What the deployment should say about this host's limits: null when the driver enforces them. */
-function unenforcedLimits(driver: RuntimeDriver): string | null {
-  const c = driver.capabilities;
+function unenforcedLimits(c: RuntimeCapabilities): string | null {
   return c.resourceLimits ? null : (c.resourceLimitsReason ?? 'the runtime driver does not enforce them');
 }

@@ -25,6 +25,12 @@ export interface DetectAppOptions {
   asIs?: boolean;
   /** The `PATH` tools are looked up in (default `BUILD_PATH`); the build sees the same one. */
   pathEnv?: string;
+  /**
+   * True when this host builds a root `Dockerfile` into an image and runs it as containers
+   * (SLIPWAY_RUNTIME_DRIVER=docker); false (default): a Dockerfile is refused with
+   * `dockerfile_requires_container_driver` unless a run command says to run the source as a process.
+   */
+  containerImages?: boolean;
 }
 
 /**
@@ -66,7 +72,10 @@ export interface DynamicAppPlan {
   install: string[][];
   /** Run by `/bin/sh -c` after the install steps: the user's, or the detected one. */
   buildCommand?: string;
-  /** Starts the app, by `/bin/sh -c` in the release's app directory. */
+  /**
+   * Starts the app, by `/bin/sh -c` in the release's app directory (in the image, for a
+   * Dockerfile build; empty there means the image's own CMD/ENTRYPOINT).
+   */
   runCommand: string;
   port: number;
   /**
@@ -74,6 +83,12 @@ export interface DynamicAppPlan {
    * packaged, and the run command starts there. Absent: the whole tree.
    */
   packageRoot?: string;
+  /**
+   * Set for a source built from its Dockerfile (this path, relative to the source root) into an
+   * image by the host's Docker engine: `install` is then empty and there is no build command;
+   * the Dockerfile's steps are the build.
+   */
+  dockerfile?: string;
 }
 
 /** The plan for one source tree. */

@@ -224,3 +224,35 @@ test('an invalid package.json fails the build, saying so', async () => {
   const err = await detectError({ 'package.json': '{ nope' }, {}, 'build_failed');
   assert.match(err.message, /package\.json is not valid JSON/);
 });
+
+test('with a container driver a Dockerfile is the plan: built by the engine, its EXPOSEd port, its own command', async () => {
+  const dockerfile = 'ARG NODE=20\nFROM node:${NODE}-slim AS build\nRUN npm ci\nFROM gcr.io/distroless/nodejs20\nCOPY --from=build /app /app\nEXPOSE 53/udp 3000/tcp 4000\nCMD ["/app/server.js"]\n';
+  const plan = await detect({ Dockerfile: dockerfile, 'package.json': pkg({ scripts: { start: 'x' } }) }, { containerImages: true });
+  assert.deepEqual(decisions(plan), { kind: 'dynamic', detected: 'dockerfile', install: [], runCommand: '', port: 3000, dockerfile: 'Dockerfile' });
+  assert.ok(plan.reasons.some((r) => r.startsWith('Dockerfile found')), plan.reasons.join('\n'));
+  assert.ok(plan.reasons.includes('base images: node:20-slim, gcr.io/distroless/nodejs20 (must be on the engine: no registry is reachable)'), plan.reasons.join('\n'));
+  assert.ok(plan.reasons.includes("run: the image's own CMD/ENTRYPOINT"));
+  assert.ok(plan.reasons.includes('port 3000: EXPOSE 53/udp 3000/tcp 4000'), plan.reasons.join('\n'));
+  // kind dynamic is the same plan; kind static still leaves the Dockerfile alone.
+  assert.deepEqual(decisions(await detect({ Dockerfile: dockerfile }, { containerImages: true, kind: 'dynamic' })), decisions(plan));
+  assert.deepEqual(decisions(await detect({ Dockerfile: dockerfile }, { containerImages: true, kind: 'static' })), plainStatic);
+});
+
+test('a Dockerfile without EXPOSE gets 8080; a given port or run command replaces the detected one, with its reason', async () => {
+  const bare = await detect({ Dockerfile: 'FROM busybox\nCMD ["httpd", "-f"]\n' }, { containerImages: true });
+  assert.equal(bare.kind === 'dynamic' && bare.port, 8080);
+  assert.ok(bare.reasons.includes('no EXPOSE: 8080, the common container default; the app gets PORT'), bare.reasons.join('\n'));
+  const given = await detect({ Dockerfile: 'FROM busybox\nEXPOSE 3000\n' }, { containerImages: true, port: 9000, runCommand: 'httpd -f -p $PORT' });
+  assert.deepEqual(decisions(given), { kind: 'dynamic', detected: 'dockerfile', install: [], runCommand: 'httpd -f -p $PORT', port: 9000, dockerfile: 'Dockerfile' });
+  assert.ok(given.reasons.includes('port 9000: given') && !given.reasons.some((r) => r.includes('EXPOSE')), given.reasons.join('\n'));
+  assert.ok(given.reasons.includes('run: httpd -f -p $PORT (given, by /bin/sh -c in the image instead of its own command)'), given.reasons.join('\n'));
+  // The Dockerfile's steps are the build: a build command is refused, not silently dropped.
+  const err = await detectError({ Dockerfile: 'FROM busybox\n' }, { containerImages: true, buildCommand: 'make' }, 'invalid_request');
+  assert.equal(err.details.field, 'build_command');
+});
+
+test('without a container driver a Dockerfile is refused, and the refusal names how to get one', async () => {
+  const err = await detectError({ Dockerfile: 'FROM busybox\nEXPOSE 3000\n' }, { containerImages: false }, 'dockerfile_requires_container_driver');
+  assert.match(err.message, /SLIPWAY_RUNTIME_DRIVER=docker/);
+  assert.match(err.message, /give run_command/);
+});

@@ -21,8 +21,9 @@ interface Found {
  *
  * 1. `asIs` publishes the files as they are (static only): nothing is detected or built.
  * 2. The rules of the detection table ({@link FRAMEWORKS}, docs/detection.md) are tried in
- *    order; the first match decides. A Dockerfile is skipped for a publish that gives a run
- *    command or asks for `kind: 'static'`.
+ *    order; the first match decides. A Dockerfile is skipped for a publish that asks for
+ *    `kind: 'static'`, and, without `containerImages`, for one that gives a run command. With
+ *    `containerImages` a Dockerfile is the plan ({@link dockerfilePlan}).
  * 3. A `run_command` makes a dynamic app with the match's install and build steps (its port,
  *    else 3000). An app the table knows how to start is dynamic unless `kind: 'static'`.
  * 4. Otherwise it is a site (`kind: 'dynamic'` is then `run_command_missing`): a site framework
@@ -41,9 +42,12 @@ export async function detectApp(srcDir: string, options: DetectAppOptions): Prom
     throw new SlipwayError('invalid_request', 'kind static takes no run_command', { details: { field: 'run_command' } });
   }
   if (options.asIs) return asIsPlan(options);
-  const facts = await loadSourceFacts({ srcDir, pathEnv: options.pathEnv ?? BUILD_PATH, hasBuildCommand: options.buildCommand !== undefined });
+  const facts = await loadSourceFacts({
+    srcDir, pathEnv: options.pathEnv ?? BUILD_PATH, hasBuildCommand: options.buildCommand !== undefined, containerImages: options.containerImages,
+  });
   const found = await firstMatch(facts, options);
   const detection = found?.detection;
+  if (detection?.kind === 'dynamic' && detection.dockerfile !== undefined) return dockerfilePlan(detection, options);
   if (options.runCommand !== undefined) return explicitApp(found, options);
   if (detection?.kind === 'dynamic' && detection.runCommand !== undefined && options.kind !== 'static') {
     return appPlan(detection, options, { runCommand: detection.runCommand });
@@ -56,7 +60,7 @@ export async function detectApp(srcDir: string, options: DetectAppOptions): Prom
 
 async function firstMatch(facts: SourceFacts, options: DetectAppOptions): Promise<Found | null> {
   for (const rule of FRAMEWORKS) {
-    if (rule.id === 'dockerfile' && (options.runCommand !== undefined || options.kind === 'static')) continue;
+    if (rule.id === 'dockerfile' && (options.kind === 'static' || (options.runCommand !== undefined && !options.containerImages))) continue;
     const detection = await rule.detect(facts);
     if (detection) return { ruleId: rule.id, detection };
   }
@@ -100,6 +104,27 @@ function appPlan(detection: AppDetection, options: DetectAppOptions, use: { runC
     port: options.port ?? detection.port,
     ...(detection.packageRoot === undefined || dropRoot || options.runCommand !== undefined ? {} : { packageRoot: detection.packageRoot }),
   };
+}
+
+/**
+ * A source built from its Dockerfile: the image is the build, so a build command has no place
+ * (`invalid_request`); a given run command replaces the image's own command and a given port
+ * the EXPOSEd one, each with its reason in place of the detected one.
+ */
+function dockerfilePlan(detection: AppDetection, options: DetectAppOptions): DynamicAppPlan {
+  if (options.buildCommand !== undefined) {
+    throw new SlipwayError('invalid_request', 'a Dockerfile is built by its own steps: build_command does not apply (put the step in the Dockerfile)', {
+      details: { field: 'build_command' },
+    });
+  }
+  const { runCommand: _run, canBeStatic: _static, runWithoutPackageRoot: _root, ...plan } = detection;
+  const run = options.runCommand ?? detection.runCommand ?? '';
+  const reasons = detection.reasons.flatMap((reason) => {
+    if (reason.startsWith('run: ') && options.runCommand !== undefined) return [`run: ${options.runCommand} (given, by /bin/sh -c in the image instead of its own command)`];
+    if ((reason.startsWith('port ') || reason.startsWith('no EXPOSE')) && options.port !== undefined) return [`port ${options.port}: given`];
+    return [reason];
+  });
+  return { ...plan, reasons, runCommand: run, port: options.port ?? detection.port };
 }
 
 /** A run command given by the user: the match's install and build stay, the rest is theirs. */

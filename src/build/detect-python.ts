@@ -40,8 +40,8 @@ export const RELOCATE_VENV_SCRIPTS = [
  * virtualenv is made inside the app (`python3 -m venv --copies .venv`: copies, not links to the
  * host's interpreter, which would leave the tree) and filled with `.venv/bin/python -m pip
  * install -r requirements.txt`, or for a `pyproject.toml` that declares a project (PEP 621,
- * poetry-core) with no `requirements.txt` beside it: with a `uv.lock` and `uv` on the host, the
- * locked packages (`uv export` then `uv pip install`), else `pip install .`. A
+ * poetry-core) with no `requirements.txt` beside it: with a `uv.lock` and `uv` on the host,
+ * `uv sync --frozen` (the locked packages and the project), else `pip install .`. A
  * `requirements.txt` with no package lines installs nothing and makes no virtualenv, so a
  * stdlib-only app builds without the network. How it starts (Django, FastAPI, Flask, a plain
  * entry file) is {@link pythonStart}'s choice.
@@ -61,11 +61,8 @@ export async function detectPython(facts: SourceFacts): Promise<AppDetection | n
   } else if (pyproject !== undefined && declaresProject(pyproject)) {
     const uv = facts.rootFiles.has('uv.lock') && (await findExecutable('uv', facts.pathEnv)) !== null;
     if (uv) {
-      reasons.push('pyproject.toml and uv.lock, uv installed: the locked packages, uv pip install into .venv');
-      pip = [
-        ['uv', 'export', '--frozen', '--no-dev', '--no-emit-project', '--no-hashes', '--output-file', UV_REQUIREMENTS],
-        ['uv', 'pip', 'install', '--python', VENV_PYTHON, '-r', UV_REQUIREMENTS],
-      ];
+      reasons.push('pyproject.toml and uv.lock, uv installed: uv sync --frozen into .venv (the locked packages and the project itself)');
+      pip = [UV_SYNC];
     } else {
       const tool = facts.rootFiles.has('poetry.lock') || /^\s*\[tool\.poetry\]/m.test(pyproject) ? 'poetry project' : facts.rootFiles.has('uv.lock') ? 'uv.lock, but no uv on the host' : 'project';
       reasons.push(`pyproject.toml (${tool}): pip install . into .venv`);
@@ -87,8 +84,17 @@ export async function detectPython(facts: SourceFacts): Promise<AppDetection | n
   };
 }
 
-/** Where `uv export` writes the locked requirements: inside the virtualenv, out of the app's way. */
-const UV_REQUIREMENTS = `${VENV}/slipway-requirements.txt`;
+/**
+ * Fills the `.venv` made just before (uv's default project environment, used as it is when its
+ * python satisfies `requires-python`) with the locked packages and the project itself, as a user
+ * of uv expects; a virtual project (no build system, or `tool.uv.package = false`) is not
+ * installed, by uv's own rule. `--no-editable`: an editable install is a link into the build's
+ * tree, gone once the release runs elsewhere. `--no-python-downloads`: an interpreter uv fetched
+ * would live outside the release. `--python .venv/bin/python`: when that python does not satisfy
+ * `requires-python`, uv would otherwise make `.venv` again from some other interpreter on the
+ * host, linked to it outside the release; pinned, the sync fails and says why.
+ */
+const UV_SYNC = ['uv', 'sync', '--frozen', '--no-dev', '--no-editable', '--no-python-downloads', '--python', VENV_PYTHON];
 
 /** True when a requirements file names anything (not only blank lines and comments). */
 function hasRequirements(text: string): boolean {

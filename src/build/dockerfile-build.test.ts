@@ -77,7 +77,7 @@ test('a saved image loads into a fresh engine with the same id and runs there', 
   const other = await startTestEngine();
   try {
     let started = Date.now();
-    const saved = await saveImage(api, built.imageId, join(dir, 'image.tar'));
+    const saved = await saveImage(api, built.imageId, { path: join(dir, 'image.tar') });
     t.diagnostic(`docker save: ${Date.now() - started} ms, ${saved.bytes} bytes`);
     assert.match(saved.sha256, /^[0-9a-f]{64}$/);
     assert.equal(await hasImage(other.engine.api, built.imageId), false, 'control: the fresh engine lacks it');

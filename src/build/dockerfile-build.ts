@@ -26,8 +26,13 @@ export interface DockerfileBuildOptions {
   labels?: Record<string, string>;
   /** Build arguments (`--build-arg`). Not secret: they stay in the image's history. */
   buildArgs?: Record<string, string>;
-  /** Abort the build after this long (default 15 min). */
+  /** Abort the build after this long (default 15 min): `build_timeout`. */
   timeoutMs?: number;
+  /**
+   * Aborting stops the build (`interrupted`): the request is dropped, and the engine cancels a
+   * build whose client went away.
+   */
+  signal?: AbortSignal;
   /** Each build-log line as it comes, already without BuildKit's protobuf framing. */
   onLog?: (line: string) => void;
 }
@@ -71,6 +76,10 @@ function baseImageMissing(image: string, cause?: unknown): SlipwayError {
   );
 }
 
+function interrupted(cause?: unknown): SlipwayError {
+  return new SlipwayError('interrupted', 'the image build was stopped because the server is shutting down', { cause });
+}
+
 /** Fails with `base_image_missing` for the first base image the engine does not have. */
 async function checkBaseImages(api: EngineApi, dockerfile: string): Promise<void> {
   for (const image of dockerfileBaseImages(dockerfile)) {
@@ -87,11 +96,15 @@ async function checkBaseImages(api: EngineApi, dockerfile: string): Promise<void
  * Builds the image with BuildKit and returns its id. Build steps get no network
  * (`networkmode=none`): the engine has no bridge, and a step that needs the network fails in
  * the log. A failed step throws `build_failed` with the log's tail; a base image the engine
- * lacks throws `base_image_missing` before anything runs.
+ * lacks throws `base_image_missing` before anything runs; past `timeoutMs` it is `build_timeout`
+ * and on `signal` `interrupted`, both after dropping the request, which stops the running step.
  */
 export async function buildDockerfileImage(api: EngineApi, options: DockerfileBuildOptions): Promise<BuiltImage> {
+  if (options.signal?.aborted) throw interrupted();
   await checkBaseImages(api, options.dockerfile);
   const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const stop = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
   const tail = new TailBuffer(4096);
   const log = (line: string): void => {
     tail.push(Buffer.from(`${line}\n`));
@@ -100,8 +113,14 @@ export async function buildDockerfileImage(api: EngineApi, options: DockerfileBu
   const trace = new BuildkitTraceReader();
   let imageId: string | null = null;
   let failure: string | null = null;
+  let body: Readable | undefined;
+  // Dropping the connection is how a build is cancelled: dockerd cancels it with the request.
+  const cancel = (): void => {
+    body?.destroy(new Error('build cancelled'));
+  };
+  stop.addEventListener('abort', cancel, { once: true });
   try {
-    const body = await api.stream({
+    body = await api.stream({
       method: 'POST',
       path: '/build',
       query: {
@@ -115,6 +134,7 @@ export async function buildDockerfileImage(api: EngineApi, options: DockerfileBu
       tar: options.context,
       timeoutMs,
     });
+    if (stop.aborted) cancel();
     for await (const line of createInterface({ input: body, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
       const message = JSON.parse(line) as BuildMessage;
@@ -124,11 +144,16 @@ export async function buildDockerfileImage(api: EngineApi, options: DockerfileBu
       if (message.error !== undefined) failure = message.errorDetail?.message ?? message.error;
     }
   } catch (cause) {
-    if (cause instanceof Error && cause.name === 'TimeoutError') {
+    if (options.signal?.aborted) throw interrupted(cause);
+    if (deadline.aborted) {
       throw new SlipwayError('build_timeout', `the image build took longer than ${timeoutMs} ms`, { cause, details: { logTail: tail.toString() } });
     }
     throw cause;
+  } finally {
+    stop.removeEventListener('abort', cancel);
   }
+  // A cancel that landed after the last line still means the build did not finish.
+  if (options.signal?.aborted) throw interrupted();
   if (failure !== null) {
     const base = REGISTRY_FAILURE.test(failure) ? (imageInRegistryUrl(failure) ?? dockerfileBaseImages(options.dockerfile)[0]) : undefined;
     if (base !== undefined) throw baseImageMissing(base, new Error(failure));

@@ -14,7 +14,7 @@ export interface DockerfileStage {
 }
 
 /** The Dockerfile's logical lines: comments and blank lines dropped, `\` continuations joined. */
-function logicalLines(text: string): string[] {
+export function logicalLines(text: string): string[] {
   const lines: string[] = [];
   let current = '';
   for (const raw of text.split(/\r?\n/)) {
@@ -32,7 +32,8 @@ function logicalLines(text: string): string[] {
   return lines;
 }
 
-function substitute(value: string, args: Map<string, string>): string {
+/** `value` with `$NAME` and `${NAME}` replaced where `args` knows them; unknown ones stay as written. */
+export function substitute(value: string, args: ReadonlyMap<string, string>): string {
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, braced?: string, bare?: string) => {
     const known = args.get((braced ?? bare) as string);
     return known ?? whole;

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { isSlipwayError, type ErrorCode } from '../core/errors.js';
@@ -80,4 +80,58 @@ test('a link that escapes only through another link is refused too', async () =>
   );
   assert.match(message, /outside/);
   await refused([manifestEntry(), { name: 'app/l', type: '2', linkname: 'sub' }, { name: 'app/l/x', body: 'through the link' }], 'unsafe_archive');
+});
+
+/** A seeded tree of many files in nested folders: small ones (written from memory) and large ones (streamed). */
+function manyFiles(count: number): RawEntry[] {
+  let seed = 7;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const dirs = ['app'];
+  for (let i = 0; dirs.length < 40; i++) {
+    const dir = `${dirs[next(dirs.length)]}/d${i}`;
+    // The hand-made headers hold names of up to 100 bytes.
+    if (dir.length < 70) dirs.push(dir);
+  }
+  const entries: RawEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const size = i % 97 === 0 ? 1024 * 1024 + 1 + next(4096) : next(20_000);
+    const body = Buffer.alloc(size, `file ${i} `);
+    entries.push({ name: `${dirs[next(dirs.length)]}/f${i}`, body, mode: i % 5 === 0 ? 0o755 : 0o644 });
+  }
+  return entries;
+}
+
+test('many files in nested folders unpack with their contents and modes, whatever the umask', async () => {
+  const files = manyFiles(300);
+  const rel = await release([manifestEntry(), ...files, { name: 'app/d0/', type: '5' }, { name: 'app/link', type: '2', linkname: 'd0' }]);
+  for (const mask of [0o022, 0o077]) {
+    const dest = join(work, `many-${counter++}`);
+    const previous = process.umask(mask);
+    try {
+      await extractDynamicRelease(rel, dest);
+    } finally {
+      process.umask(previous);
+    }
+    for (const file of files) {
+      const path = join(dest, String(file.name).slice('app/'.length));
+      assert.ok((await readFile(path)).equals(file.body as Buffer), `${String(file.name)} has its content`);
+      assert.equal((await stat(path)).mode & 0o777, file.mode, `${String(file.name)} has mode ${file.mode?.toString(8)}`);
+    }
+    assert.equal((await stat(join(dest, 'd0'))).mode & 0o777, 0o755, 'folders are 0755 even under a strict umask');
+    assert.equal(await readlink(join(dest, 'link')), 'd0');
+    assert.ok(!(await readdir(dest)).includes('.umask-probe'));
+  }
+});
+
+test('a hostile entry after many writes were queued is still refused, and nothing is left behind', async () => {
+  const files = manyFiles(200);
+  await refused([manifestEntry(), ...files, { name: 'app/l', type: '2', linkname: 'd0' }, { name: 'app/l/x', body: 'through the link' }], 'unsafe_archive');
+  await refused([manifestEntry(), ...files, { name: 'app/../evil', body: 'x' }], 'unsafe_archive');
+  await refused([manifestEntry(), ...files, { name: `${String(files[3]?.name)}/under-a-file`, body: 'x' }], 'unsafe_archive');
+  await refused([manifestEntry(), ...files, { name: String(files[0]?.name), body: 'again' }], 'unsafe_archive');
+  // Escapes only once every link is known, after every file was written.
+  await refused([manifestEntry(), { name: 'app/d/b', type: '2', linkname: '..' }, ...files, { name: 'app/d/a', type: '2', linkname: 'b/../..' }], 'unsafe_archive');
 });

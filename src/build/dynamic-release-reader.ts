@@ -6,7 +6,7 @@ import { emptyDir, prepareEmptyDir } from './archive/dest-dir.js';
 import { normalizeEntryPath, unsafeEntry } from './archive/entry-path.js';
 import { readTar } from './archive/tar-reader.js';
 import { TreeChecker, type TreeEntry } from './archive/tree-checker.js';
-import { writeEntry } from './archive/write-entry.js';
+import { TreeWriter } from './archive/tree-writer.js';
 import { DEFAULT_MAX_APP_BYTES, DYNAMIC_APP_DIR } from './dynamic-packager.js';
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -14,60 +14,62 @@ const KINDS: Partial<Record<string, TreeEntry['kind']>> = { File: 'file', OldFil
 
 /**
  * Unpacks a dynamic release into `destDir` (created when missing, must be empty) and returns
- * its manifest; this is how an agent gets an app ready to run. The release is read twice: once
- * to check everything, once to write. `release.json` must come first and be a valid manifest
- * (`invalid_archive`); every other entry must be a directory, file or symlink under `app/`
- * with a safe name, and every symlink must stay inside the app once the other links are
- * followed (`unsafe_archive`: absolute paths, `..`, links leaving `destDir`, hard links,
- * devices). Files keep their executable bit (0755 or 0644). On failure `destDir` is left empty.
+ * its manifest; this is how an agent gets an app ready to run, so it is on the path from
+ * "promoted" to "first response". One pass: each entry is checked before it is written, and
+ * the writes run several at a time ({@link TreeWriter}). `release.json` must come first and be
+ * a valid manifest (`invalid_archive`); every other entry must be a directory, file or symlink
+ * under `app/` with a safe name, and every symlink must stay inside the app once the other
+ * links are followed (`unsafe_archive`: absolute paths, `..`, links leaving `destDir`, hard
+ * links, devices). That last check needs every link, so it runs at the end; until then no
+ * entry was written through a link (none may sit under one). Files keep their executable bit
+ * (0755 or 0644). On failure `destDir` is left empty.
  */
 export async function extractDynamicRelease(releasePath: string, destDir: string): Promise<DynamicReleaseManifest> {
   const limits = { maxUploadBytes: Number.MAX_SAFE_INTEGER, maxUnpackedBytes: DEFAULT_MAX_APP_BYTES, maxFiles: Number.MAX_SAFE_INTEGER };
-  const scan = new TreeChecker(limits);
+  const checker = new TreeChecker(limits);
   let manifest: DynamicReleaseManifest | undefined;
   let index = 0;
-  await readTar({
-    archivePath: releasePath,
-    gzip: true,
-    onEntry: async (entry) => {
-      if (index++ === 0) {
-        manifest = await readManifest(entry);
-        return;
-      }
-      const checked = classify(entry);
-      if (checked) scan.add(checked);
-      entry.resume();
-    },
-  });
-  scan.finish();
-  if (manifest === undefined) throw invalid('the release is empty');
-
   await prepareEmptyDir(destDir);
   try {
-    const write = new TreeChecker(limits);
-    index = 0;
-    await readTar({
-      archivePath: releasePath,
-      gzip: true,
-      onEntry: async (entry) => {
-        if (index++ === 0) return entry.resume();
-        const checked = classify(entry);
-        if (checked) write.add(checked);
-        await writeEntry(destDir, entry, checked);
-      },
-    });
-    write.finish();
-    if (write.fileCount !== scan.fileCount || write.totalBytes !== scan.totalBytes) {
-      throw invalid('the release changed while it was being read');
+    const writer = await TreeWriter.create(destDir);
+    try {
+      await readTar({
+        archivePath: releasePath,
+        gzip: true,
+        onEntry: async (entry) => {
+          if (index++ === 0) {
+            manifest = await readReleaseManifest(entry);
+            if (manifest.image !== undefined) throw invalid('it holds an image (image.tar), which a container driver runs, not an app tree');
+            return;
+          }
+          const checked = classify(entry);
+          if (checked) checker.add(checked);
+          await writer.add(entry, checked);
+        },
+      });
+      await writer.finish();
+    } catch (err) {
+      await writer.settle();
+      throw err;
     }
+    checker.finish();
+    if (manifest === undefined) throw invalid('the release is empty');
+    return manifest;
   } catch (err) {
     await emptyDir(destDir);
     throw err;
   }
-  return manifest;
 }
 
-async function readManifest(entry: ReadEntry): Promise<DynamicReleaseManifest> {
+/** The image id a manifest may name: `sha256:` and 64 hex digits. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Reads and checks a dynamic release's first entry, `release.json` (`invalid_archive` when it is
+ * anything else). An image release ({@link DynamicReleaseManifest.image}) may have an empty run
+ * command (the image's own); an app tree's may not.
+ */
+export async function readReleaseManifest(entry: ReadEntry): Promise<DynamicReleaseManifest> {
   if (entry.path !== RELEASE_MANIFEST_ENTRY || entry.type !== 'File') throw invalid(`the first entry is not ${RELEASE_MANIFEST_ENTRY}`);
   if (entry.size > MAX_MANIFEST_BYTES) throw invalid(`${RELEASE_MANIFEST_ENTRY} is too large`);
   const chunks: Buffer[] = [];
@@ -79,11 +81,16 @@ async function readManifest(entry: ReadEntry): Promise<DynamicReleaseManifest> {
     throw invalid(`${RELEASE_MANIFEST_ENTRY} is not JSON`);
   }
   const m = raw as Partial<DynamicReleaseManifest> | null;
+  const image = m !== null && typeof m === 'object' && typeof m.image === 'string' && IMAGE_ID.test(m.image) ? m.image : undefined;
   const ok = m !== null && typeof m === 'object' && m.format === 1 && m.kind === 'dynamic'
-    && typeof m.run_command === 'string' && m.run_command !== '' && typeof m.detected === 'string'
+    && (m.image === undefined || image !== undefined)
+    && typeof m.run_command === 'string' && (m.run_command !== '' || image !== undefined) && typeof m.detected === 'string'
     && Number.isInteger(m.port) && (m.port as number) >= 1 && (m.port as number) <= 65535;
   if (!ok) throw invalid(`${RELEASE_MANIFEST_ENTRY} is not a dynamic release manifest`);
-  return { format: 1, kind: 'dynamic', run_command: m.run_command as string, port: m.port as number, detected: m.detected as string };
+  return {
+    format: 1, kind: 'dynamic', run_command: m.run_command as string, port: m.port as number, detected: m.detected as string,
+    ...(image === undefined ? {} : { image }),
+  };
 }
 
 /** The entry's place under `destDir`, or null for `app/` itself. */

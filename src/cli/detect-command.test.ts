@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { errorResponse, jsonResponse, routes } from '../sdk/testing/fake-fetch.js';
 import type { DetectResult } from '../sdk/index.js';
 import { calls, runCliWith } from './testing/cli-harness.js';
+import { describePlan } from './commands/detect.js';
 
 const vitePlan: DetectResult = {
   kind: 'static', detected: 'vite',
@@ -53,4 +54,13 @@ test('a refusal is the error, with its code', async (t) => {
   const run = await runCliWith(routes({ 'POST /detect': () => errorResponse(422, 'build_required', { message: 'this source needs a build' }) }), ['detect', dir]);
   assert.equal(run.code, 1);
   assert.equal(run.stderr, 'error: this source needs a build (build_required)\n');
+});
+
+test('detect says when an image runs its own command instead of printing an empty run line', () => {
+  const plan: DetectResult = {
+    kind: 'dynamic', detected: 'dockerfile', reasons: ['Dockerfile found'], fetch_tools: [], install: [],
+    build_command: null, output_path: null, run_command: '', port: 3000, package_root: null,
+  };
+  assert.match(describePlan(plan), /^run: +the image's own CMD\/ENTRYPOINT$/m);
+  assert.match(describePlan({ ...plan, run_command: 'httpd -f' }), /^run: +httpd -f$/m);
 });

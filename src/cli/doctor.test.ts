@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
+import { mkdtemp, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeDir } from '../util/temp-dir.js';
 import type { HostReport } from '../runtime/local/host-report.js';
+import { dockerSkipReason } from '../../test/support/docker-engine.js';
+import type { DockerReport } from './docker-report.js';
 import { runCliWith, TEST_ENV } from './testing/cli-harness.js';
 
 // `slipway doctor` inspects the real host (no server: the fake API must see no request). The
@@ -51,5 +56,50 @@ test('doctor with no usable cgroups says limits are not enforced, and names a bu
     assert.equal(json.ports.find((p) => p.name === 'API')?.free, false);
   } finally {
     await new Promise((resolve) => busy.close(resolve));
+  }
+});
+
+test('doctor with SLIPWAY_RUNTIME_DRIVER=docker reports dockerd and its version, and this home\'s engine', { skip: skip || dockerSkipReason() || false }, async () => {
+  const env = { ...TEST_ENV, SLIPWAY_RUNTIME_DRIVER: 'docker', SLIPWAY_API_PORT: '0', SLIPWAY_HTTP_PORT: '0', PATH: process.env.PATH };
+  const run = await runCliWith(noApi, ['doctor'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^ok +dockerd \/\S+\/dockerd \(\d+\.\d+\.\d+\S*\)$/m);
+  assert.match(run.stdout, /^ok +docker-init \/\S+\/docker-init$/m);
+  assert.match(run.stdout, /^ +Docker engine of this home: not running \(`slipway up` starts it\), state in \/nonexistent\/slipway-home\/docker$/m);
+  assert.match(run.stdout, /^images: Dockerfile apps build and run as containers on a Slipway-owned dockerd \d+\./m);
+  const json = JSON.parse((await runCliWith(noApi, ['doctor', '--json'], { env })).stdout) as HostReport & { docker: DockerReport };
+  assert.match(json.docker.version ?? '', /^\d+\.\d+\.\d+/);
+  assert.equal(json.docker.engine.running_pid, null);
+  // Without the setting, the report says nothing of Docker.
+  const plain = JSON.parse((await runCliWith(noApi, ['doctor', '--json'], { env: { ...env, SLIPWAY_RUNTIME_DRIVER: 'local' } })).stdout) as Record<string, unknown>;
+  assert.equal('docker' in plain, false);
+});
+
+test('doctor with SLIPWAY_RUNTIME_DRIVER=docker and no dockerd says what to install and exits 1, as up would refuse', { skip }, async () => {
+  const env = { ...TEST_ENV, SLIPWAY_RUNTIME_DRIVER: 'docker', SLIPWAY_API_PORT: '0', SLIPWAY_HTTP_PORT: '0', PATH: '/nonexistent/bin' };
+  const run = await runCliWith(noApi, ['doctor'], { env });
+  assert.equal(run.code, 1, run.stdout);
+  assert.match(run.stdout, /^MISSING dockerd$/m);
+  assert.match(run.stdout, /^ {2}- SLIPWAY_RUNTIME_DRIVER=docker but dockerd is not installed: `slipway up` refuses to start\. Install docker\.io/m);
+  assert.match(run.stdout, /^images: REFUSED/m);
+});
+
+test('doctor with SLIPWAY_RUNTIME_DRIVER=docker, dockerd but no docker-init says so loudly and exits 1', { skip: skip || dockerSkipReason() || false }, async () => {
+  // A PATH holding dockerd alone: the engine would start, but no instance container (Init: true).
+  const bin = await mkdtemp('/tmp/slipway-doctor-bin-');
+  try {
+    const dockerd = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p)) as string;
+    await symlink(dockerd, join(bin, 'dockerd'));
+    const env = { ...TEST_ENV, SLIPWAY_RUNTIME_DRIVER: 'docker', SLIPWAY_API_PORT: '0', SLIPWAY_HTTP_PORT: '0', PATH: bin };
+    const run = await runCliWith(noApi, ['doctor'], { env });
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, /^ok +dockerd /m, 'the control: dockerd is found');
+    assert.match(run.stdout, /^MISSING docker-init \(instance containers run under it\)$/m);
+    assert.match(run.stdout, /^ {2}- SLIPWAY_RUNTIME_DRIVER=docker but docker-init is not on PATH/m);
+    assert.match(run.stdout, /^images: REFUSED: Dockerfile apps cannot start without docker-init/m);
+    const json = JSON.parse((await runCliWith(noApi, ['doctor', '--json'], { env })).stdout) as { docker: DockerReport };
+    assert.equal(json.docker.docker_init, null);
+  } finally {
+    await removeDir(bin);
   }
 });

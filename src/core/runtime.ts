@@ -74,6 +74,12 @@ export interface DynamicReleaseManifest {
   port: number;
   /** How the build was chosen, for humans: `node (npm)`, `python`, `explicit`. */
   detected: string;
+  /**
+   * Set for a release built from a Dockerfile: the image id (`sha256:…`, the image config's
+   * digest). Such a release tar holds `image.tar` (the image as `docker save` writes it) instead
+   * of `app/`, and `run_command` may be empty (the image's own command).
+   */
+  image?: string;
 }
 
 /** What an agent is told to run: one instance, everything it needs to start it. */
@@ -86,6 +92,8 @@ export interface InstanceAssignment {
   slug: string;
   /** The release blob (a dynamic release tar). */
   artifact_sha256: string;
+  /** The release's image id when it was built from a Dockerfile (runs on a container driver); null for a file tree. */
+  image: string | null;
   run_command: string;
   port: number;
   /** The deployment's variables plus `PORT` and `SLIPWAY_*` metadata. */

@@ -7,7 +7,8 @@ export interface CannedResponse {
   readonly body: Buffer;
 }
 
-function canned(status: number, text: string, extra: { contentType?: string; headers?: string[] } = {}): CannedResponse {
+/** A fixed response: `text` with the headers every answer of the edge's own carries, and `extra`. */
+export function canned(status: number, text: string, extra: { contentType?: string; headers?: string[] } = {}): CannedResponse {
   const body = Buffer.from(text);
   return {
     status,

@@ -59,6 +59,11 @@ export interface EdgeServerConfig {
   /** How often the versions that served requests are reported (their idle clock); default 2 s. */
   usageReportMs?: number;
   /**
+   * How long a websocket handshake to a sleeping version waits for it to boot before it gets
+   * 503 with `Retry-After`; default 20 s (`upgrade-handler.ts`).
+   */
+  wakeWaitMs?: number;
+  /**
    * The name of the cookie that pins a client to one instance of a multi-instance app with no
    * sticky rule of its own (`edge-affinity.ts`); default `edge_affinity`.
    */
@@ -112,10 +117,11 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   });
   const affinity = createAffinityConfig({ cookie: config.affinityCookie ?? DEFAULT_AFFINITY_COOKIE, secret: config.token, secure: forwardedProto === 'https' });
   const proxy = createProxyHandler({ pools, logger, forwardedProto, affinity });
+  const wake = createWakeClient({ serverUrl: config.serverUrl, token: config.token, logger, usageReportMs: config.usageReportMs });
   const upgrades = createUpgradeHandler({
     table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs, affinity,
+    wake, wakeWaitMs: config.wakeWaitMs,
   });
-  const wake = createWakeClient({ serverUrl: config.serverUrl, token: config.token, logger, usageReportMs: config.usageReportMs });
   const handler = createRequestHandler({ table, cache, logger, proxy, wake });
   // The request handler answers a missing Host itself, so that it can also keep requests
   // pipelined behind that 400 from running.

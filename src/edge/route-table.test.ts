@@ -87,3 +87,19 @@ test('dynamic releases resolve to proxy targets, active and preview; static ones
   assert.equal(table.proxyTarget('nope.localhost'), null);
   assert.deepEqual([...upstreamAddresses(table.current)].sort(), ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80']);
 });
+
+test('nextChange resolves at the next publish, not before, and every waiter shares it', async () => {
+  const table = new RouteTable('localhost');
+  let seen = 0;
+  const first = table.nextChange().then(() => seen++);
+  assert.equal(table.nextChange(), table.nextChange(), 'one promise until the next publish');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.equal(seen, 0, 'nothing changed yet');
+  table.publish(1, [createRouteEntry(dynamicRoute('app', [[]]), null)]);
+  await first;
+  assert.equal(seen, 1);
+  let later = false;
+  void table.nextChange().then(() => (later = true));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.equal(later, false, 'a waiter after a publish waits for the one after it');
+});

@@ -81,6 +81,8 @@ export function upstreamAddresses(snapshot: RouteSnapshot): Set<string> {
 export class RouteTable {
   readonly #suffix: string;
   #current: RouteSnapshot = { revision: 0, byHost: new Map(), byId: new Map() };
+  /** Resolves the promise {@link nextChange} handed out, at the next publish. */
+  #changed: { promise: Promise<void>; resolve: () => void } | null = null;
 
   /** `baseDomain` is the suffix of every app host (`localhost`, `apps.example.com`). */
   constructor(baseDomain: string) {
@@ -101,7 +103,24 @@ export class RouteTable {
       byHost.set(entry.route.slug + this.#suffix, entry);
     }
     this.#current = { revision, byHost, byId };
+    const changed = this.#changed;
+    this.#changed = null;
+    changed?.resolve();
     return this.#current;
+  }
+
+  /**
+   * Resolves at the next {@link publish}, for a request that waits for a route to change (a
+   * websocket handshake waiting for a woken version's instance). One promise is shared by every
+   * waiter until then.
+   */
+  nextChange(): Promise<void> {
+    if (this.#changed === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#changed = { promise, resolve };
+    }
+    return this.#changed.promise;
   }
 
   /** The entry whose active host is `hostname` (already normalized by {@link normalizeHost}). */

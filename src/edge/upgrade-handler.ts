@@ -1,16 +1,17 @@
-import { request, type ClientRequest, type IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NOT_FOUND, NO_UPSTREAM, UNAVAILABLE, cannedBytes, type CannedResponse } from './canned-responses.js';
-import { forwardRequestHeaders } from './forward-headers.js';
+import { BAD_GATEWAY, BAD_REQUEST, NOT_FOUND, NO_UPSTREAM, UNAVAILABLE } from './canned-responses.js';
 import type { EdgeLogger } from './logger.js';
 import { pinnedUpstream, usesAffinity, type AffinityConfig } from './edge-affinity.js';
-import { pickUpstream, type ProxyTarget } from './pick-upstream.js';
+import { pickUpstream } from './pick-upstream.js';
 import { afterPendingAnswers, type HttpSocket } from './pending-answers.js';
-import { pipeResponse, switchingHead } from './raw-response.js';
 import { requestHost } from './request-host.js';
 import { MALFORMED_HOST, type RouteTable } from './route-table.js';
-import type { UpstreamPools, UpstreamSlot } from './upstream-pool.js';
+import { refuse, UpgradeExchange } from './upgrade-exchange.js';
+import { hostVersion, type HostVersion } from './upgrade-wake.js';
+import type { UpstreamPools } from './upstream-pool.js';
+import type { WakeClient } from './wake-client.js';
+import { DEFAULT_MAX_WAKE_WAITING, WakeWaiters } from './wake-waiters.js';
 
 /** What {@link createUpgradeHandler} needs. */
 export interface UpgradeHandlerConfig {
@@ -28,7 +29,29 @@ export interface UpgradeHandlerConfig {
   idleTimeoutMs?: number;
   /** The edge's own session affinity (as for plain requests); absent: none. */
   affinity?: AffinityConfig;
+  /**
+   * Wakes a dynamic version with no instance when a handshake asks for it, and hears which
+   * versions serve (a handshake counts as a request); absent: such a handshake gets 503 at once.
+   */
+  wake?: WakeClient;
+  /**
+   * How long a handshake to a sleeping version waits for its first instance before it is
+   * answered 503 with `Retry-After`; default {@link DEFAULT_WAKE_WAIT_MS}.
+   */
+  wakeWaitMs?: number;
+  /**
+   * Most handshakes waiting for woken versions at once (all versions together); beyond it a
+   * handshake is answered 503 with `Retry-After` at once. Default {@link DEFAULT_MAX_WAKE_WAITING}.
+   */
+  maxWakeWaiting?: number;
 }
+
+/**
+ * A handshake waits this long for a woken version: a cold start takes seconds (a Next.js
+ * server about 2 s, and its first health check), and it is well inside the 60 s an upstream has
+ * to answer a handshake.
+ */
+export const DEFAULT_WAKE_WAIT_MS = 20_000;
 
 /** The HTTP server's `upgrade` listener, and a way to cut every open tunnel. */
 export interface UpgradeHandler {
@@ -43,18 +66,10 @@ export interface UpgradeHandler {
    * server.close() waits for them.
    */
   closeAll(): void;
+  /** Handshakes waiting for a woken version now. */
+  wakeWaiting(): number;
 }
 
-const REFUSALS = new Map<CannedResponse, Buffer>();
-function refuse(socket: Duplex, response: CannedResponse): void {
-  let bytes = REFUSALS.get(response);
-  if (bytes === undefined) REFUSALS.set(response, (bytes = cannedBytes(response)));
-  if (socket.writable) socket.end(bytes, () => socket.destroy());
-  else socket.destroy();
-}
-
-/** Errors meaning the connection to the instance never opened: nothing reached it. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EINVAL', 'EADDRNOTAVAIL']);
 
 /**
  * WebSockets (and any other `Upgrade:`) for dynamic releases. The handshake is forwarded as an
@@ -64,27 +79,63 @@ const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'E
  * complete response that closes the connection, so nothing the client sends after a refused
  * upgrade reaches an app unchecked. Either side of a tunnel ending or failing destroys both.
  * Static and unknown hosts get the neutral 404; an upgrade request with a body (which would
- * have to be forwarded before the answer, and which no WebSocket handshake has) gets 400.
+ * have to be forwarded before the answer, and which no WebSocket handshake has) gets 400. A
+ * handshake to a dynamic version with no instance wakes it and waits for it, with the other
+ * handshakes to that version and up to a cap ({@link WakeWaiters}).
  */
 export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandler {
   const exchanges = new Set<UpgradeExchange>();
+  /** Handshakes waiting for a woken version, with what cuts each short. */
+  const waiting = new Map<Duplex, AbortController>();
   let closed = false;
   const settings = { ...config, timeoutMs: config.timeoutMs ?? 60_000, idleTimeoutMs: config.idleTimeoutMs ?? 600_000, exchanges };
-  const start = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (closed) return refuse(socket, UNAVAILABLE);
-    const host = requestHost(req);
-    if (host === MALFORMED_HOST) return refuse(socket, BAD_REQUEST);
-    const target = host === null ? null : config.table.proxyTarget(host);
-    if (target === null) return refuse(socket, NOT_FOUND);
-    if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return refuse(socket, BAD_REQUEST);
-    const length = req.headers['content-length'];
-    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return refuse(socket, BAD_REQUEST);
+  const forward = ({ req, socket, head }: Handshake, version: HostVersion) => {
+    const target = version.proxy;
     // A WebSocket upgrade of an engine.io session must reach the instance that holds it.
     const affinity = settings.affinity !== undefined && usesAffinity(target) ? settings.affinity : null;
     const pinned = affinity === null ? -1 : pinnedUpstream(target, req.headers.cookie, affinity);
     const index = pinned !== -1 ? pinned : pickUpstream(target, req);
     if (index === -1) return refuse(socket, NO_UPSTREAM);
+    config.wake?.used(version.release.version_id);
     new UpgradeExchange(settings, { req, client: socket, head, target }).send(index, false);
+  };
+  const wakeWaiters = config.wake === undefined ? null : new WakeWaiters({
+    table: config.table, wake: config.wake, waitMs: config.wakeWaitMs ?? DEFAULT_WAKE_WAIT_MS, maxWaiting: config.maxWakeWaiting ?? DEFAULT_MAX_WAKE_WAITING,
+  });
+  const wakeThenForward = (shake: Handshake, o: { host: string; version: HostVersion; waiters: WakeWaiters }) => {
+    const { socket } = shake;
+    const abort = new AbortController();
+    waiting.set(socket, abort);
+    const onClose = () => abort.abort();
+    socket.once('close', onClose);
+    o.waiters.join(o.host, o.version, abort.signal)
+      .then((outcome) => {
+        if ('aborted' in outcome || abort.signal.aborted) return void socket.destroy();
+        if ('refusal' in outcome) return refuse(socket, outcome.refusal);
+        forward(shake, outcome.version);
+      })
+      .catch((err: unknown) => {
+        config.logger.error({ err, host: o.host }, 'waking a version for a websocket failed');
+        refuse(socket, BAD_GATEWAY);
+      })
+      .finally(() => {
+        waiting.delete(socket);
+        socket.removeListener('close', onClose);
+      });
+  };
+  const start = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (closed) return refuse(socket, UNAVAILABLE);
+    const host = requestHost(req);
+    if (host === MALFORMED_HOST) return refuse(socket, BAD_REQUEST);
+    const version = host === null ? null : hostVersion(config.table, host);
+    if (host === null || version === null) return refuse(socket, NOT_FOUND);
+    if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return refuse(socket, BAD_REQUEST);
+    const length = req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return refuse(socket, BAD_REQUEST);
+    // A sleeping version (an old one, or a service scaled to zero) boots for a handshake as it
+    // does for a page load.
+    if (wakeWaiters !== null && version.proxy.upstreams.length === 0) return wakeThenForward({ req, socket, head }, { host, version, waiters: wakeWaiters });
+    forward({ req, socket, head }, version);
   };
   return {
     handle(req, client, head) {
@@ -113,166 +164,19 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
       closed = true;
       for (const exchange of exchanges) exchange.destroy();
       exchanges.clear();
+      for (const [socket, abort] of waiting) {
+        abort.abort();
+        socket.destroy();
+      }
+      waiting.clear();
     },
+    wakeWaiting: () => wakeWaiters?.waiting ?? 0,
   };
 }
 
-type Settings = UpgradeHandlerConfig & { timeoutMs: number; idleTimeoutMs: number; exchanges: Set<UpgradeExchange> };
-
-/** One upgrade request: forwarded, then either tunnelled (101) or answered and closed. */
-class UpgradeExchange {
-  readonly #c: Settings;
-  readonly #req: IncomingMessage;
-  readonly #client: Duplex;
-  readonly #head: Buffer;
-  readonly #target: ProxyTarget;
-  #state: 'waiting' | 'answering' | 'tunnel' | 'done' = 'waiting';
-  #slot: UpstreamSlot | null = null;
-  #upstreamReq: ClientRequest | null = null;
-  #upstream: Duplex | null = null;
-  /** The upgrade was forwarded (not for HTTP/1.0, which has none). */
-  #asked = false;
-  readonly #onClientGone = () => this.destroy();
-
-  constructor(settings: Settings, o: { req: IncomingMessage; client: Duplex; head: Buffer; target: ProxyTarget }) {
-    this.#c = settings;
-    this.#req = o.req;
-    this.#client = o.client;
-    this.#head = o.head;
-    this.#target = o.target;
-    settings.exchanges.add(this);
-    o.client.once('close', this.#onClientGone);
-  }
-
-  send(index: number, retried: boolean): void {
-    const address = this.#target.upstreams[index] as string;
-    const colon = address.lastIndexOf(':');
-    this.#slot = this.#c.pools.acquire(address);
-    const req = this.#req;
-    // Upgrade is HTTP/1.1's: an HTTP/1.0 request's Upgrade header must be ignored (RFC 9110 §7.8).
-    const upgrade = req.httpVersion === '1.1';
-    this.#asked = upgrade;
-    const upstreamReq = request({
-      host: address.slice(0, colon).replace(/^\[|\]$/g, ''),
-      port: Number(address.slice(colon + 1)),
-      method: req.method,
-      path: req.url,
-      headers: forwardRequestHeaders(req, { proto: this.#c.forwardedProto, upgrade }),
-      agent: false,
-      setHost: false,
-    });
-    this.#upstreamReq = upstreamReq;
-    let connected = false;
-    upstreamReq.once('socket', (socket) => socket.once('connect', () => (connected = true)));
-    upstreamReq.setTimeout(this.#c.timeoutMs, () => this.#timedOut(address));
-    upstreamReq.once('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => this.#tunnel(res, socket, head));
-    upstreamReq.once('response', (res: IncomingMessage) => this.#answer(res));
-    upstreamReq.on('error', (err: Error & { code?: string }) => {
-      if (this.#state !== 'waiting') return this.destroy();
-      this.#release();
-      // Nothing reached the instance: the handshake has no body, so one other may be tried.
-      if (!retried && !connected && NOT_CONNECTED.has(err.code ?? '') && this.#client.writable) {
-        return this.send((index + 1) % this.#target.upstreams.length, true);
-      }
-      this.#c.logger.warn({ err, upstream: address, code: err.code }, 'websocket upstream unreachable');
-      this.#finish(BAD_GATEWAY);
-    });
-    upstreamReq.end();
-  }
-
-  /** Cuts both sides at once (the client left, a tunnel failed, or the edge is closing). */
-  destroy(): void {
-    if (this.#state === 'done') return;
-    this.#end();
-    this.#upstreamReq?.destroy();
-    this.#upstream?.destroy();
-    this.#client.destroy();
-  }
-
-  /** The upstream switched protocols: pass its 101 on, then pipe bytes both ways untouched. */
-  #tunnel(res: IncomingMessage, upstream: Socket, head: Buffer): void {
-    if (this.#state !== 'waiting') {
-      upstream.destroy();
-      return this.destroy();
-    }
-    this.#upstream = upstream;
-    if (!this.#asked) {
-      // A switch nobody asked for is not something the client can follow.
-      this.#c.logger.warn({ upstream: this.#address }, 'upstream switched protocols unasked');
-      upstream.destroy();
-      return this.#finish(BAD_GATEWAY);
-    }
-    this.#state = 'tunnel';
-    const client = this.#client;
-    upstream.on('error', () => this.destroy());
-    // A clean close from the instance (say, after a WebSocket close frame): let what it sent
-    // reach the client before its socket goes too.
-    upstream.once('close', () => {
-      if (this.#state === 'done') return;
-      this.#end();
-      client.end(() => client.destroy());
-    });
-    // Every byte of the tunnel passes through the upstream socket, so its inactivity timer
-    // covers both directions.
-    upstream.setTimeout(this.#c.idleTimeoutMs, () => {
-      this.#c.logger.info({ upstream: this.#address, idle_ms: this.#c.idleTimeoutMs }, 'closing an idle tunnel');
-      this.destroy();
-    });
-    client.write(switchingHead(res));
-    if (head.length > 0) client.write(head);
-    if (this.#head.length > 0) upstream.write(this.#head);
-    upstream.pipe(client);
-    client.pipe(upstream);
-    client.resume();
-  }
-
-  /** Any other answer: the client gets it whole, and the connection ends with it. */
-  #answer(res: IncomingMessage): void {
-    if (this.#state !== 'waiting') return this.destroy();
-    this.#state = 'answering';
-    // From here the timer guards a stalled body, not a slow answer.
-    this.#upstreamReq?.setTimeout(this.#c.idleTimeoutMs);
-    pipeResponse(res, this.#client, {
-      head: this.#req.method === 'HEAD',
-      chunked: this.#req.httpVersion === '1.1',
-      done: () => {
-        if (this.#state === 'done') return;
-        this.#end();
-        this.#upstreamReq?.destroy();
-        this.#client.destroy();
-      },
-    });
-  }
-
-  #timedOut(address: string): void {
-    if (this.#state === 'tunnel' || this.#state === 'done') return;
-    if (this.#state === 'answering') return this.destroy();
-    this.#c.logger.warn({ upstream: address }, 'upstream did not answer a websocket handshake in time');
-    this.#upstreamReq?.destroy();
-    this.#finish(GATEWAY_TIMEOUT);
-  }
-
-  /** Ends the exchange with a canned answer to the client. */
-  #finish(response: CannedResponse): void {
-    if (this.#state === 'done') return;
-    this.#end();
-    refuse(this.#client, response);
-  }
-
-  /** Bookkeeping once: in-flight count, the set closeAll() cuts, the client listener. */
-  #end(): void {
-    this.#state = 'done';
-    this.#release();
-    this.#c.exchanges.delete(this);
-    this.#client.removeListener('close', this.#onClientGone);
-  }
-
-  #release(): void {
-    if (this.#slot !== null) this.#c.pools.release(this.#slot);
-    this.#slot = null;
-  }
-
-  get #address(): string | undefined {
-    return this.#slot?.address;
-  }
+/** An upgrade request as node:http hands it over. */
+interface Handshake {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
 }

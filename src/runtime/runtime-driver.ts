@@ -1,7 +1,8 @@
 /**
  * The interface between the agent and whatever actually runs instances on a host. The agent
  * (health checks, restarts, drain, reports, log shipping) knows only this; the start-up wiring
- * picks the driver once. Implementations: `local/` (sandboxed processes on this host).
+ * picks the driver once. Implementations: `local/` (sandboxed processes on this host) and
+ * `docker/` (containers on a Slipway-owned Docker engine, for image releases).
  *
  * Host-independent on purpose: nothing here assumes the instance is a process the agent can see.
  * The agent never reads `/proc`, never signals a pid and never opens a path a driver did not
@@ -127,6 +128,12 @@ export interface InstanceExit {
 export interface RuntimeDriver {
   readonly name: string;
   readonly capabilities: RuntimeCapabilities;
+  /**
+   * What the driver promises the instance of `handle`, when that differs between instances (a
+   * driver in front of others answers with the one that runs it); absent, every instance gets
+   * {@link capabilities}. Synchronous and cheap: it reads the handle, never the host.
+   */
+  capabilitiesOf?(handle: InstanceHandle): RuntimeCapabilities;
   /**
    * Host-wide setup, idempotent, before the first start: e.g. the blackhole route covering
    * every instance address and the firewall table. Throws a clear error when a required tool

@@ -44,6 +44,14 @@ export interface SlipwayConfig {
   instanceSubnet: string;
   /** Prefix of everything the runtime creates on the host (namespaces, interfaces, cgroups, firewall table). */
   runtimeLabel: string;
+  /**
+   * SLIPWAY_RUNTIME_DRIVER: `local` (default) runs every release as a sandboxed process; `docker`
+   * also runs images built from a Dockerfile, as containers on a Slipway-owned Docker engine
+   * (`home/docker`), while file-tree releases keep running on the local driver.
+   */
+  runtimeDriver: 'local' | 'docker';
+  /** SLIPWAY_CONTAINER_SUBNET: an IPv4 /16 the containers' addresses come from (docker driver); blackholed on the host. */
+  containerSubnet: string;
   /** Where the cgroup filesystem is mounted (SLIPWAY_CGROUP_ROOT, default `/sys/fs/cgroup`). */
   cgroupRoot: string;
   /** A websocket tunnel through the edge with no traffic this long is closed. */
@@ -76,6 +84,8 @@ export function homePaths(home: string) {
     buildLogs: join(home, 'build-logs'),
     edge: join(home, 'edge'),
     agent: join(home, 'agent'),
+    /** The Docker engine's state (SLIPWAY_RUNTIME_DRIVER=docker); short on purpose: its socket lives here. */
+    docker: join(home, 'docker'),
     credentials: join(home, 'credentials.json'),
     internalToken: join(home, 'internal-token'),
     secretsKey: join(home, 'secrets.key'),
@@ -132,6 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     instanceUidBase: int(env, 'SLIPWAY_INSTANCE_UID_BASE', { fallback: 300_000, min: 1000 }),
     instanceSubnet: subnet(env),
     runtimeLabel: label(env, home),
+    runtimeDriver: runtimeDriver(env),
+    containerSubnet: containerSubnet(env),
     cgroupRoot: resolve(env.SLIPWAY_CGROUP_ROOT || '/sys/fs/cgroup'),
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
     discardUnreadableSecrets: env.SLIPWAY_DISCARD_UNREADABLE_SECRETS === '1',
@@ -185,6 +197,30 @@ function buildSubnet(env: NodeJS.ProcessEnv): string {
     throw new SlipwayError('invalid_request', `SLIPWAY_BUILD_SUBNET must be an IPv4 /16 such as 10.214.0.0/16, not "${v}"`);
   }
   if (v === subnet(env)) throw new SlipwayError('invalid_request', `SLIPWAY_BUILD_SUBNET must differ from SLIPWAY_INSTANCE_SUBNET (both are ${v})`);
+  return v;
+}
+
+function runtimeDriver(env: NodeJS.ProcessEnv): 'local' | 'docker' {
+  const v = env.SLIPWAY_RUNTIME_DRIVER || 'local';
+  if (v !== 'local' && v !== 'docker') throw new SlipwayError('invalid_request', `SLIPWAY_RUNTIME_DRIVER must be local or docker, not "${v}"`);
+  return v;
+}
+
+/**
+ * The container subnet: an IPv4 /16 that must differ from the instance and build subnets. Only
+ * the docker driver uses it, so only then is it checked: a host on the local driver may use
+ * 10.215.0.0/16 for anything else.
+ */
+function containerSubnet(env: NodeJS.ProcessEnv): string {
+  const v = env.SLIPWAY_CONTAINER_SUBNET || '10.215.0.0/16';
+  if (runtimeDriver(env) !== 'docker') return v;
+  const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(v);
+  if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) {
+    throw new SlipwayError('invalid_request', `SLIPWAY_CONTAINER_SUBNET must be an IPv4 /16 such as 10.215.0.0/16, not "${v}"`);
+  }
+  for (const [name, other] of [['SLIPWAY_INSTANCE_SUBNET', subnet(env)], ['SLIPWAY_BUILD_SUBNET', buildSubnet(env)]] as const) {
+    if (v === other) throw new SlipwayError('invalid_request', `SLIPWAY_CONTAINER_SUBNET must differ from ${name} (both are ${v})`);
+  }
   return v;
 }
 

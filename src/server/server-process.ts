@@ -7,8 +7,10 @@ import { createFsBlobStore } from '../blobs/fs/fs-blob-store.js';
 import { bootstrap } from '../services/bootstrap.js';
 import { sweepIdempotencyKeys } from '../services/idempotency.js';
 import { Notifier } from '../services/notifier.js';
+import type { EngineApi } from '../runtime/docker/engine-api.js';
 import { createServices } from '../services/services.js';
 import { homePaths, type SlipwayConfig } from './config.js';
+import { containerEngineApi } from './container-engine.js';
 import { openStore } from './open-store.js';
 import { acquirePidLock } from './pid-lock.js';
 import { sweepUploadDir } from './sweep-uploads.js';
@@ -36,6 +38,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
   });
   const logger = pino({ level: config.logLevel, base: { process: 'server' } });
   let builds: BuildIsolation | undefined;
+  let docker: EngineApi | undefined;
   try {
     if (swept > 0) logger.info({ swept }, 'removed uploads left by an earlier run');
     builds = await setupBuildIsolation(config);
@@ -47,6 +50,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; it will be replaced'),
     });
     const blobs = await createFsBlobStore({ root: paths.blobs });
+    docker = config.runtimeDriver === 'docker' ? containerEngineApi(config) : undefined;
     const services = createServices({
       store, blobs, notifier: new Notifier(), logger, secrets: await loadSecretBox(store.db, {
         given: config.secretsKey, keyFile: paths.secretsKey, discardUnreadable: config.discardUnreadableSecrets, warn: (message) => logger.warn(message),
@@ -57,6 +61,9 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         buildSandbox: builds.sandbox, buildNetwork: builds.network,
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
         wakeIdleMs: config.wakeIdleMs, wakeMaxVersions: config.wakeMaxVersions,
+        // `up` starts the engine before the server; a server run alone finds it (or builds of
+        // a Dockerfile fail, `unavailable`, until there is one).
+        docker,
       },
     });
     const app = await createApi({ services, logger });
@@ -86,11 +93,13 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         services.routes.stop();
         await app.close();
         await store.close();
+        await docker?.close();
         await builds?.close().catch((err) => logger.warn({ err }, 'could not remove the build network'));
         await lock.release();
       },
     };
   } catch (err) {
+    await docker?.close().catch(() => undefined);
     await builds?.close().catch(() => undefined);
     await lock.release();
     throw err;

@@ -1,7 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homePaths, type SlipwayConfig } from './config.js';
+import type { DockerEngine } from '../runtime/docker/engine.js';
 import { destroyRuntime } from './agent-startup.js';
+import { startContainerEngine } from './container-engine.js';
 import { acquirePidLock } from './pid-lock.js';
 import { Supervisor } from './supervisor.js';
 import { waitForHttp } from './wait-http.js';
@@ -26,9 +28,13 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   const apiHost = config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost;
   const edgeHost = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
   let stopping: Promise<void> | undefined;
-  // Stopping `up` stops the apps too (unlike an agent restart, which leaves them running).
+  // Kept while it starts: a Ctrl-C then must wait for it and stop it, not leave dockerd running.
+  let engineStart: Promise<DockerEngine | null> = Promise.resolve(null);
+  // Stopping `up` stops the apps too (unlike an agent restart, which leaves them running), and
+  // the Docker engine last, once its containers are gone.
   const stop = () => (stopping ??= supervisor.stop()
-    .then(() => destroyRuntime(config).catch((err: Error) => print(`slipway: could not stop every instance: ${err.message}`)))
+    .then(() => engineStart.catch(() => null))
+    .then((engine) => destroyRuntime(config, engine).catch((err: Error) => print(`slipway: could not stop every instance: ${err.message}`)))
     .then(() => lock.release()));
   // `on`, not `once`: a second signal (npm forwarding the one the group already got) must not
   // kill `up` with the default action before it has stopped the apps and cleaned the host.
@@ -36,6 +42,14 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   process.on('SIGTERM', () => void stop().then(() => process.exit(0)));
   try {
     print(`Starting Slipway in ${config.home} …`);
+    if (config.runtimeDriver === 'docker') {
+      // First: the server builds Dockerfile sources on it and the agent adopts it. Started by
+      // `up`, it outlives agent restarts; only `up` stopping stops it.
+      const starting = startContainerEngine(config);
+      engineStart = starting;
+      const engine = await starting;
+      print(`Docker engine: dockerd pid ${engine.pid} (${engine.started ? 'started' : 'already running'}), state in ${engine.layout.stateDir}`);
+    }
     await supervisor.start({
       name: 'server', argv: selfArgv('server'), env,
       // The first start creates the embedded database, which takes several seconds.

@@ -150,6 +150,8 @@ export class BuildWorker {
           staticInclude: version.staticInclude ?? undefined,
           timeoutMs: this.ctx.config.buildTimeoutMs, onLog, user, signal: this.abort.signal, compressor: this.compressor,
           sandbox, netns,
+          // A Dockerfile is built into an image on this engine when the host has one.
+          docker: this.ctx.config.docker, imageTag: `slipway/${version.deploymentId}:v${version.versionNumber}`,
         });
         const artifact = await this.ctx.blobs.putFile(release.releasePath);
         onLog(`release ${artifact.sha256} (${artifact.size} bytes)\n`);

@@ -4,6 +4,7 @@ import type { BuildNetworkSlots } from '../build/build-network.js';
 import type { BuildSandbox } from '../build/build-sandbox.js';
 import type { UploadLimits } from '../core/limits.js';
 import type { ApiKeyRole } from '../core/states.js';
+import type { EngineApi } from '../runtime/docker/engine-api.js';
 import type { Store } from '../store/store.js';
 import type { Notifier } from './notifier.js';
 import type { SecretBox } from './secret-box.js';
@@ -29,6 +30,11 @@ export interface ServicesConfig {
   buildSandbox?: BuildSandbox;
   /** When set (with a sandbox that has `net`), each build gets its own network namespace. */
   buildNetwork?: BuildNetworkSlots;
+  /**
+   * When set (SLIPWAY_RUNTIME_DRIVER=docker), Dockerfile sources are built into images on this
+   * engine and run as containers; unset, a Dockerfile is refused (`dockerfile_requires_container_driver`).
+   */
+  docker?: EngineApi;
   /** Where live build logs are written while a build runs. */
   logDir: string;
   /** Longest a build command may run. */

@@ -157,7 +157,7 @@ export class InstanceService {
       };
       return [{
         runtime_instance_id: i.id, deployment_id: d.id, service_id: s.id, version_id: v.id, version_number: v.versionNumber,
-        slug: d.slug, artifact_sha256: v.artifactSha256, run_command: manifest.run_command, port: manifest.port, env,
+        slug: d.slug, artifact_sha256: v.artifactSha256, image: manifest.image ?? null, run_command: manifest.run_command, port: manifest.port, env,
         health: s.health, resources: s.resources, crash_loop_budget: s.crashLoopBudget, desired: i.desired,
         drain_timeout_ms: s.drainTimeoutMs, fail_fast: i.failFast, restart_count: i.restartCount,
       }];

@@ -6,7 +6,7 @@ import { openTestStore } from '../../test/support/test-store.js';
 import { runtimeInstances } from '../store/schema.js';
 import { EnvService } from './env-service.js';
 import { InstanceService } from './instance-service.js';
-import { RolloutService } from './rollout-service.js';
+import { RolloutService, failureCode } from './rollout-service.js';
 import { RouteFeed } from './route-feed.js';
 import { waitFor } from '../util/wait-for.js';
 
@@ -77,4 +77,14 @@ test('a wake and a rollback of the same version run one after another, and neith
     routes.stop();
     await cleanup();
   }
+});
+
+test('a rollout fails with the reason an instance could not start, not with a health check that never ran', () => {
+  assert.equal(failureCode('unavailable'), 'unavailable', 'no container engine on the agent');
+  assert.equal(failureCode('invalid_archive'), 'invalid_archive');
+  assert.equal(failureCode('isolation_unavailable'), 'isolation_unavailable');
+  assert.equal(failureCode('oom_killed'), 'instance_oom_killed');
+  assert.equal(failureCode('health_check_failed'), 'health_check_failed');
+  assert.equal(failureCode('something_new'), 'health_check_failed');
+  assert.equal(failureCode(null), 'health_check_failed');
 });

@@ -161,7 +161,14 @@ export class RolloutService {
 }
 
 /** The version error code for an instance failure's reason code. */
-function failureCode(reasonCode: string | null): ErrorCode {
+// Reasons that name why an instance could not start at all (no container engine on the agent,
+// a release blob that does not hold its image, a host that cannot isolate): the version fails
+// with that code, not with a health check that never ran.
+const START_FAILURE_CODES: ReadonlySet<string> = new Set(['unavailable', 'invalid_archive', 'isolation_unavailable']);
+
+/** The error a rollout fails with, from the reason code of the instance that failed it. */
+export function failureCode(reasonCode: string | null): ErrorCode {
+  if (reasonCode !== null && START_FAILURE_CODES.has(reasonCode)) return reasonCode as ErrorCode;
   const code = `instance_${reasonCode ?? ''}`;
   return (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'health_check_failed';
 }

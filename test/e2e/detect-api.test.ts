@@ -67,3 +67,9 @@ test('a source that needs a build is refused, at detect and at publish; as_is pu
   }, { description: 'the redeploy to finish' });
   assert.equal(redeployed.state, 'ready', `a redeploy keeps as_is: ${JSON.stringify(redeployed.error)}`);
 });
+
+test('a Dockerfile on a server without a Docker engine is refused by detect, naming the setting that gives it one', async () => {
+  const err = await platform.client.detect({ files: { Dockerfile: 'FROM busybox\nEXPOSE 3000\n' } }).catch((e: unknown) => e);
+  assert.ok(isSlipwayApiError(err, 'dockerfile_requires_container_driver'), String(err));
+  assert.match((err as Error).message, /SLIPWAY_RUNTIME_DRIVER=docker/);
+});

@@ -1,7 +1,7 @@
 // A Vite React app made by create-vite from the npm registry, published as a user does: with no
 // flags it is detected, installed with its devDependencies and built, and the edge serves the
 // built app (hashed assets cached for a year, HTML revalidated), never its source or its
-// package.json; and the README's explicit `npm ci && npm run build` builds it too.
+// package.json; and a user's explicit `npm ci && npm run build` (an install again) builds it too.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addLockfile, viteReactTs, type RealProject } from '../support/real-projects.js';
@@ -64,7 +64,7 @@ test('the same app with SPA fallback on: a deep link serves index.html, a missin
   assert.equal((await edgeGet(suite.platform, 'rpvite', '/assets/missing-AbCdEf12.js')).status, 404);
 });
 
-test('the README\'s explicit build command `npm ci && npm run build` builds the same app (devDependencies installed)', async () => {
+test('an explicit build command `npm ci && npm run build` builds the same app (devDependencies installed)', async () => {
   await addLockfile(project);
   const published = await publishProject(suite.platform, { dir: project.dir, slug: 'rpvitecmd', extra: ['--build-command', 'npm ci && npm run build', '--output-path', 'dist'] });
   timings.push(`npm ci && npm run build ${seconds(published.ms)}`);

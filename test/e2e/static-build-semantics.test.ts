@@ -1,5 +1,5 @@
-// What a user's own build command gets, through the real platform and the npm registry: the
-// README's `npm ci && npm run build` installs devDependencies (the build's NODE_ENV is
+// What a user's own build command gets, through the real platform and the npm registry:
+// `npm ci && npm run build` installs devDependencies (the build's NODE_ENV is
 // production), files that must never be served are left out, and files no framework built
 // revalidate, hashed-looking names included (the immutable cases are in the real-projects tests).
 import { after, before, test } from 'node:test';
@@ -26,7 +26,7 @@ async function fixtureFiles(name: string): Promise<Record<string, string>> {
   return files;
 }
 
-test('the README\'s `npm ci && npm run build` installs the devDependency the build runs', async () => {
+test('a user\'s `npm ci && npm run build` installs the devDependency the build runs', async () => {
   const result = await platform.client.publish('devbin', { files: await fixtureFiles('static-devbin') }, {
     kind: 'static', buildCommand: 'npm ci && npm run build', outputPath: 'dist', wait: true,
   });

@@ -7,6 +7,7 @@ import { after, before } from 'node:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, symlink, writeFile, copyFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EngineApi } from '../../src/runtime/docker/engine-api.js';
 import { startDockerEngine, type DockerEngine } from '../../src/runtime/docker/engine.js';
 import { cgroupDirsFor, mountsUnder, pidsMentioning } from '../../src/runtime/docker/engine-host.js';
 import { importRootfs } from '../../src/runtime/docker/image-archive.js';
@@ -80,6 +81,11 @@ function staticBusybox(): string {
 
 /** Imports a busybox base image `ref` (with `app` = uid 10001, /tmp mode 1777) and returns its id. */
 export async function importBusyboxBase(engine: DockerEngine, ref: string): Promise<string> {
+  return importBusyboxImage(engine.api, ref);
+}
+
+/** {@link importBusyboxBase} into any engine, e.g. the one a test platform started. */
+export async function importBusyboxImage(api: EngineApi, ref: string): Promise<string> {
   const root = await mkdtemp('/tmp/swd-rootfs-');
   try {
     await mkdir(join(root, 'bin'));
@@ -94,7 +100,7 @@ export async function importBusyboxBase(engine: DockerEngine, ref: string): Prom
     await writeFile(join(root, 'etc/group'), 'root:x:0:\napp:x:10001:\n');
     // GNU tar, not node-tar: node-tar's portable mode drops /tmp's group and other write bits.
     const tar = execFileSync('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-c', '.'], { maxBuffer: 64 * 1024 * 1024 });
-    return await importRootfs(engine.api, tar, { ref, changes: ['CMD ["/bin/sh"]', 'ENV PATH=/bin'] });
+    return await importRootfs(api, tar, { ref, changes: ['CMD ["/bin/sh"]', 'ENV PATH=/bin'] });
   } finally {
     await removeDir(root);
   }

@@ -73,6 +73,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   let dropDatabase: (() => Promise<void>) | undefined;
   const instanceNet = claimHostValue('instance-subnet', 100, 200);
   const buildNet = claimHostValue('build-subnet', 200, 250);
+  // A docker platform's containers get a /16 of their own (10.20-49.x, apart from the others).
+  const docker = options.env?.SLIPWAY_RUNTIME_DRIVER === 'docker';
+  const containerNet = docker ? claimHostValue('container-subnet', 20, 50) : null;
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     SLIPWAY_HOME: home,
@@ -86,6 +89,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // And build networks (their own /30s, blackhole route and firewall table).
     SLIPWAY_BUILD_SUBNET: `10.${buildNet.value}.0.0/16`,
     SLIPWAY_RUNTIME_LABEL: `t${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
+    ...(containerNet ? { SLIPWAY_CONTAINER_SUBNET: `10.${containerNet.value}.0.0/16` } : {}),
     ...options.env,
   };
   delete env.SLIPWAY_API_URL;
@@ -110,7 +114,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const cleanup = async () => {
     if (up.exitCode === null && up.signalCode === null) {
       up.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      // A docker platform also stops its containers and its engine (dockerd's own grace).
+      await Promise.race([exited, new Promise((r) => setTimeout(r, docker ? 45_000 : 15_000))]);
       if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL');
     }
     await dropDatabase?.().catch(() => undefined);
@@ -118,6 +123,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // Only once the platform is gone, with its routes and addresses.
     instanceNet.release();
     buildNet.release();
+    containerNet?.release();
   };
   try {
     await waitFor(() => out.includes('Slipway is up.') || up.exitCode !== null, { timeoutMs: 120_000, description: 'slipway up' });

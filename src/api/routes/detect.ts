@@ -22,7 +22,7 @@ export const DetectResultSchema = z.object({
   install: z.array(z.array(z.string())),
   build_command: z.string().nullable(),
   output_path: z.string().nullable().describe('static: the folder published (null: the root, or the first of dist, build, out, public the build makes)'),
-  run_command: z.string().nullable(),
+  run_command: z.string().nullable().describe("dynamic: what starts the app; '' for an image built from a Dockerfile that runs its own CMD/ENTRYPOINT"),
   port: z.number().int().nullable(),
   package_root: z.string().nullable().describe('dynamic: the only folder of the built tree that is packaged'),
 });
@@ -32,7 +32,8 @@ export const DetectResultSchema = z.object({
  * anything. It takes the same body and options as a publish (an archive with options in the
  * query, or a JSON file map), received by the same code (limits, path checks), and answers the
  * plan with its reasons, or the error the publish's build would fail with (`build_required`,
- * `build_toolchain_missing`, …).
+ * `build_toolchain_missing`, `dockerfile_requires_container_driver` on a host without a Docker
+ * engine, …). A Dockerfile plan answers `run_command: ''` when the image's own command runs.
  */
 export function detectRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -65,6 +66,8 @@ export function detectRoutes(app: FastifyInstance, services: Services): void {
         kind: options.kind === 'auto' && options.port !== undefined ? 'dynamic' : options.kind,
         buildCommand: options.buildCommand, runCommand: options.runCommand, port: options.port,
         outputPath: options.outputPath, asIs: options.asIs || prebuilt,
+        // As the build would decide: a Dockerfile is an image only where an engine builds it.
+        containerImages: services.ctx.config.docker !== undefined,
       });
       return { data: renderPlan(plan, prebuilt && !options.asIs) };
     } finally {

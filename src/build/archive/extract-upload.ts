@@ -8,7 +8,7 @@ import { normalizeEntryPath, unsafeEntry } from './entry-path.js';
 import { TRAILING_ALLOWANCE_BYTES } from './tar-bounds.js';
 import { readTar } from './tar-reader.js';
 import { TreeChecker, type TreeEntry, type TreeEntryKind } from './tree-checker.js';
-import { writeEntry } from './write-entry.js';
+import { TreeWriter } from './tree-writer.js';
 
 /** Options for {@link extractUpload}. */
 export interface ExtractUploadOptions {
@@ -66,8 +66,9 @@ export function maxTarBytes(limits: UploadLimits): number {
 
 /**
  * Unpacks an uploaded tar or tar.gz into `destDir` in one pass, all or nothing: every entry is
- * checked before it is written, and on any refusal everything written so far is removed, so
- * `destDir` holds either the whole approved tree or nothing. Refused: `unsafe_archive` for
+ * checked before it is written (the writes run several at a time, see `TreeWriter`), and on any
+ * refusal everything written so far is removed, once every write has ended, so `destDir` holds
+ * either the whole approved tree or nothing. Refused: `unsafe_archive` for
  * absolute paths, `..`, control characters, backslashes or non-UTF-8 bytes in names, hardlinks,
  * devices, FIFOs, symlinks leading out of the root, entries under a symlink, and duplicates;
  * `invalid_archive` for anything that is not a complete, well-formed archive (trailing data
@@ -92,18 +93,29 @@ export async function extractUpload(options: ExtractUploadOptions): Promise<Extr
   });
   try {
     const checker = new TreeChecker(limits);
-    await readTar({
-      archivePath,
-      input: options.input,
-      gzip: options.format === 'sniff' ? 'sniff' : options.format === 'tgz',
-      declaredBy: options.declaredBy,
-      maxTarBytes: maxTarBytes(limits),
-      onEntry: async (entry) => {
-        const checked = classify(entry);
-        if (checked) checker.add(checked);
-        await writeEntry(destDir, entry, checked);
-      },
+    const writer = await TreeWriter.create(destDir).catch((err: unknown) => {
+      options.input?.destroy();
+      throw err;
     });
+    try {
+      await readTar({
+        archivePath,
+        input: options.input,
+        gzip: options.format === 'sniff' ? 'sniff' : options.format === 'tgz',
+        declaredBy: options.declaredBy,
+        maxTarBytes: maxTarBytes(limits),
+        onEntry: async (entry) => {
+          const checked = classify(entry);
+          if (checked) checker.add(checked);
+          await writer.add(entry, checked);
+        },
+      });
+      await writer.finish();
+    } catch (err) {
+      // Writes still running would land after the clean-up below.
+      await writer.settle();
+      throw err;
+    }
     // Links are checked against each other once all are known; until then nothing was written
     // through one (no entry may sit under a symlink), and a refusal removes them all.
     checker.finish();

@@ -183,7 +183,26 @@ test('python: a poetry project installs with pip; uv is used only when the host 
   await mkdir(withUv);
   for (const tool of ['python3', 'uv']) await writeFile(join(withUv, tool), '#!/bin/sh\n', { mode: 0o755 });
   const uv = await detect(uvLock, { pathEnv: withUv });
-  assert.deepEqual(uv.kind === 'dynamic' && uv.install.map((argv) => argv.slice(0, 2).join(' ')), ['python3 -m', 'uv export', 'uv pip', '.venv/bin/python -c']);
+  assert.deepEqual(uv.kind === 'dynamic' && uv.install.map((argv) => argv.slice(0, 2).join(' ')), ['python3 -m', 'uv sync', '.venv/bin/python -c']);
+});
+
+test('python: a uv project installs itself, not only its dependencies, and not as an editable link into the build tree', async () => {
+  const withUv = join(work, 'with-uv-sync');
+  await mkdir(withUv);
+  for (const tool of ['python3', 'uv']) await writeFile(join(withUv, tool), '#!/bin/sh\n', { mode: 0o755 });
+  const files = { 'pyproject.toml': '[project]\nname = "x"\n[build-system]\nrequires = ["hatchling"]\n', 'uv.lock': '', 'main.py': '' };
+  const plan = await detect(files, { pathEnv: withUv });
+  assert.ok(plan.kind === 'dynamic');
+  // `uv sync` installs the project itself unless it is a virtual project (no build system),
+  // which is uv's own rule; --no-editable because an editable install points into the build's
+  // tree, which is gone when the release runs. --python pins the .venv made from the host's
+  // python3: when it does not satisfy requires-python the sync fails instead of rebuilding
+  // .venv around an interpreter outside the release.
+  assert.deepEqual(plan.install[1], ['uv', 'sync', '--frozen', '--no-dev', '--no-editable', '--no-python-downloads', '--python', '.venv/bin/python']);
+  assert.ok(plan.reasons.includes('pyproject.toml and uv.lock, uv installed: uv sync --frozen into .venv (the locked packages and the project itself)'));
+  // Without a lock, pip installs the project (and with it its dependencies).
+  const unlocked = await detect({ 'pyproject.toml': files['pyproject.toml'], 'main.py': '' }, { pathEnv: withUv });
+  assert.deepEqual(unlocked.kind === 'dynamic' && unlocked.install[1], ['.venv/bin/python', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '.']);
 });
 
 test('static files: the root, or public/', async () => {

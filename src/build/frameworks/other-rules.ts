@@ -3,23 +3,56 @@ import { DEFAULT_PORTS } from '../app-plan.js';
 import { detectGo, detectMix } from '../detect-compiled.js';
 import { detectNode } from '../detect-node.js';
 import { detectPython } from '../detect-python.js';
-import { isSourceFile, requireTool } from '../detect-support.js';
+import { isSourceFile, readSourceFile, requireTool } from '../detect-support.js';
+import { dockerfileExposedPort } from '../dockerfile-expose.js';
+import { dockerfileBaseImages } from '../dockerfile-from.js';
 import type { FrameworkRule } from './framework-rule.js';
 import { found } from './node-rule-kit.js';
 
+/** The port a container app gets when its Dockerfile exposes none (the common container default). */
+export const DOCKERFILE_DEFAULT_PORT = 8080;
+
 /**
- * A root Dockerfile: `dockerfile_requires_container_driver` (this driver runs processes, not
- * images). Skipped when the publish gives a run command, which then runs the source as a process.
+ * A root Dockerfile. On a host with a container driver (`facts.containerImages`) it is the plan:
+ * the engine builds the image from it and the image is the release; the port is the first TCP
+ * port its final stage EXPOSEs, else {@link DOCKERFILE_DEFAULT_PORT}; the app runs the image's
+ * own command. Elsewhere it is `dockerfile_requires_container_driver`. Skipped for `kind:
+ * static`, and, without a container driver, when the publish gives a run command (the source
+ * then runs as a process); with one, a run command replaces the image's command instead.
  */
 export const dockerfile: FrameworkRule = {
   id: 'dockerfile', name: 'Dockerfile', ecosystem: 'docker',
-  looksFor: 'a `Dockerfile` at the root (skipped when the publish gives a run command)',
-  summary: { build: '—', serves: 'refused: `dockerfile_requires_container_driver` (give `run_command` to run the source as a process)' },
+  looksFor: 'a `Dockerfile` at the root (without a container driver: skipped when the publish gives a run command)',
+  summary: {
+    build: 'the Dockerfile, with BuildKit on the host\'s Docker engine (SLIPWAY_RUNTIME_DRIVER=docker); no network in build steps',
+    serves: 'the image, as containers: its own CMD/ENTRYPOINT (or the given `run_command`), port from its `EXPOSE`; without a container driver refused: `dockerfile_requires_container_driver` (give `run_command` to run the source as a process)',
+    port: DOCKERFILE_DEFAULT_PORT,
+  },
   async detect(facts) {
     if (!facts.rootFiles.has('Dockerfile')) return null;
-    throw new SlipwayError('dockerfile_requires_container_driver', 'this driver runs processes, not images; give run_command, or use a container driver', {
-      details: { file: 'Dockerfile' },
-    });
+    if (!facts.containerImages) {
+      throw new SlipwayError(
+        'dockerfile_requires_container_driver',
+        'this host runs processes, not images: give run_command to run the source as a process, or run Slipway with SLIPWAY_RUNTIME_DRIVER=docker to build and run the Dockerfile',
+        { details: { file: 'Dockerfile' } },
+      );
+    }
+    const text = (await readSourceFile(facts, 'Dockerfile')) ?? '';
+    const bases = dockerfileBaseImages(text);
+    const exposed = dockerfileExposedPort(text);
+    const port = exposed?.port ?? DOCKERFILE_DEFAULT_PORT;
+    return {
+      kind: 'dynamic', detected: 'dockerfile',
+      reasons: [
+        `${found('Dockerfile')}: the image is built from it with BuildKit on this host's Docker engine, and runs as containers`,
+        bases.length ? `base image${bases.length > 1 ? 's' : ''}: ${bases.join(', ')} (must be on the engine: no registry is reachable)` : 'no base image from outside the Dockerfile',
+        "run: the image's own CMD/ENTRYPOINT",
+        exposed === null
+          ? `no EXPOSE: ${port}, the common container default; the app gets PORT`
+          : `port ${port}: ${exposed.line}${exposed.inheritedFrom === null ? '' : ` (in stage ${exposed.inheritedFrom}, which the final stage is built from)`}`,
+      ],
+      install: [], runCommand: '', port, dockerfile: 'Dockerfile', canBeStatic: false,
+    };
   },
 };
 

@@ -22,18 +22,20 @@ export interface SourceFacts extends DetectContext {
   /** Names of the directories at the root. */
   rootDirs: ReadonlySet<string>;
   pkg: PackageJson | null;
+  /** True when the host builds Dockerfiles into images and runs them (a container driver). */
+  containerImages: boolean;
 }
 
 /** The extensions a JavaScript tool's config file may have. */
 const CONFIG_EXTENSIONS = ['js', 'mjs', 'cjs', 'ts', 'mts', 'cts'] as const;
 
-/** Reads the facts of `ctx.srcDir`. */
-export async function loadSourceFacts(ctx: DetectContext): Promise<SourceFacts> {
+/** Reads the facts of `ctx.srcDir`; `containerImages` is the host's, passed through. */
+export async function loadSourceFacts(ctx: DetectContext & { containerImages?: boolean }): Promise<SourceFacts> {
   const entries = await readdir(ctx.srcDir, { withFileTypes: true });
   const rootFiles = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
   const rootDirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
   const text = rootFiles.has('package.json') ? await readSourceFile(ctx, 'package.json') : undefined;
-  return { ...ctx, rootFiles, rootDirs, pkg: text === undefined ? null : parsePackageJson(text) };
+  return { ...ctx, containerImages: ctx.containerImages ?? false, rootFiles, rootDirs, pkg: text === undefined ? null : parsePackageJson(text) };
 }
 
 /** The first `<base>.{js,mjs,cjs,ts,mts,cts}` at the root (`vite.config.ts`), or undefined. */

@@ -59,7 +59,8 @@ export function describePlan(plan: DetectResult): string {
     ['build', plan.build_command],
     ['output', plan.kind === 'static' ? (plan.output_path ?? (plan.build_command ? 'dist, build, out or public, whichever the build makes' : '. (the root)')) : null],
     ['package', plan.package_root],
-    ['run', plan.run_command],
+    // An image built from a Dockerfile may run its own command.
+    ['run', plan.run_command === '' ? "the image's own CMD/ENTRYPOINT" : plan.run_command],
     ['port', plan.port === null ? null : String(plan.port)],
   ];
   const shown = lines.filter((l): l is [string, string] => l[1] !== null);

@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
 import { inspectHost, type HostReport } from '../../runtime/local/host-report.js';
-import { loadConfig } from '../../server/config.js';
+import { homePaths, loadConfig } from '../../server/config.js';
 import { writeJson } from '../cli-io.js';
 import { handleErrors, ReportedFailure, type CommandContext } from '../command-context.js';
+import { formatDockerReport, inspectDocker, type DockerReport } from '../docker-report.js';
 
 /**
  * `slipway doctor`: what this host gives Slipway and what each missing piece costs, ending in a
  * verdict on how apps would run. It inspects the local host only (no server needed), with the
  * same probe the agent uses and the same settings (SLIPWAY_CGROUP_ROOT, SLIPWAY_RUNTIME_ISOLATION,
- * the API and edge ports). Exits 1 when apps would be refused (root without the sandbox tools),
- * so `slipway doctor && slipway up` stops there; 0 for every other verdict.
+ * the API and edge ports). With SLIPWAY_RUNTIME_DRIVER=docker it also reports Docker's engine.
+ * Exits 1 when apps would be refused (root without the sandbox tools) or `up` would refuse to
+ * start (docker selected, dockerd missing), so `slipway doctor && slipway up` stops there; 0 for
+ * every other verdict.
  *
  * @example
  * slipway doctor
@@ -29,16 +32,19 @@ export function registerDoctorCommand(program: Command, ctx: CommandContext): vo
           { name: 'edge', host: config.httpHost, port: config.httpPort },
         ],
       });
-      if (flags.json) writeJson(ctx.io.stdout, report);
-      else ctx.io.stdout(formatReport(report));
-      if (report.verdict === 'refused') throw new ReportedFailure();
+      const docker = config.runtimeDriver === 'docker'
+        ? inspectDocker({ stateDir: homePaths(config.home).docker, path: ctx.io.env.PATH ?? process.env.PATH })
+        : null;
+      if (flags.json) writeJson(ctx.io.stdout, docker ? { ...report, docker } : report);
+      else ctx.io.stdout(formatReport(report, docker));
+      if (report.verdict === 'refused' || docker?.cost) throw new ReportedFailure();
     }));
 }
 
 const mark = (ok: boolean): string => (ok ? 'ok' : 'MISSING').padEnd(7);
 
-/** The report as text: one line per fact, the costs, then the verdict. */
-export function formatReport(r: HostReport): string {
+/** The report as text: one line per fact, the costs, then the verdict (and Docker's, when selected). */
+export function formatReport(r: HostReport, docker: DockerReport | null = null): string {
   const lines: string[] = [];
   lines.push(`${mark(r.root)} root${r.root ? '' : ` (uid ${r.uid ?? '?'})`}`);
   for (const [name, path] of Object.entries(r.tools)) {
@@ -53,10 +59,18 @@ export function formatReport(r: HostReport): string {
   const l = r.loop_devices;
   lines.push(`${mark(l.loop_control && l.losetup !== null && l.mkfs_ext4 !== null)} loop devices (/dev/loop-control ${l.loop_control ? 'yes' : 'no'}, losetup ${l.losetup ? 'yes' : 'no'}, mkfs.ext4 ${l.mkfs_ext4 ? 'yes' : 'no'})`);
   for (const p of r.ports) lines.push(`${(p.free ? 'ok' : 'BUSY').padEnd(7)} port ${p.port} (${p.name}) on ${p.host}${p.free ? ' is free' : `: ${p.error}`}`);
-  if (r.costs.length > 0) {
+  if (docker) lines.push(...formatDockerReport(docker));
+  const costs = docker?.cost ? [...r.costs, docker.cost] : r.costs;
+  if (costs.length > 0) {
     lines.push('', 'What is missing costs:');
-    for (const cost of r.costs) lines.push(`  - ${cost}`);
+    for (const cost of costs) lines.push(`  - ${cost}`);
   }
   lines.push('', `verdict: ${r.summary}`);
+  if (docker) {
+    lines.push(!docker.dockerd
+      ? 'images: REFUSED: `slipway up` does not start without dockerd (SLIPWAY_RUNTIME_DRIVER=docker)'
+      : docker.cost ? 'images: REFUSED: Dockerfile apps cannot start without docker-init (SLIPWAY_RUNTIME_DRIVER=docker)'
+      : `images: Dockerfile apps build and run as containers on a Slipway-owned dockerd ${docker.version ?? ''}`.trimEnd());
+  }
   return `${lines.join('\n')}\n`;
 }

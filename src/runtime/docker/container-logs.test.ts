@@ -2,10 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import { DEFAULT_RESOURCES } from '../../core/runtime.js';
 import { removeDir } from '../../util/temp-dir.js';
 import { waitFor } from '../../util/wait-for.js';
 import { dockerSkipReason, useBusyboxEngine } from '../../../test/support/docker-engine.js';
+import type { EngineApi } from './engine-api.js';
 import { copyContainerLogs, demuxFrames, parseTimestamp } from './container-logs.js';
 import { inspectContainer, removeContainer, startContainer, stopContainer } from './containers.js';
 
@@ -34,6 +36,40 @@ test('engine timestamps keep their nanoseconds', () => {
   assert.deepEqual(parseTimestamp('2026-12-06T19:01:02.000000007Z'), { seconds: Date.parse('2026-12-06T19:01:02Z') / 1000, nanos: 7 });
   assert.deepEqual(parseTimestamp('2026-12-06T19:01:02Z')?.nanos, 0);
   assert.equal(parseTimestamp('garbage'), null);
+});
+
+test('a copier aborted before the engine answered the log request ends once it answers, instead of following forever', async () => {
+  // The copy code around a stand-in engine whose answer is held back until after the abort.
+  let answer!: (body: Readable) => void;
+  let fakeAsked!: () => void;
+  const asked = new Promise<void>((resolve) => {
+    fakeAsked = resolve;
+  });
+  const api: EngineApi = {
+    json: () => Promise.reject(new Error('not used')),
+    stream: () => {
+      fakeAsked();
+      return new Promise<Readable>((resolve) => (answer = resolve));
+    },
+    close: async () => undefined,
+  };
+  const dir = await mkdtemp('/tmp/swd-logs-');
+  const body = new PassThrough(); // a followed container's output: it never ends by itself
+  try {
+    const abort = new AbortController();
+    let ended = false;
+    const copying = copyContainerLogs(api, { containerId: 'c1', logPath: join(dir, 'out.log'), cursorPath: join(dir, 'cursor'), signal: abort.signal })
+      .finally(() => (ended = true));
+    await asked;
+    abort.abort();
+    answer(body);
+    await waitFor(() => ended, { timeoutMs: 5_000, description: 'the aborted copier to end' });
+    await copying;
+    assert.equal(body.destroyed, true, 'the followed stream is let go');
+  } finally {
+    body.destroy();
+    await removeDir(dir);
+  }
 });
 
 test('output is copied into logPath, and a copier started again resumes without losing or doubling a line', { skip }, async () => {

@@ -2,7 +2,10 @@
  * Copies a container's output from the engine into the instance's `logPath`, the file the agent
  * ships (see {@link StartInstanceSpec.logPath}). The engine keeps the output while no agent
  * runs; a copier started again after a restart resumes after the last line it copied, found
- * through a cursor file (the engine's timestamp of that line), so nothing is lost or doubled.
+ * through a cursor file (the engine's timestamp of that line), so nothing the engine still holds
+ * is lost or doubled. The engine keeps only its json-file buffer (10 MB × 2 files per
+ * container, see `container-spec.ts`): output it rotated away while no copier ran is lost, and
+ * a crash between appending lines and writing the cursor repeats those lines once.
  */
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import type { EngineApi } from './engine-api.js';
@@ -75,6 +78,12 @@ export async function copyContainerLogs(api: EngineApi, options: LogCopyOptions)
   const abort = (): void => {
     body.destroy();
   };
+  // An abort while the request was on its way fired no listener: without this check the copier
+  // would follow a running container's output for ever, and whoever awaits it with it.
+  if (options.signal?.aborted) {
+    abort();
+    return;
+  }
   options.signal?.addEventListener('abort', abort, { once: true });
   let pending: Buffer = Buffer.alloc(0);
   try {

@@ -31,6 +31,7 @@ test('the create body carries the same limits, no network and no privileges', ()
   assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
   assert.match(host.Tmpfs['/tmp'] ?? '', /size=64m/);
   assert.equal(host.RestartPolicy.Name, 'no', 'restarts are the agent’s, with its backoff');
+  assert.equal(host.Init, true, 'an init forwards SIGTERM: a pid 1 without a handler would ignore it');
 });
 
 test('an empty run command keeps the image’s own command; PORT always wins', () => {

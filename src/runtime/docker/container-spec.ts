@@ -28,11 +28,14 @@ export const MERGE_STDERR = 'exec 2>&1\n';
 export interface ContainerCreateBody {
   Image: string;
   Cmd?: string[];
+  /** `[""]` resets the image's ENTRYPOINT (the Engine API's spelling), so a run command runs as given. */
+  Entrypoint?: string[];
   Env: string[];
   User: string;
   Labels: Record<string, string>;
   HostConfig: {
     NetworkMode: 'none';
+    Init: true;
     ReadonlyRootfs: true;
     Tmpfs: Record<string, string>;
     Memory: number;
@@ -83,24 +86,32 @@ function usableUid(uid: string): boolean {
 }
 
 /**
- * The create body for `spec` running `release`. The app gets no network at all (`none`: only
- * `lo`); a read-only root with a size-limited tmpfs on /tmp (it takes the image's /tmp mode,
- * 1777 in every distribution image); no capabilities and no privilege gain; memory without swap,
- * a CPU quota and a pids limit from {@link StartInstanceSpec.resources}; and no engine restart
- * policy, because restarts are the agent's (with its crash-loop backoff). `user` is the one
- * {@link instanceUser} chose (resolved against the image by `resolveInstanceUser`).
+ * The create body for `spec` running `release`. The engine gives it no network (`none`: only
+ * `lo`; the driver joins that namespace to the host itself, see `container-net.ts`); the
+ * engine's init as pid 1; a read-only root with a size-limited tmpfs on /tmp (it takes the
+ * image's /tmp mode, 1777 in every distribution image); no capabilities and no privilege gain;
+ * memory without swap, a CPU quota and a pids limit from {@link StartInstanceSpec.resources};
+ * and no engine restart policy, because restarts are the agent's (with its crash-loop
+ * backoff). `user` is the one {@link instanceUser} chose (resolved against the image by
+ * `resolveInstanceUser`).
  */
 export function containerCreateBody(spec: StartInstanceSpec, release: ImageRelease, user: string): ContainerCreateBody {
   const env: Record<string, string> = { HOME: '/tmp', TMPDIR: '/tmp', ...spec.env, PORT: String(spec.port) };
   const memory = spec.resources.memory_mb * 1024 * 1024;
   return {
     Image: release.image,
-    ...(spec.runCommand.trim() === '' ? {} : { Cmd: ['/bin/sh', '-c', `${MERGE_STDERR}${spec.runCommand}`] }),
+    // A run command replaces the image's command *and* its entrypoint: left in place, an
+    // ENTRYPOINT would get `/bin/sh -c …` as its arguments instead of running it.
+    ...(spec.runCommand.trim() === '' ? {} : { Entrypoint: [''], Cmd: ['/bin/sh', '-c', `${MERGE_STDERR}${spec.runCommand}`] }),
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     User: user,
     Labels: { [OWNER_LABEL]: 'true', [INSTANCE_LABEL]: spec.id },
     HostConfig: {
       NetworkMode: 'none',
+      // The engine's own init (tini) as pid 1: it forwards SIGTERM to the app, which then ends
+      // as it would outside a container (a pid 1 without a handler ignores SIGTERM), and reaps
+      // the app's orphans.
+      Init: true,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.resources.disk_mb}m` },
       Memory: memory,

@@ -20,13 +20,27 @@ const ENDS = new Set(['die', 'stop', 'destroy']);
 export interface ContainerWatch {
   /** True while the container runs, as far as the last event said. */
   isRunning(containerId: string): Promise<boolean>;
+  /**
+   * Whether the container runs, or null when neither the snapshot nor any event so far named it
+   * (one started a moment ago whose `start` event is still on its way, or one removed): the
+   * caller then asks the engine.
+   */
+  state(containerId: string): Promise<boolean | null>;
+  /**
+   * True once the engine reported an OOM kill in the container (its `oom` event) since this
+   * watch began. Docker 20.10 sets `OOMKilled` in the container's state only when the kernel's
+   * notice reached it before the exit (under load it may come after); the event comes either way.
+   */
+  sawOomKill(containerId: string): boolean;
   /** Stops following the engine. */
   close(): void;
 }
 
 /** Starts watching the engine behind `api`; resolves once the first snapshot is in. */
 export async function watchContainers(api: EngineApi): Promise<ContainerWatch> {
-  const running = new Set<string>();
+  // Container id → running; ids the engine removed are dropped (they are unknown again).
+  const states = new Map<string, boolean>();
+  const oomKilled = new Set<string>();
   let stream: Readable | null = null;
   let ready: Promise<void> | null = null;
   let closed = false;
@@ -36,8 +50,8 @@ export async function watchContainers(api: EngineApi): Promise<ContainerWatch> {
     const events = await api.stream({ method: 'GET', path: '/events', query: { filters } });
     stream = events;
     const list = await api.json<{ Id: string; State: string }[]>({ method: 'GET', path: '/containers/json', query: { all: true, filters: { label: [`${OWNER_LABEL}=true`] } } });
-    running.clear();
-    for (const container of list) if (container.State === 'running') running.add(container.Id);
+    states.clear();
+    for (const container of list) states.set(container.Id, container.State === 'running');
     void follow(events);
   }
 
@@ -49,8 +63,13 @@ export async function watchContainers(api: EngineApi): Promise<ContainerWatch> {
         const id = event.id ?? event.Actor?.ID;
         const action = (event.Action ?? '').split(':')[0] ?? '';
         if (id === undefined) continue;
-        if (STARTS.has(action)) running.add(id);
-        else if (ENDS.has(action)) running.delete(id);
+        if (action === 'oom') oomKilled.add(id);
+        if (STARTS.has(action)) states.set(id, true);
+        else if (action === 'destroy') {
+          states.delete(id);
+          oomKilled.delete(id);
+        }
+        else if (ENDS.has(action)) states.set(id, false);
       }
     } catch {
       // A broken stream is re-opened by the next call (below); nothing to report here.
@@ -61,14 +80,22 @@ export async function watchContainers(api: EngineApi): Promise<ContainerWatch> {
     }
   }
 
-  ready = open();
+  // A failed (re-)open is tried again by the next call rather than remembered.
+  const reopen = (): Promise<void> => open().catch((err: unknown) => {
+    ready = null;
+    throw err;
+  });
+  ready = reopen();
   await ready;
+  const state = async (containerId: string): Promise<boolean | null> => {
+    if (!closed && ready === null) ready = reopen();
+    await ready;
+    return states.get(containerId) ?? null;
+  };
   return {
-    async isRunning(containerId) {
-      if (!closed && ready === null) ready = open();
-      await ready;
-      return running.has(containerId);
-    },
+    isRunning: async (containerId) => (await state(containerId)) === true,
+    state,
+    sawOomKill: (containerId) => oomKilled.has(containerId),
     close() {
       closed = true;
       stream?.destroy();

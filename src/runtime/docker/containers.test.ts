@@ -69,6 +69,13 @@ test("the image's own non-root user is kept; root in the image is not", { skip }
   assert.match(asRoot.logs, /65534/);
 });
 
+test("a run command replaces the image's ENTRYPOINT as well as its command", { skip }, async () => {
+  await importRootfs(api(), await imageTarOf('slipway-test/busybox:1'), { ref: 'slipway-test/entry:1', changes: ['ENTRYPOINT ["/bin/echo", "from-entrypoint"]'] });
+  const run = await runToExit('rti_entry', 'echo from-run-command', { release: { kind: 'image', image: 'slipway-test/entry:1' } });
+  assert.match(run.logs, /from-run-command/);
+  assert.doesNotMatch(run.logs, /from-entrypoint/);
+});
+
 test('memory, CPU and pids limits are enforced inside the container', { skip }, async () => {
   const cpu = await runToExit('rti_cpu', 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us');
   assert.match(cpu.logs, /50000\D+100000/, 'half a core: a 50 ms quota per 100 ms period');
@@ -84,9 +91,11 @@ test('memory, CPU and pids limits are enforced inside the container', { skip }, 
   // A control first: memory use within the limit ends normally.
   const small = await runToExit('rti_mem_ok', 'dd if=/dev/zero of=/dev/null bs=1M count=8 && echo fits');
   assert.equal(small.state.exit.oomKilled, false);
+  // Killed (SIGKILL: 137) for its memory: nothing else signals it. The engine's own OOMKilled
+  // flag is not asserted here: Docker 20.10 misses it when the kernel's notice comes after the
+  // exit (seen under load); the event-fed record the driver uses is tested below.
   const oom = await runToExit('rti_mem', 'a=x; while true; do a="$a$a"; done');
-  assert.equal(oom.state.exit.oomKilled, true, 'the kernel killed it for its memory');
-  assert.equal(oom.state.exit.exitCode, 137);
+  assert.equal(oom.state.exit.exitCode, 137, 'the kernel killed it for its memory');
 });
 
 test('containers are found again by their instance label, and removal is idempotent', { skip }, async (t) => {
@@ -127,6 +136,22 @@ test('the event-fed view says which containers run, without asking the engine pe
     watch.close();
     await removeContainer(api(), long.containerId);
     await removeContainer(api(), short.containerId);
+  }
+});
+
+test('the event-fed view records an OOM kill, which the engine\'s own flag may miss; a plain exit is none', { skip }, async () => {
+  const watch = await watchContainers(api());
+  const oom = await startContainer(api(), spec('rti_watch_oom', 'a=x; while true; do a="$a$a"; done'));
+  const fine = await startContainer(api(), spec('rti_watch_fine', 'echo fine'));
+  try {
+    await waitFor(() => watch.sawOomKill(oom.containerId), { timeoutMs: 30_000, description: 'the oom event' });
+    await waitFor(async () => (await inspectContainer(api(), fine.containerId))?.running === false, { description: 'the plain one to end' });
+    await waitFor(async () => !(await watch.isRunning(fine.containerId)), { description: 'the plain one to show as ended' });
+    assert.equal(watch.sawOomKill(fine.containerId), false);
+  } finally {
+    watch.close();
+    await removeContainer(api(), oom.containerId);
+    await removeContainer(api(), fine.containerId);
   }
 });
 

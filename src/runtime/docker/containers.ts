@@ -8,6 +8,7 @@ import type { EngineApi } from './engine-api.js';
 import { OWNER_LABEL } from './engine.js';
 import { INSTANCE_LABEL, containerCreateBody } from './container-spec.js';
 import { resolveInstanceUser } from './image-user.js';
+import { blankHandleLabels } from './container-handles.js';
 
 /** What {@link startContainer} made. */
 export interface StartedContainer {
@@ -32,11 +33,17 @@ export function containerName(id: string): string {
   return `slipway-${id}`;
 }
 
+/** Options of {@link startContainer}. */
+export interface StartContainerOptions {
+  /** More labels on the container (the driver's own facts); Slipway's owner and instance labels win. */
+  labels?: Record<string, string>;
+}
+
 /**
  * Creates and starts the container of `spec`. Only image releases: a tree release is refused
  * with `unavailable` (this driver does not yet mount trees into a runtime image).
  */
-export async function startContainer(api: EngineApi, spec: StartInstanceSpec): Promise<StartedContainer> {
+export async function startContainer(api: EngineApi, spec: StartInstanceSpec, options: StartContainerOptions = {}): Promise<StartedContainer> {
   const release = spec.release;
   if (release.kind !== 'image') {
     throw new SlipwayError('unavailable', 'the docker driver runs image releases only so far; this release is a file tree', {
@@ -53,6 +60,9 @@ export async function startContainer(api: EngineApi, spec: StartInstanceSpec): P
       });
     });
   const body = containerCreateBody(spec, { kind: 'image', image: image.Id }, await resolveInstanceUser(api, image.Id, image.Config?.User));
+  // Every label the driver reads is named, blank unless set: the image's labels are copied onto
+  // the container for any key the request leaves out, and an image must not forge a handle.
+  body.Labels = { ...blankHandleLabels(), ...options.labels, ...body.Labels };
   const created = await api.json<{ Id: string }>({
     method: 'POST',
     path: '/containers/create',
@@ -87,13 +97,31 @@ export async function inspectContainer(api: EngineApi, containerId: string): Pro
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs` (the engine rounds up to whole seconds). */
+/**
+ * SIGTERM, then SIGKILL after `graceMs` (the engine rounds up to whole seconds). A container
+ * that already stopped (the engine answers 304) or is gone is done.
+ */
 export async function stopContainer(api: EngineApi, containerId: string, graceMs: number): Promise<void> {
   try {
-    await api.json({ method: 'POST', path: `/containers/${containerId}/stop`, query: { t: Math.ceil(graceMs / 1000) } });
+    // The answer comes once the container stopped: the grace period plus the engine's own time.
+    await api.json({ method: 'POST', path: `/containers/${containerId}/stop`, query: { t: Math.ceil(graceMs / 1000) }, timeoutMs: graceMs + 30_000 });
   } catch (err) {
-    if (!isSlipwayError(err, 'not_found')) throw err;
+    if (!isSlipwayError(err, 'not_found') && !notModified(err)) throw err;
   }
+}
+
+/** SIGKILL to the container's processes at once; one that is not running or is gone is done. */
+export async function killContainer(api: EngineApi, containerId: string): Promise<void> {
+  try {
+    await api.json({ method: 'POST', path: `/containers/${containerId}/kill` });
+  } catch (err) {
+    // 409: it is not running.
+    if (!isSlipwayError(err, 'not_found') && !(isSlipwayError(err) && err.details.statusCode === 409)) throw err;
+  }
+}
+
+function notModified(err: unknown): boolean {
+  return isSlipwayError(err) && err.details.statusCode === 304;
 }
 
 /** Kills and removes the container; one that is already gone is done. */

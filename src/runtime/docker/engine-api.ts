@@ -8,12 +8,15 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { SlipwayError, type ErrorCode } from '../../core/errors.js';
 
+/** How long a `json` request may take unless it says otherwise (see {@link EngineRequest.timeoutMs}). */
+export const JSON_REQUEST_TIMEOUT_MS = 30_000;
+
 /** The Engine API version every request names. */
 export const ENGINE_API_VERSION = 'v1.41';
 
 /** One request to the engine. */
 export interface EngineRequest {
-  method: 'GET' | 'POST' | 'DELETE' | 'HEAD';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
   /** Path after the version prefix, e.g. `/containers/create`. */
   path: string;
   /**
@@ -25,7 +28,11 @@ export interface EngineRequest {
   json?: unknown;
   /** A raw body (a tar for `/build` and `/images/load`), sent as `application/x-tar`. */
   tar?: Buffer | Readable;
-  /** Abort the whole request after this long (default: no limit, e.g. for a long build). */
+  /**
+   * Abort the whole request after this long. Default: {@link JSON_REQUEST_TIMEOUT_MS} for
+   * `json` (a wedged engine must not hold the agent for ever); no limit for `stream` (a build,
+   * a followed log, a saved image last as long as they last).
+   */
   timeoutMs?: number;
 }
 
@@ -59,8 +66,12 @@ function buildPath(request: EngineRequest): string {
   return `/${ENGINE_API_VERSION}${request.path}${query === '' ? '' : `?${query}`}`;
 }
 
-/** Creates an {@link EngineApi} that talks to the engine listening on `socketPath`. */
-export function createEngineApi(socketPath: string): EngineApi {
+/**
+ * Creates an {@link EngineApi} that talks to the engine listening on `socketPath`;
+ * `jsonTimeoutMs` overrides {@link JSON_REQUEST_TIMEOUT_MS}.
+ */
+export function createEngineApi(socketPath: string, options: { jsonTimeoutMs?: number } = {}): EngineApi {
+  const jsonTimeoutMs = options.jsonTimeoutMs ?? JSON_REQUEST_TIMEOUT_MS;
   // A pool, not one Client: a followed stream (events, logs, a build) holds its connection for
   // as long as it lasts, and every other request would queue behind it.
   const client = new Pool('http://docker', { socketPath, bodyTimeout: 0, headersTimeout: 0 });
@@ -101,7 +112,7 @@ export function createEngineApi(socketPath: string): EngineApi {
 
   return {
     async json<T>(request: EngineRequest): Promise<T> {
-      const text = await (await send(request)).text();
+      const text = await (await send({ ...request, timeoutMs: request.timeoutMs ?? jsonTimeoutMs })).text();
       return (text.trim() === '' ? undefined : JSON.parse(text)) as T;
     },
     stream: send,

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from '../../util/child-process.js';
 import { processAlive } from '../../util/process-alive.js';
-import { dockerSkipReason, startTestEngine } from '../../../test/support/docker-engine.js';
-import { startDockerEngine } from './engine.js';
+import { waitFor } from '../../util/wait-for.js';
+import { dockerSkipReason, importBusyboxBase, startTestEngine } from '../../../test/support/docker-engine.js';
+import { OWNER_LABEL, startDockerEngine } from './engine.js';
 import { cgroupDirsFor, mountsUnder, pidsMentioning, removeEngineCgroups } from './engine-host.js';
 import { removeDir } from '../../util/temp-dir.js';
 
@@ -59,6 +60,51 @@ test('a Slipway-owned dockerd changes nothing in the host network, and stop leav
   assert.deepEqual(cgroups.filter((dir) => existsSync(dir)), [], 'a cgroup is left');
   assert.equal(existsSync(stateDir), false);
   assert.deepEqual(await networkState(), before);
+});
+
+test('a running engine is never replaced: without its pid file it is still adopted, and a stalled one is waited for, then reported', { skip }, async () => {
+  const test1 = await startTestEngine();
+  const { engine, stateDir, cgroupParent } = test1;
+  let stopped = false;
+  try {
+    await importBusyboxBase(engine, 'slipway-test/busybox:1');
+    const { Id } = await engine.api.json<{ Id: string }>({
+      method: 'POST', path: '/containers/create',
+      json: { Image: 'slipway-test/busybox:1', Cmd: ['sleep', '1000'], Labels: { [OWNER_LABEL]: 'true' }, HostConfig: { NetworkMode: 'none' } },
+    });
+    await engine.api.json({ method: 'POST', path: `/containers/${Id}/start` });
+    const running = async (): Promise<boolean> =>
+      (await engine.api.json<{ State: { Running: boolean } }>({ method: 'GET', path: `/containers/${Id}/json` })).State.Running;
+
+    // The pid file gone (removed by hand, a crash while it was rewritten): the dockerd is found by its arguments.
+    await rm(engine.layout.pidFile);
+    const again = await startDockerEngine({ stateDir, cgroupParent });
+    await again.api.close();
+    assert.equal(again.started, false);
+    assert.equal(again.pid, engine.pid);
+
+    // A dockerd too busy to answer (stopped here) is waited for and then reported, never replaced.
+    process.kill(engine.pid, 'SIGSTOP');
+    stopped = true;
+    // Stopped once every thread took the signal (state T), not merely once it was sent.
+    const stateOf = (pid: number): string => /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? '?';
+    await waitFor(() => stateOf(engine.pid) === 'T', { timeoutMs: 5_000, description: 'dockerd to be stopped' });
+    const outcome = await startDockerEngine({ stateDir, cgroupParent, startTimeoutMs: 1_500 }).then(
+      async (e) => {
+        await e.api.close();
+        return `resolved: started ${e.started}, pid ${e.pid} (the stalled one is ${engine.pid})`;
+      },
+      (err: Error & { code?: string }) => `${err.code}: ${err.message}`,
+    );
+    assert.match(outcome, /^unavailable: .*did not answer/);
+    process.kill(engine.pid, 'SIGCONT');
+    stopped = false;
+    assert.equal(processAlive(engine.pid), true, 'the running dockerd was killed');
+    assert.equal(await running(), true, 'its container was stopped');
+  } finally {
+    if (stopped) process.kill(engine.pid, 'SIGCONT');
+    await test1.cleanup();
+  }
 });
 
 test('a dockerd that cannot start is reported with its log, and nothing is left running', { skip }, async () => {

@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../core/errors.js';
 import { runCommand } from '../../util/child-process.js';
@@ -20,6 +20,13 @@ import { removeDir } from '../../util/temp-dir.js';
 import { waitFor } from '../../util/wait-for.js';
 import { createEngineApi, type EngineApi } from './engine-api.js';
 import { mountsUnder, pidsMentioning, removeEngineCgroups } from './engine-host.js';
+import { engineOwners, lockEngineState } from './engine-owner.js';
+
+/**
+ * The PATH dockerd is started with when Slipway's own has none (it finds containerd, runc and
+ * docker-init on it); `slipway doctor` looks for them on the same one.
+ */
+export const ENGINE_FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Label on everything Slipway creates in an engine; cleanup touches only what carries it. */
 export const OWNER_LABEL = 'dev.slipway.owned';
@@ -108,24 +115,17 @@ async function ping(api: EngineApi): Promise<boolean> {
   }
 }
 
-function readPid(pidFile: string): number | null {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Starts dockerd on `stateDir`, or adopts the one already running there (an agent restart must
  * not restart the engine: its containers would stop). Resolves once the API answers. Throws
  * `unavailable` when dockerd is not installed or does not come up, with the tail of its log,
- * after killing it and cleaning up what it started (as {@link DockerEngine.stop} does).
+ * after killing it and cleaning up what it started (as {@link DockerEngine.stop} does), and
+ * when a dockerd already runs on the state but does not answer in time: that one is never
+ * replaced, since a second dockerd on the same state would fail and its cleanup would take
+ * the first one's containers along. One process at a time decides (a lock in the state folder).
  */
 export async function startDockerEngine(options: DockerEngineOptions): Promise<DockerEngine> {
   const layout = engineLayout(options.stateDir);
-  const cgroupParent = options.cgroupParent ?? 'slipway-docker';
   if (layout.socketPath.length > MAX_SOCKET_PATH) {
     throw new SlipwayError('invalid_request', `the engine's state folder path is too long for a unix socket: ${layout.stateDir}`, {
       details: { socketPath: layout.socketPath, max: MAX_SOCKET_PATH },
@@ -133,38 +133,70 @@ export async function startDockerEngine(options: DockerEngineOptions): Promise<D
   }
   await mkdir(layout.dataRoot, { recursive: true, mode: 0o700 });
   await mkdir(layout.execRoot, { recursive: true, mode: 0o700 });
-  const api = createEngineApi(layout.socketPath);
-  const running = readPid(layout.pidFile);
-  if (running !== null && processAlive(running) && (await ping(api))) {
-    return makeEngine({ layout, api, pid: running, started: false, cgroupParent });
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  // Long enough for a holder that is itself starting an engine to finish.
+  const unlock = await lockEngineState(layout.stateDir, timeoutMs + 10_000);
+  try {
+    return await startOrAdopt(layout, options, timeoutMs);
+  } finally {
+    await unlock();
   }
+}
+
+async function startOrAdopt(layout: EngineLayout, options: DockerEngineOptions, timeoutMs: number): Promise<DockerEngine> {
+  const cgroupParent = options.cgroupParent ?? 'slipway-docker';
+  const api = createEngineApi(layout.socketPath);
+  const [owner] = engineOwners(layout);
+  if (owner !== undefined) {
+    // A busy dockerd (2 cores, a build running) may take a while to answer; it is waited for,
+    // never replaced.
+    const answered = await waitFor(() => ping(api), { timeoutMs, intervalMs: 100, description: 'dockerd to answer' }).then(() => true, () => false);
+    if (answered) return makeEngine({ layout, api, pid: owner, started: false, cgroupParent });
+    await api.close();
+    throw new SlipwayError('unavailable', `the dockerd already running on ${layout.stateDir} (pid ${owner}) did not answer within ${timeoutMs} ms; it was left running`, {
+      details: { pid: owner, socketPath: layout.socketPath },
+    });
+  }
+  // No dockerd runs on this state (checked under the lock): a pid file left is stale, and may
+  // name a process that reused the pid, which would make dockerd refuse to start.
+  await rm(layout.pidFile, { force: true });
   await writeFile(layout.configFile, '{}\n', { mode: 0o600 });
   const argv = dockerdArgv(layout, { dockerdPath: options.dockerdPath, cgroupParent });
   const log = openSync(layout.logFile, 'a', 0o600);
   let child;
   try {
-    child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? ENGINE_FALLBACK_PATH } });
   } finally {
     closeSync(log);
   }
+  let gone = false;
   const exited = new Promise<string>((resolve) => {
     child.once('error', (err) => resolve(err.message));
     child.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`));
+  }).finally(() => {
+    gone = true;
   });
   child.unref();
+  // The ping loop ends with the child too: a lingering loop would hold the process open for the
+  // whole start timeout after dockerd failed (seen: `up` exiting 30 s after its error).
   const up = await Promise.race([
-    waitFor(() => ping(api), { timeoutMs: options.startTimeoutMs ?? 30_000, intervalMs: 25, description: 'dockerd to answer' }).then(() => null),
+    waitFor(async () => gone || (await ping(api)), { timeoutMs, intervalMs: 25, description: 'dockerd to answer' }).then(() => null),
     exited,
   ]).catch((err: Error) => err.message);
   if (up !== null || child.pid === undefined) {
     await api.close();
+    const others = engineOwners(layout).filter((pid) => pid !== child.pid);
     // A dockerd that came halfway up has started containerd and mounted its data-root: the
-    // same cleanup as a stop, so a failed start leaves nothing running or mounted either.
-    const left = await stopAndCleanUp({ layout, pid: child.pid ?? null, cgroupParent, graceMs: 0 });
+    // same cleanup as a stop, so a failed start leaves nothing running or mounted either. But
+    // only when no other dockerd owns the state (one started meanwhile by hand, say): its
+    // containerd, mounts and cgroups look just the same, so then only our child is stopped.
+    const left = others.length === 0
+      ? await stopAndCleanUp({ layout, pid: child.pid ?? null, cgroupParent, graceMs: 0 })
+      : child.pid === undefined ? [] : await stopProcess(child.pid, 0).then(() => [], (err: Error) => [`dockerd ${child.pid}: ${err.message}`]);
     const tail = (await readFile(layout.logFile, 'utf8').catch(() => '')).slice(-2_000);
     const missing = /ENOENT/.test(up ?? '');
     throw new SlipwayError('unavailable', missing ? `dockerd is not installed (apt-get install docker.io)` : `dockerd did not start: ${up}`, {
-      details: { argv, logTail: tail, ...(left.length > 0 ? { leftOnHost: left } : {}) },
+      details: { argv, logTail: tail, ...(left.length > 0 ? { leftOnHost: left } : {}), ...(others.length > 0 ? { otherDockerd: others } : {}) },
     });
   }
   return makeEngine({ layout, api, pid: child.pid, started: true, cgroupParent });

@@ -19,19 +19,53 @@ export interface SavedImage {
   bytes: number;
 }
 
-/** Writes image `image` (an id or a tag) as a `docker save` tar to `path`. */
-export async function saveImage(api: EngineApi, image: string, path: string): Promise<SavedImage> {
+/** Where {@link saveImage} writes, and when it stops. */
+export interface SaveImageOptions {
+  /** The tar's path. */
+  path: string;
+  /**
+   * Most bytes the tar may have: the save stops as soon as more arrive, with
+   * `build_output_too_large`, instead of writing a huge image out first.
+   */
+  maxBytes?: number;
+  /**
+   * Aborting stops the save at once (the request is dropped) and rejects with the signal's
+   * reason, so a caller's deadline or shutdown covers the save as well as the build.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes image `image` (an id or a tag) as a `docker save` tar to `options.path`. On a failure
+ * or an abort the partial file may be left: it is the caller's to remove.
+ */
+export async function saveImage(api: EngineApi, image: string, options: SaveImageOptions): Promise<SavedImage> {
+  const { path, maxBytes = Number.POSITIVE_INFINITY, signal } = options;
+  signal?.throwIfAborted();
   const body = await api.stream({ method: 'GET', path: `/images/${encodeURIComponent(image)}/get` });
   const hash = createHash('sha256');
   let bytes = 0;
   const count = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
       bytes += chunk.length;
+      if (bytes > maxBytes) {
+        done(new SlipwayError('build_output_too_large', `the image is larger than ${maxBytes} bytes: its save was stopped at ${bytes} bytes`, {
+          details: { limit: maxBytes, bytes },
+        }));
+        return;
+      }
+      hash.update(chunk);
       done(null, chunk);
     },
   });
-  await pipeline(body, count, createWriteStream(path, { mode: 0o600 }));
+  // pipeline destroys every stream on an error or an abort, which drops the engine's request.
+  const out = createWriteStream(path, { mode: 0o600 });
+  try {
+    await (signal === undefined ? pipeline(body, count, out) : pipeline(body, count, out, { signal }));
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
   return { path, sha256: hash.digest('hex'), bytes };
 }
 

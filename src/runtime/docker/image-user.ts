@@ -10,6 +10,7 @@ import { readTarEntries } from '../../util/tar-entries.js';
 import type { EngineApi } from './engine-api.js';
 import { OWNER_LABEL } from './engine.js';
 import { instanceUser, userNeedsPasswd } from './container-spec.js';
+import { blankHandleLabels } from './container-handles.js';
 
 // A passwd file larger than this is not a plausible one; it is treated as unreadable.
 const MAX_PASSWD_BYTES = 1024 * 1024;
@@ -28,8 +29,13 @@ export async function readImagePasswd(api: EngineApi, image: string): Promise<st
   const created = await api.json<{ Id: string }>({
     method: 'POST',
     path: '/containers/create',
-    // Never started: the command only has to be present for the engine to accept the body.
-    json: { Image: image, Cmd: ['/nonexistent'], Entrypoint: [], NetworkDisabled: true, Labels: { [OWNER_LABEL]: 'true' }, HostConfig: { NetworkMode: 'none' } },
+    // Never started: the command only has to be present for the engine to accept the body. Every
+    // label the driver reads is set blank: the image's own labels would otherwise be copied on
+    // and could make this container look like an instance.
+    json: {
+      Image: image, Cmd: ['/nonexistent'], Entrypoint: [], NetworkDisabled: true,
+      Labels: { ...blankHandleLabels(), [OWNER_LABEL]: 'true' }, HostConfig: { NetworkMode: 'none' },
+    },
   });
   try {
     const body = await api.stream({ method: 'GET', path: `/containers/${created.Id}/archive`, query: { path: '/etc/passwd' }, timeoutMs: 30_000 });

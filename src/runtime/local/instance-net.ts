@@ -28,10 +28,14 @@ export interface SlotNet {
   instanceIp: string;
 }
 
-/** Labels name host objects; the same rule as the configuration's, checked again at the driver. */
+/**
+ * Labels name host objects: the configuration's rule (3-8 characters), plus one more for the
+ * container driver's `<label>c`. Nine is the most that fits: a veth `<label>v<slot>` with a
+ * five-digit slot is then 15 characters, the kernel's limit.
+ */
 export function assertLabel(label: string): void {
-  if (!/^[a-z][a-z0-9]{2,7}$/.test(label)) {
-    throw new SlipwayError('internal_error', `runtime label must be 3-8 of [a-z0-9] starting with a letter, not "${label}"`);
+  if (!/^[a-z][a-z0-9]{2,8}$/.test(label)) {
+    throw new SlipwayError('internal_error', `runtime label must be 3-9 of [a-z0-9] starting with a letter, not "${label}"`);
   }
 }
 

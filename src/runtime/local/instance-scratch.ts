@@ -102,7 +102,13 @@ export function createInstanceScratch(cfg: InstanceScratchConfig): InstanceScrat
     const image = scratchImagePath(cfg.dir, cfg.label, id);
     if (!existsSync(image)) return;
     // `mount -o loop` detaches on unmount; a crash between attach and mount leaves one behind.
-    for (const device of await loopDevicesOf(tools, image)) await runCommand([tools.losetup, '--detach', device], TIMEOUT);
+    for (const device of await loopDevicesOf(tools, image)) {
+      // The unmount's own auto-detach may still be under way: the device was listed, then gone
+      // by the time `--detach` asked (seen once under load). Only a device still attached is an error.
+      await runCommand([tools.losetup, '--detach', device], TIMEOUT).catch(async (err: unknown) => {
+        if ((await loopDevicesOf(tools, image)).includes(device)) throw err;
+      });
+    }
     await rm(image, { force: true });
   };
 

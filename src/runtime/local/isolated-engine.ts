@@ -116,9 +116,15 @@ export function createIsolatedEngine(o: IsolatedEngineOptions): InstanceEngine {
           readable.add(spec.appDir);
         }
         await o.cgroups?.create(cgroups, spec.resources);
-        await createInstanceNetwork(net, addr);
-        const tmp: SandboxTmp = o.scratch
-          ? { kind: 'bind', hostDir: await o.scratch.create(spec.id, { uid, sizeMb: spec.resources.disk_mb }) }
+        // Side by side (tens of ms each); both are settled before the cleanup below may run.
+        const [network, scratchDir] = await Promise.allSettled([
+          createInstanceNetwork(net, addr),
+          o.scratch?.create(spec.id, { uid, sizeMb: spec.resources.disk_mb }),
+        ]);
+        if (network.status === 'rejected') throw network.reason;
+        if (scratchDir.status === 'rejected') throw scratchDir.reason;
+        const tmp: SandboxTmp = scratchDir.value !== undefined
+          ? { kind: 'bind', hostDir: scratchDir.value }
           : { kind: 'tmpfs', bytes: o.bwrapTmpfsSize ? spec.resources.disk_mb * 1024 * 1024 : null };
         const env = { HOME: '/tmp', TMPDIR: '/tmp', ...spec.env, PORT: String(spec.port) };
         const argv = sandboxArgv({

@@ -72,8 +72,22 @@ function nftRuleset(label: string): string {
  */
 export async function createInstanceNetwork(cfg: HostNetworkConfig, net: SlotNet): Promise<void> {
   await removeInstanceNetwork(cfg, net);
+  await linkNamespace(cfg, net, [`netns add ${net.ns}`]);
+}
+
+/**
+ * Joins the existing namespace `net.ns` (a container's, attached by name) to the host the same
+ * way: the veth pair, the /30's two addresses, `lo` up. On failure removes the veth and the
+ * namespace's name.
+ */
+export async function addInstanceLink(cfg: HostNetworkConfig, net: SlotNet): Promise<void> {
+  await linkNamespace(cfg, net, []);
+}
+
+// One `ip -batch` on the host side (after `first`), one inside: two processes per instance.
+async function linkNamespace(cfg: HostNetworkConfig, net: SlotNet, first: string[]): Promise<void> {
   const host = [
-    `netns add ${net.ns}`,
+    ...first,
     `link add ${net.veth} type veth peer name eth0 netns ${net.ns}`,
     `addr add ${net.hostIp}/30 dev ${net.veth}`,
     `link set ${net.veth} up`,

@@ -69,6 +69,16 @@ export function listeningPorts(pids: readonly number[]): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
+/**
+ * Every TCP port listened on in the network namespace `pid` is in, sorted: for an instance that
+ * has a namespace of its own (a container's), every socket in it is the instance's.
+ */
+export function namespaceListeningPorts(pid: number): number[] {
+  const ports = new Set<number>();
+  for (const row of readTcpTable(pid)) if (row.state === LISTEN) ports.add(row.localPort);
+  return [...ports].sort((a, b) => a - b);
+}
+
 /** Open (established) connections whose local port is `port`, as seen from `pid`'s namespace. */
 export function establishedConnections(pid: number, port: number): number {
   return readTcpTable(pid).filter((r) => r.state === ESTABLISHED && r.localPort === port).length;
