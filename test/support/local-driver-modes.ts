@@ -2,11 +2,12 @@
  * The local driver's modes as tests run them, and the check that one left nothing on the host.
  * Shared by the local driver's own tests and its run of the driver conformance suite.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { CGROUP_CONTROLLERS } from '../../src/runtime/local/cgroups.js';
 import { probeIsolation } from '../../src/runtime/local/host-probe.js';
 import { runCommand } from '../../src/util/child-process.js';
+import { claimHostValue } from './host-claims.js';
 
 /** What this host offers the isolated mode. */
 export const hostProbe = probeIsolation();
@@ -38,9 +39,14 @@ export const LOCAL_DRIVER_MODES: readonly LocalDriverMode[] = [
   { name: 'isolation none', isolation: 'none', cgroupRoot: undefined, skip: false, isolated: false, limited: false },
 ];
 
-/** A label (3-8 of [a-z0-9]) and a /16 of 10.200-250.x unique to one test file's run, so leftover checks can be exact. */
+/**
+ * A label (3-8 of [a-z0-9]) and a /16 unique to one test file's run, so leftover checks can be
+ * exact. The /16 is claimed from the pool test platforms take their instance subnets from (held
+ * until this process ends): a random pick let two files running side by side share a /16 and
+ * see each other's routes as leftovers (seen in CI).
+ */
 export function uniqueNames(prefix: string): { run: string; subnet: string } {
-  return { run: `${prefix}${randomBytes(2).toString('hex')}`, subnet: `10.${randomInt(200, 251)}.0.0/16` };
+  return { run: `${prefix}${randomBytes(2).toString('hex')}`, subnet: `10.${claimHostValue('instance-subnet', 100, 200).value}.0.0/16` };
 }
 
 /** Anything of `label` (or in `subnet`) still on the host: namespaces, links, nft tables, mounts, loop devices, routes, cgroups. */
