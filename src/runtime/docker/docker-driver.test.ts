@@ -275,7 +275,9 @@ test('an instance reaches no other instance, no host address, no host loopback s
     const [bIp, bPort] = b.address.split(':') as [string, string];
     // Controls: the prober connects where it may (its own server, by loopback and by its
     // address), and the host (the edge's place) reaches the other instance.
+    // start() returns once the container runs, not once its app listens: wait for both.
     await answers(a.address);
+    await answers(b.address);
     assert.equal(await probeFrom(a, '127.0.0.1', Number(aPort)), 'CONNECTED');
     assert.equal(await probeFrom(a, aIp, Number(aPort)), 'CONNECTED');
     assert.equal(await probeFrom(b, bIp, Number(bPort)), 'CONNECTED');
