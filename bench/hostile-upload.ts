@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { createGzip } from 'node:zlib';
-import { rawTar } from '../src/build/archive/raw-tar-fixture.js';
+import { rawTar } from '../test/support/archive/raw-tar-fixture.js';
 import type { Platform } from '../test/support/platform.js';
 import { verdict, type TargetLine } from './report.js';
 import { log, section, type Context } from './section.js';

@@ -15,12 +15,14 @@
  *      (bench/next-app-bench.ts; needs the npm registry),
  *  10. cold boot of an old version through its URL: first request → first 200 from it
  *      (bench/cold-boot-bench.ts),
+ *  11. two servers on one PostgreSQL, each with an edge: a rollback through one → served by the
+ *      other's edge (bench/multi-server-bench.ts; a throwaway PostgreSQL when root),
  * (6 and 7 are skipped with a note when wrk or nginx is missing), then prints each target
  * with PASS or MISS. A miss is information: the exit code is 1 only when something could not
  * be measured. Everything started is stopped, even on Ctrl-C.
  *
  * `npm run bench -- dynamic proxy` runs only the named groups: static (1, 2), dynamic (3–5),
- * edge (6), proxy (7), uploads (8), next (9), wake (10).
+ * edge (6), proxy (7), uploads (8), next (9), wake (10), multi (11).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -34,6 +36,7 @@ import { MEASURE_SECONDS, WARMUP_SECONDS, measureEdge } from './edge-bench.js';
 import { createEdgeProbe } from './edge-probe.js';
 import { measureHostileUploads } from './hostile-upload.js';
 import { measureNextApp } from './next-app-bench.js';
+import { multiServerSection } from './multi-server-bench.js';
 import { runCommand } from './procs.js';
 import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, type MarkedVersion } from './publish-bench.js';
 import { measureProxy, PROXY_TARGETS } from './proxy-compare.js';
@@ -46,7 +49,7 @@ import { bytes, ms, summarize } from './stats.js';
 
 const PUBLISH = { runs: 20, warmups: 2 };
 const ROLLBACK = { runs: 20, warmups: 2 };
-const GROUPS = ['static', 'dynamic', 'edge', 'proxy', 'uploads', 'next', 'wake'] as const;
+const GROUPS = ['static', 'dynamic', 'edge', 'proxy', 'uploads', 'next', 'wake', 'multi'] as const;
 const WRK_TARGETS = [{ label: '1 KiB', path: '/bench-1k.js' }, { label: '100 KiB', path: '/bench-100k.js' }];
 
 async function publishAndRollback(ctx: Context): Promise<void> {
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
     if (groups.has('proxy')) await proxyVsNginx(ctx);
     if (groups.has('uploads')) await measureHostileUploads(ctx);
     if (groups.has('next')) await measureNextApp(ctx);
+    if (groups.has('multi')) await multiServerSection(ctx);
   } catch (err) {
     log(cleanup.started ? '\ninterrupted' : `\nbench failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;

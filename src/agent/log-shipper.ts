@@ -33,7 +33,8 @@ export class LogShipper {
   constructor(private readonly o: LogShipperOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.o.intervalMs ?? 300);
+    // kick() never rejects (a failed pass is retried on the next tick), so the timer may drop it.
+    this.timer = setInterval(() => void this.kick(), this.o.intervalMs ?? 300);
   }
 
   /** Ships what is left (including a last unterminated line) and stops. */

@@ -60,7 +60,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  app.addHook('onRequest', authHook(services.ctx.store.db));
+  app.addHook('onRequest', authHook(services.apiKeys));
   app.addHook('preClose', async () => endAllSse(app));
 
   app.get('/api/v1/healthz', async () => ({ data: { status: 'ok' } }));

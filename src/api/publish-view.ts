@@ -1,7 +1,7 @@
 import type { Services } from '../services/services.js';
 import type { Principal } from '../services/context.js';
 
-/** The ARCHITECTURE §6 publish answer for a version, read fresh from the store. */
+/** The docs/architecture.md §6 publish answer for a version, read fresh from the store. */
 export async function renderPublish(
   services: Services,
   principal: Principal,

@@ -28,17 +28,21 @@ async function run(command: string, extra: Partial<RunBuildOptions> = {}): Promi
   }
 }
 
-test('a successful command streams its output and writes in cwd', async () => {
+test('a successful command streams its output, writes in cwd and reports how long it ran', async () => {
   const chunks: string[] = [];
+  const before = Date.now();
   const result = await runBuildCommand({
-    command: 'echo building; mkdir -p dist && echo hi > dist/index.html; echo done >&2',
+    // The sleep gives the duration a known floor; the wall clock around the call is its ceiling.
+    command: 'echo building; mkdir -p dist && echo hi > dist/index.html; sleep 0.2; echo done >&2',
     cwd,
     timeoutMs: 10_000,
     maxLogBytes: 10_000,
     onLog: (c) => chunks.push(c),
   });
+  const wallMs = Date.now() - before;
   assert.equal(result.exitCode, 0);
-  assert.ok(result.durationMs >= 0);
+  assert.ok(result.durationMs >= 200, `durationMs ${result.durationMs} covers the 200 ms sleep`);
+  assert.ok(result.durationMs <= wallMs, `durationMs ${result.durationMs} is within the ${wallMs} ms the call took`);
   assert.deepEqual(chunks.join('').split('\n').filter(Boolean).sort(), ['building', 'done']);
   assert.equal(await readFile(join(cwd, 'dist/index.html'), 'utf8'), 'hi\n');
 });
@@ -84,8 +88,16 @@ test('a command past its deadline is killed with its grandchildren: build_timeou
 });
 
 test('a build ignoring SIGTERM is killed after the grace period', async () => {
-  const { error } = await run(`trap '' TERM; while :; do sleep 0.1; done`, { timeoutMs: 200, killGraceMs: 200 });
+  const pidFile = join(cwd, 'stubborn.pid');
+  const started = Date.now();
+  const { error } = await run(`echo $$ > ${pidFile}; trap '' TERM; while :; do sleep 0.1; done`, { timeoutMs: 200, killGraceMs: 200 });
   assert.equal(error?.code, 'build_timeout');
+  // SIGKILL comes only once the grace has passed: the command had timeout + grace to go.
+  // (10 ms of slack: a timer may fire a hair early against Date.now's millisecond clock.)
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 390, `ended after ${elapsed} ms, before the grace was over`);
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  await waitFor(() => !isProcessAlive(pid), { description: `the shell ${pid} that ignored SIGTERM to be gone` });
 });
 
 test('the log is capped with a note but the build still succeeds', async () => {
@@ -97,9 +109,11 @@ test('the log is capped with a note but the build still succeeds', async () => {
 
 test('the command cannot reach outside what the user wrote: no injection through env values', async () => {
   const marker = join(cwd, 'injected');
-  const { error } = await run('echo "$EVIL"', { env: { EVIL: `$(touch ${marker})` } });
+  const { log, error } = await run('echo "$EVIL"', { env: { EVIL: `$(touch ${marker})` } });
   assert.equal(error, undefined);
   assert.equal(existsSync(marker), false);
+  // A control: the value did reach the command, as text.
+  assert.equal(log, `$(touch ${marker})\n`);
 });
 
 test('a build step is an argument vector: nothing in it reaches a shell', async () => {

@@ -16,7 +16,7 @@ interface Found {
 }
 
 /**
- * Decides from the unpacked source how a publish is built (ARCHITECTURE §2 step 2), with a
+ * Decides from the unpacked source how a publish is built (docs/architecture.md §2 step 3), with a
  * reason for every choice:
  *
  * 1. `asIs` publishes the files as they are (static only): nothing is detected or built.

@@ -1,11 +1,10 @@
 import type { Stats } from 'node:fs';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create } from 'tar';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
 import { RELEASE_MANIFEST_ENTRY } from '../core/release-format.js';
-import { sha256File } from '../util/sha256.js';
 import { collectAppTree } from './app-tree.js';
+import { statWithMode, writeReleaseTgz } from './archive/release-tgz.js';
 import type { SkippedPath } from './source-tree.js';
 
 /** The directory of a dynamic release tar that holds the app tree. */
@@ -45,35 +44,20 @@ export interface PackagedDynamicRelease {
 export async function packageDynamicRelease(options: PackageDynamicOptions): Promise<PackagedDynamicRelease> {
   const tree = await collectAppTree(options.appDir, options.maxBytes ?? DEFAULT_MAX_APP_BYTES);
   await mkdir(options.stageDir, { recursive: true });
-  await writeFile(join(options.stageDir, RELEASE_MANIFEST_ENTRY), `${JSON.stringify(options.manifest, null, 2)}\n`, { mode: 0o644 });
+  const manifestPath = join(options.stageDir, RELEASE_MANIFEST_ENTRY);
+  await writeFile(manifestPath, `${JSON.stringify(options.manifest, null, 2)}\n`, { mode: 0o644 });
   const stagedApp = join(options.stageDir, DYNAMIC_APP_DIR);
   await rename(options.appDir, stagedApp);
 
   // Our own stats, normalized, stand in for the ones node-tar would take itself.
-  const statCache = new Map<string, Stats>();
-  const manifestStat = await stat(join(options.stageDir, RELEASE_MANIFEST_ENTRY));
-  manifestStat.mode = (manifestStat.mode & 0o170000) | 0o644;
-  statCache.set(join(options.stageDir, RELEASE_MANIFEST_ENTRY), manifestStat);
-  const rootStat = await stat(stagedApp);
-  rootStat.mode = (rootStat.mode & 0o170000) | 0o755;
-  statCache.set(stagedApp, rootStat);
+  const statCache = new Map<string, Stats>([
+    [manifestPath, await statWithMode(manifestPath, 0o644)],
+    [stagedApp, await statWithMode(stagedApp, 0o755)],
+  ]);
   for (const entry of tree.entries) statCache.set(join(stagedApp, entry.path), entry.stat);
 
   const paths = [RELEASE_MANIFEST_ENTRY, DYNAMIC_APP_DIR, ...tree.entries.map((e) => `${DYNAMIC_APP_DIR}/${e.path}`)];
-  await create(
-    {
-      file: options.outPath,
-      cwd: options.stageDir,
-      gzip: { portable: true, level: 6 },
-      portable: true,
-      mtime: new Date(0),
-      noDirRecurse: true,
-      strict: true,
-      statCache,
-    },
-    paths,
-  );
-  const digest = await sha256File(options.outPath);
+  const digest = await writeReleaseTgz({ cwd: options.stageDir, paths, statCache, outPath: options.outPath });
   return {
     ...digest,
     fileCount: tree.entries.filter((e) => e.kind !== 'dir').length,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { isSlipwayError, type ErrorCode } from '../core/errors.js';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
-import { rawTar, type RawEntry } from './archive/raw-tar-fixture.js';
+import { rawTar, type RawEntry } from '../../test/support/archive/raw-tar-fixture.js';
 import { extractDynamicRelease } from './dynamic-release-reader.js';
 
 let work: string;

@@ -1,22 +1,18 @@
-import type { ReadEntry } from 'tar';
 import { SlipwayError } from '../core/errors.js';
 import { RELEASE_MANIFEST_ENTRY } from '../core/release-format.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
-import { emptyDir, prepareEmptyDir } from './archive/dest-dir.js';
 import { normalizeEntryPath, unsafeEntry } from './archive/entry-path.js';
-import { readTar } from './archive/tar-reader.js';
-import { TreeChecker, type TreeEntry } from './archive/tree-checker.js';
-import { TreeWriter } from './archive/tree-writer.js';
+import { readBody, type TarReadEntry } from './archive/tar-read-entry.js';
+import { TREE_KIND_BY_TYPE, unpackTree, type Placement } from './archive/unpack-tree.js';
 import { DEFAULT_MAX_APP_BYTES, DYNAMIC_APP_DIR } from './dynamic-packager.js';
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
-const KINDS: Partial<Record<string, TreeEntry['kind']>> = { File: 'file', OldFile: 'file', ContiguousFile: 'file', Directory: 'dir', SymbolicLink: 'symlink' };
 
 /**
  * Unpacks a dynamic release into `destDir` (created when missing, must be empty) and returns
  * its manifest; this is how an agent gets an app ready to run, so it is on the path from
  * "promoted" to "first response". One pass: each entry is checked before it is written, and
- * the writes run several at a time ({@link TreeWriter}). `release.json` must come first and be
+ * the writes run several at a time (archive/unpack-tree.ts). `release.json` must come first and be
  * a valid manifest (`invalid_archive`); every other entry must be a directory, file or symlink
  * under `app/` with a safe name, and every symlink must stay inside the app once the other
  * links are followed (`unsafe_archive`: absolute paths, `..`, links leaving `destDir`, hard
@@ -26,39 +22,22 @@ const KINDS: Partial<Record<string, TreeEntry['kind']>> = { File: 'file', OldFil
  */
 export async function extractDynamicRelease(releasePath: string, destDir: string): Promise<DynamicReleaseManifest> {
   const limits = { maxUploadBytes: Number.MAX_SAFE_INTEGER, maxUnpackedBytes: DEFAULT_MAX_APP_BYTES, maxFiles: Number.MAX_SAFE_INTEGER };
-  const checker = new TreeChecker(limits);
   let manifest: DynamicReleaseManifest | undefined;
-  let index = 0;
-  await prepareEmptyDir(destDir);
-  try {
-    const writer = await TreeWriter.create(destDir);
-    try {
-      await readTar({
-        archivePath: releasePath,
-        gzip: true,
-        onEntry: async (entry) => {
-          if (index++ === 0) {
-            manifest = await readReleaseManifest(entry);
-            if (manifest.image !== undefined) throw invalid('it holds an image (image.tar), which a container driver runs, not an app tree');
-            return;
-          }
-          const checked = classify(entry);
-          if (checked) checker.add(checked);
-          await writer.add(entry, checked);
-        },
-      });
-      await writer.finish();
-    } catch (err) {
-      await writer.settle();
-      throw err;
-    }
-    checker.finish();
-    if (manifest === undefined) throw invalid('the release is empty');
-    return manifest;
-  } catch (err) {
-    await emptyDir(destDir);
-    throw err;
-  }
+  await unpackTree({
+    read: { archivePath: releasePath, gzip: true },
+    destDir,
+    limits,
+    place: async (entry, index) => {
+      if (index > 0) return classify(entry);
+      manifest = await readReleaseManifest(entry);
+      if (manifest.image !== undefined) throw invalid('it holds an image (image.tar), which a container driver runs, not an app tree');
+      return 'taken';
+    },
+    verify: () => {
+      if (manifest === undefined) throw invalid('the release is empty');
+    },
+  });
+  return manifest as DynamicReleaseManifest;
 }
 
 /** The image id a manifest may name: `sha256:` and 64 hex digits. */
@@ -69,14 +48,13 @@ const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
  * anything else). An image release ({@link DynamicReleaseManifest.image}) may have an empty run
  * command (the image's own); an app tree's may not.
  */
-export async function readReleaseManifest(entry: ReadEntry): Promise<DynamicReleaseManifest> {
+export async function readReleaseManifest(entry: TarReadEntry): Promise<DynamicReleaseManifest> {
   if (entry.path !== RELEASE_MANIFEST_ENTRY || entry.type !== 'File') throw invalid(`the first entry is not ${RELEASE_MANIFEST_ENTRY}`);
   if (entry.size > MAX_MANIFEST_BYTES) throw invalid(`${RELEASE_MANIFEST_ENTRY} is too large`);
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  const body = await readBody(entry);
   let raw: unknown;
   try {
-    raw = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    raw = JSON.parse(body.toString('utf8'));
   } catch {
     throw invalid(`${RELEASE_MANIFEST_ENTRY} is not JSON`);
   }
@@ -93,19 +71,18 @@ export async function readReleaseManifest(entry: ReadEntry): Promise<DynamicRele
   };
 }
 
-/** The entry's place under `destDir`, or null for `app/` itself. */
-function classify(entry: ReadEntry): TreeEntry | null {
-  const kind = KINDS[entry.type];
+/** The entry's place under `destDir`, or `root` for `app/` itself. */
+function classify(entry: TarReadEntry): Placement {
+  const kind = TREE_KIND_BY_TYPE[entry.type];
   if (kind === undefined) throw unsafeEntry(entry.path, `${entry.type} entries are not allowed`);
   const full = normalizeEntryPath(entry.path);
   if (full === DYNAMIC_APP_DIR) {
-    if (kind === 'dir') return null;
+    if (kind === 'dir') return 'root';
     throw unsafeEntry(entry.path, 'the app root must be a directory');
   }
   if (!full.startsWith(`${DYNAMIC_APP_DIR}/`)) throw unsafeEntry(entry.path, `entry outside ${DYNAMIC_APP_DIR}/`);
   return { raw: entry.path, path: full.slice(DYNAMIC_APP_DIR.length + 1), kind, size: entry.size, linkpath: entry.linkpath };
 }
-
 
 function invalid(message: string): SlipwayError {
   return new SlipwayError('invalid_archive', `dynamic release: ${message}`);

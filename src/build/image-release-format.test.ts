@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { isSlipwayError } from '../core/errors.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
-import { rawTar, type RawEntry } from './archive/raw-tar-fixture.js';
+import { rawTar, type RawEntry } from '../../test/support/archive/raw-tar-fixture.js';
 import { extractDynamicRelease } from './dynamic-release-reader.js';
 import { extractImageArchive, packageImageRelease } from './image-release-format.js';
 

@@ -6,14 +6,14 @@
  */
 import type { Stats } from 'node:fs';
 import { createWriteStream } from 'node:fs';
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { create } from 'tar';
 import { SlipwayError } from '../core/errors.js';
 import { RELEASE_MANIFEST_ENTRY } from '../core/release-format.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
-import { sha256File, type Digest } from '../util/sha256.js';
+import type { Digest } from '../util/sha256.js';
+import { statWithMode, writeReleaseTgz } from './archive/release-tgz.js';
 import { readTar } from './archive/tar-reader.js';
 import { readReleaseManifest } from './dynamic-release-reader.js';
 
@@ -39,27 +39,10 @@ export async function packageImageRelease(options: PackageImageOptions): Promise
   const manifestPath = join(options.stageDir, RELEASE_MANIFEST_ENTRY);
   await writeFile(manifestPath, `${JSON.stringify(options.manifest, null, 2)}\n`, { mode: 0o644 });
   // Our own stats, normalized, stand in for the ones node-tar would take itself.
+  const paths = [RELEASE_MANIFEST_ENTRY, IMAGE_ARCHIVE_ENTRY];
   const statCache = new Map<string, Stats>();
-  for (const name of [RELEASE_MANIFEST_ENTRY, IMAGE_ARCHIVE_ENTRY]) {
-    const path = join(options.stageDir, name);
-    const st = await stat(path);
-    st.mode = (st.mode & 0o170000) | 0o644;
-    statCache.set(path, st);
-  }
-  await create(
-    {
-      file: options.outPath,
-      cwd: options.stageDir,
-      gzip: { portable: true, level: 6 },
-      portable: true,
-      mtime: new Date(0),
-      noDirRecurse: true,
-      strict: true,
-      statCache,
-    },
-    [RELEASE_MANIFEST_ENTRY, IMAGE_ARCHIVE_ENTRY],
-  );
-  return sha256File(options.outPath);
+  for (const name of paths) statCache.set(join(options.stageDir, name), await statWithMode(join(options.stageDir, name), 0o644));
+  return writeReleaseTgz({ cwd: options.stageDir, paths, statCache, outPath: options.outPath });
 }
 
 /**

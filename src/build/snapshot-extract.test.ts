@@ -4,7 +4,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSlipwayError } from '../core/errors.js';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
-import { rawTar } from './archive/raw-tar-fixture.js';
+import { rawTar } from '../../test/support/archive/raw-tar-fixture.js';
 import { writeDeterministicTar } from './archive/deterministic-tar.js';
 import { extractSnapshotInMemory } from './snapshot-extract.js';
 

@@ -32,7 +32,7 @@ const SNAPSHOT_LIMITS: UploadLimits = {
 };
 
 /**
- * Freezes a source tree as a deterministic tar (ARCHITECTURE §2 step 1): the snapshot
+ * Freezes a source tree as a deterministic tar (docs/architecture.md §2 step 1): the snapshot
  * exclusions applied, files sorted by path, symlinks to files inside the tree stored as the
  * file, executable bits kept (0755), nothing else. The same tree always gives the same
  * sha256, which is the version's `source_sha256`. A tree with no files is `empty_source`.

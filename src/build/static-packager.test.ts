@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { listTar } from './archive/list-tar.js';
+import { listTar } from '../../test/support/archive/list-tar.js';
 import { isSlipwayError } from '../core/errors.js';
 import type { ReleaseManifest } from '../core/release-format.js';
 import { sha256Buffer } from '../util/sha256.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorResponse, jsonResponse, routes, sseResponse } from '../sdk/testing/fake-fetch.js';
-import { fakeDeployment, fakeEvent, fakePublishResult, fakeVersion } from '../sdk/testing/fixtures.js';
-import { calls, runCliWith } from './testing/cli-harness.js';
+import { errorResponse, jsonResponse, routes, sseResponse } from '../../test/support/sdk/fake-fetch.js';
+import { fakeDeployment, fakeEvent, fakePublishResult, fakeVersion } from '../../test/support/sdk/fixtures.js';
+import { calls, runCliWith } from '../../test/support/cli/cli-harness.js';
 
 test('deployments list --json prints exactly the data of every page as one document', async () => {
   const a = fakeDeployment({ id: 'dep_a', slug: 'a' });

@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSlipwayError } from '../core/errors.js';
-import { jsonResponse } from '../sdk/testing/fake-fetch.js';
+import { jsonResponse } from '../../test/support/sdk/fake-fetch.js';
 import { resolveCredentials } from './credentials.js';
-import { runCliWith } from './testing/cli-harness.js';
+import { runCliWith } from '../../test/support/cli/cli-harness.js';
 
 async function home(t: { after: (fn: () => Promise<void>) => void }, credentials?: unknown): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'slipway-home-'));

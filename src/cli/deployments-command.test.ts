@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonResponse, routes } from '../sdk/testing/fake-fetch.js';
-import { fakeDeployment } from '../sdk/testing/fixtures.js';
-import { calls, runCliWith } from './testing/cli-harness.js';
+import { jsonResponse, routes } from '../../test/support/sdk/fake-fetch.js';
+import { fakeDeployment } from '../../test/support/sdk/fixtures.js';
+import { calls, runCliWith } from '../../test/support/cli/cli-harness.js';
 
 test('deployments delete needs --yes, and without it calls nothing', async () => {
   const run = await runCliWith(() => assert.fail('no request expected'), ['deployments', 'delete', 'my-site']);

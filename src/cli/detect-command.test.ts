@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorResponse, jsonResponse, routes } from '../sdk/testing/fake-fetch.js';
+import { errorResponse, jsonResponse, routes } from '../../test/support/sdk/fake-fetch.js';
 import type { DetectResult } from '../sdk/index.js';
-import { calls, runCliWith } from './testing/cli-harness.js';
+import { calls, runCliWith } from '../../test/support/cli/cli-harness.js';
 import { describePlan } from './commands/detect.js';
 
 const vitePlan: DetectResult = {

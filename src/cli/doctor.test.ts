@@ -8,7 +8,7 @@ import { removeDir } from '../util/temp-dir.js';
 import type { HostReport } from '../runtime/local/host-report.js';
 import { dockerSkipReason } from '../../test/support/docker-engine.js';
 import type { DockerReport } from './docker-report.js';
-import { runCliWith, TEST_ENV } from './testing/cli-harness.js';
+import { runCliWith, TEST_ENV } from '../../test/support/cli/cli-harness.js';
 
 // `slipway doctor` inspects the real host (no server: the fake API must see no request). The
 // expectations below are this development host's: root, bubblewrap, nftables and cgroup v1.

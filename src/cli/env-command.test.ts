@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonResponse, routes } from '../sdk/testing/fake-fetch.js';
-import { fakePublishResult, fakeVersion } from '../sdk/testing/fixtures.js';
+import { jsonResponse, routes } from '../../test/support/sdk/fake-fetch.js';
+import { fakePublishResult, fakeVersion } from '../../test/support/sdk/fixtures.js';
 import type { EnvVar } from '../sdk/index.js';
-import { calls, runCliWith } from './testing/cli-harness.js';
+import { calls, runCliWith } from '../../test/support/cli/cli-harness.js';
 
 const T = '2026-12-02T10:00:00.000Z';
 const v = (name: string, value: string | null): EnvVar => ({ name, secret: value === null, value, updated_by: 'key_1', created_at: T, updated_at: T });

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar';
-import { errorResponse, jsonResponse, routes, type FakeHandler } from '../sdk/testing/fake-fetch.js';
-import { fakeDeployment, fakeOperation, fakePublishResult, fakeVersion } from '../sdk/testing/fixtures.js';
+import { errorResponse, jsonResponse, routes, type FakeHandler } from '../../test/support/sdk/fake-fetch.js';
+import { fakeDeployment, fakeOperation, fakePublishResult, fakeVersion } from '../../test/support/sdk/fixtures.js';
 import type { Version } from '../sdk/index.js';
-import { calls, runCliWith } from './testing/cli-harness.js';
+import { calls, runCliWith } from '../../test/support/cli/cli-harness.js';
 
 async function site(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'slipway-cli-'));

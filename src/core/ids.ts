@@ -1,6 +1,6 @@
 import { monotonicFactory } from 'ulidx';
 
-/** Type prefixes of every object Slipway names (ARCHITECTURE §1). */
+/** Type prefixes of every object Slipway names (docs/architecture.md §1). */
 export const ID_PREFIXES = [
   'ten', 'prj', 'sbx', 'dep', 'rng', 'ver', 'rol', 'svc', 'rti', 'dom', 'dsv', 'evt', 'op', 'key', 'req', 'hst',
 ] as const;

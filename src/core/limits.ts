@@ -24,7 +24,7 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
 };
 
 /**
- * Paths left out of every source snapshot (ARCHITECTURE §2). Dependency folders and caches are
+ * Paths left out of every source snapshot (docs/architecture.md §2). Dependency folders and caches are
  * dropped at any depth; build outputs only at the root, so a project's own `src/build/` folder
  * survives. An explicit `output_path` with no `build_command` keeps its folder: it is the
  * prebuilt site.

@@ -1,17 +1,17 @@
 /**
  * The vocabulary of dynamic apps, shared by the build (which writes the release), the server
- * (which decides what runs where) and the agent (which runs it). ARCHITECTURE §3 fixes the
+ * (which decides what runs where) and the agent (which runs it). docs/architecture.md §3 fixes the
  * instance states.
  */
 
-/** Lifecycle of one runtime instance (ARCHITECTURE §3). `failed` and `stopped` are terminal. */
+/** Lifecycle of one runtime instance (docs/architecture.md §3). `failed` and `stopped` are terminal. */
 export const INSTANCE_STATES = ['pending', 'starting', 'healthy', 'unhealthy', 'stopping', 'stopped', 'failed'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 /** States an instance never leaves. */
 export const TERMINAL_INSTANCE_STATES: readonly InstanceState[] = ['stopped', 'failed'];
 
-/** Service types (ARCHITECTURE §1). Only `web` runs instances so far. */
+/** Service types (docs/architecture.md §1). Only `web` runs instances so far. */
 export const SERVICE_TYPES = ['static_web', 'web', 'worker'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 
@@ -54,7 +54,7 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckSpec = {
 
 export const DEFAULT_RESOURCES: ResourceSpec = { memory_mb: 512, cpu_millis: 1000, disk_mb: 1024, pids_max: 256 };
 
-/** Crash-loop backoff between restarts of one instance (ARCHITECTURE §3). */
+/** Crash-loop backoff between restarts of one instance (docs/architecture.md §3). */
 export const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 30_000, 300_000] as const;
 
 /** Restarts after which an instance is `failed` for good (the crash-loop budget). */

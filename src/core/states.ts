@@ -1,4 +1,4 @@
-/** Build state of a version (ARCHITECTURE §3). `ready` means the release exists. */
+/** Build state of a version (docs/architecture.md §3). `ready` means the release exists. */
 export const VERSION_STATES = ['queued', 'building', 'ready', 'failed'] as const;
 export type VersionState = (typeof VERSION_STATES)[number];
 

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAffinityConfig, affinityCookie, pinnedUpstream, sharedCacheable, usesAffinity } from './edge-affinity.js';
 import { createProxyTarget } from './pick-upstream.js';
-import { get } from './test-helpers.js';
-import { dynamicRelease, dynamicRoute, startProxyEdge, startUpstream, type TestUpstream } from './upstream-fixtures.js';
-import type { After } from './edge-fixtures.js';
-import type { TestResponse } from './test-helpers.js';
+import { get } from '../../test/support/edge/test-helpers.js';
+import { dynamicRelease, dynamicRoute, startProxyEdge, startUpstream, type TestUpstream } from '../../test/support/edge/upstream-fixtures.js';
+import type { After } from '../../test/support/edge/edge-fixtures.js';
+import type { TestResponse } from '../../test/support/edge/test-helpers.js';
 
 /** Every Set-Cookie of a response. */
 const cookiesOf = (res: TestResponse): string[] => [res.headers['set-cookie'] ?? []].flat();

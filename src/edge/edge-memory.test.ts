@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { request } from 'node:http';
-import { startEdge, tempDir, withFake } from './edge-fixtures.js';
-import { testRoute } from './fake-control-plane.js';
+import { startEdge, tempDir, withFake } from '../../test/support/edge/edge-fixtures.js';
+import { testRoute } from '../../test/support/edge/fake-control-plane.js';
 import { releaseFilePath } from './release-source.js';
-import { buildReleaseTar, get, sha256Hex, type TestRelease } from './test-helpers.js';
+import { buildReleaseTar, get, sha256Hex, type TestRelease } from '../../test/support/edge/test-helpers.js';
 import { waitFor } from '../util/wait-for.js';
 
 const MiB = 1024 * 1024;

@@ -11,10 +11,10 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import fc from 'fast-check';
 import { fuzzParams } from '../../test/support/fuzz.js';
-import { defer, startEdge, tempDir, versionRelease, withFake } from './edge-fixtures.js';
-import { testRoute } from './fake-control-plane.js';
+import { defer, startEdge, tempDir, versionRelease, withFake } from '../../test/support/edge/edge-fixtures.js';
+import { testRoute } from '../../test/support/edge/fake-control-plane.js';
 import { MALFORMED_HOST, normalizeHost } from './route-table.js';
-import { dynamicRoute, startUpstream } from './upstream-fixtures.js';
+import { dynamicRoute, startUpstream } from '../../test/support/edge/upstream-fixtures.js';
 
 /** Values only a client would send: seeing one upstream means the edge passed a claim on. */
 const FORGED = ['forged.example', '6.6.6.6'];

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { writeFile } from 'node:fs/promises';
-import { defer, startEdge, tempDir, versionRelease, withFake } from './edge-fixtures.js';
-import { startFakeControlPlane, testRoute } from './fake-control-plane.js';
+import { defer, startEdge, tempDir, versionRelease, withFake } from '../../test/support/edge/edge-fixtures.js';
+import { startFakeControlPlane, testRoute } from '../../test/support/edge/fake-control-plane.js';
 import { releaseFilePath } from './release-source.js';
-import { get} from './test-helpers.js';
+import { get} from '../../test/support/edge/test-helpers.js';
 import { waitFor } from '../util/wait-for.js';
 
 test('serves active and preview hosts from the route stream; health; unknown hosts', async (t) => {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { decodeBody, defer, startEdge, tempDir, versionPage, versionRelease, withFake } from './edge-fixtures.js';
-import { testRoute } from './fake-control-plane.js';
-import { loadSite } from './testing/load-site.js';
-import { get} from './test-helpers.js';
+import { decodeBody, defer, startEdge, tempDir, versionPage, versionRelease, withFake } from '../../test/support/edge/edge-fixtures.js';
+import { testRoute } from '../../test/support/edge/fake-control-plane.js';
+import { loadSite } from '../../test/support/edge/load-site.js';
+import { get} from '../../test/support/edge/test-helpers.js';
 import { waitFor } from '../util/wait-for.js';
 
 test('switching the active release under load: no errors, every response wholly one version', async (t) => {

@@ -6,8 +6,8 @@ import { isSlipwayError } from '../core/errors.js';
 import { IMMUTABLE_CACHE_CONTROL, CACHE_CONTROL } from './file-entry.js';
 import { parseReleaseManifest } from './release-manifest.js';
 import { serveStatic } from './static-handler.js';
-import { loadSite } from './testing/load-site.js';
-import { buildReleaseTar, get, releaseEntries } from './test-helpers.js';
+import { loadSite } from '../../test/support/edge/load-site.js';
+import { buildReleaseTar, get, releaseEntries } from '../../test/support/edge/test-helpers.js';
 
 const servers: Server[] = [];
 after(async () => {

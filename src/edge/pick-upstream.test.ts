@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { parseRouteMessage } from './route-message.js';
 import { cookieValue, createProxyTarget, pickUpstream } from './pick-upstream.js';
-import { dynamicRelease, dynamicRoute } from './upstream-fixtures.js';
+import { dynamicRelease, dynamicRoute } from '../../test/support/edge/upstream-fixtures.js';
 
 const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
 

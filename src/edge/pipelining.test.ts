@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dynamicRoute, rawClient, startProxyEdge, startUpstream } from './upstream-fixtures.js';
+import { dynamicRoute, rawClient, startProxyEdge, startUpstream } from '../../test/support/edge/upstream-fixtures.js';
 
 /** The bodies of the responses in `text`, each `answer <url>`, in order. */
 function answers(text: string): string[] {

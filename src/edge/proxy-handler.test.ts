@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { defer } from './edge-fixtures.js';
-import { get } from './test-helpers.js';
-import { closedAddress, dynamicRoute, startNamedUpstream, startProxyEdge, startUpstream } from './upstream-fixtures.js';
+import { defer } from '../../test/support/edge/edge-fixtures.js';
+import { get } from '../../test/support/edge/test-helpers.js';
+import { closedAddress, dynamicRoute, startNamedUpstream, startProxyEdge, startUpstream } from '../../test/support/edge/upstream-fixtures.js';
 
 test('a dynamic route proxies round-robin to its instances and is never downloaded', async (t) => {
   const [a, b, old] = await Promise.all(['a', 'b', 'old'].map((name) => startNamedUpstream(t, name)));

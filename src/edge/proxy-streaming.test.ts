@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
-import { defer, type After } from './edge-fixtures.js';
-import { get } from './test-helpers.js';
-import { dynamicRoute, startProxyEdge, startUpstream } from './upstream-fixtures.js';
+import { defer, type After } from '../../test/support/edge/edge-fixtures.js';
+import { get } from '../../test/support/edge/test-helpers.js';
+import { dynamicRoute, startProxyEdge, startUpstream } from '../../test/support/edge/upstream-fixtures.js';
 import { waitFor } from '../util/wait-for.js';
 
 /** A request to the edge whose body the test writes and whose response it reads itself. */

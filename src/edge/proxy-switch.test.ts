@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEdge } from './edge-fixtures.js';
-import { get } from './test-helpers.js';
-import { dynamicRoute, startNamedUpstream, startProxyEdge, startUpstream } from './upstream-fixtures.js';
+import { startEdge } from '../../test/support/edge/edge-fixtures.js';
+import { get } from '../../test/support/edge/test-helpers.js';
+import { dynamicRoute, startNamedUpstream, startProxyEdge, startUpstream } from '../../test/support/edge/upstream-fixtures.js';
 import { waitFor } from '../util/wait-for.js';
 
 test('switching a route from instance A to B: new requests go to B, one in flight on A finishes', async (t) => {
@@ -23,6 +23,8 @@ test('switching a route from instance A to B: new requests go to B, one in fligh
   await edge.routes.waitForRevision(fake.upsert(dynamicRoute('app', [[a.address], [b.address]])));
   for (let i = 0; i < 3; i++) assert.equal((await get(port, '/', { host: 'app.localhost' })).body.toString(), 'b');
   // Several sweep periods pass with A named only by the v1 preview, then by nothing at all.
+  // A window, not a wait: what is proved is that no sweep closes A's pool, and a sweep that
+  // does nothing leaves no trace; 100 ms is ten sweeps at this idle setting (one per 10 ms).
   await edge.routes.waitForRevision(fake.upsert(dynamicRoute('app', [[b.address]])));
   await new Promise((resolve) => setTimeout(resolve, 100));
   release();

@@ -4,11 +4,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSlipwayError } from '../core/errors.js';
-import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
+import { startFakeControlPlane, type FakeControlPlane } from '../../test/support/edge/fake-control-plane.js';
 import { silentLogger } from './logger.js';
 import { createReleaseCache, type ReleaseCacheConfig } from './release-cache.js';
 import { releaseFilePath } from './release-source.js';
-import { buildReleaseTar, sha256Hex } from './test-helpers.js';
+import { buildReleaseTar, sha256Hex } from '../../test/support/edge/test-helpers.js';
 
 async function setup(t: { after(fn: () => Promise<unknown>): void }): Promise<{ fake: FakeControlPlane; config: ReleaseCacheConfig }> {
   const fake = await startFakeControlPlane();

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSlipwayError } from '../core/errors.js';
-import { tempDir } from './edge-fixtures.js';
+import { tempDir } from '../../test/support/edge/edge-fixtures.js';
 import { readReleaseFile, reloadBodies } from './release-reader.js';
 import { dropBodies } from './site-builder.js';
-import { buildReleaseTar, releaseEntries, sha256Hex, writeTar, type TarInput } from './test-helpers.js';
+import { buildReleaseTar, releaseEntries, sha256Hex, writeTar, type TarInput } from '../../test/support/edge/test-helpers.js';
 
 const OPTIONS = { maxMemoryFileBytes: 1024, maxResidentBytes: Number.POSITIVE_INFINITY };
 

@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { Header, Pax } from 'tar';
 import { SlipwayError, isSlipwayError } from '../core/errors.js';
 import { RELEASE_MANIFEST_ENTRY } from '../core/release-format.js';
+import { TAR_BLOCK, TarWalk, paddedSize } from '../util/tar-entries.js';
 import { FileChunks } from './file-chunks.js';
 import type { FileVariant } from './file-entry.js';
 import { parseReleaseManifest } from './release-manifest.js';
 import { SiteBuilder, type SiteBuilderOptions } from './site-builder.js';
 import type { Site } from './site.js';
 
-const BLOCK = 512;
-/** PAX records and GNU long names are a few hundred bytes; more means a hostile tar. */
-const MAX_META_BYTES = 1024 * 1024;
 /** A manifest lists at most tens of thousands of files (~200 bytes each). */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 /** Neighbouring small bodies are read back in windows of up to this size. */
@@ -53,52 +50,30 @@ function corrupt(path: string, cause?: unknown): SlipwayError {
 
 async function walk(reader: FileChunks, tarPath: string, options: SiteBuilderOptions): Promise<Site> {
   let builder: SiteBuilder | null = null;
-  const seen = new Set<string>();
-  let pending: { path?: string; size?: number } | undefined;
+  const tar = new TarWalk();
   for (;;) {
     const offset = reader.position;
-    const block = await reader.take(BLOCK);
-    if (isZeroBlock(block)) break;
-    const header = decodeHeader(block, pending, offset);
-    const size = header.size ?? 0;
-    if (!Number.isSafeInteger(size) || size < 0) throw invalid('bad entry size', { offset });
-    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-    switch (header.type) {
-      case 'ExtendedHeader':
-        pending = { ...pending, ...pick(Pax.parse((await takeMeta(reader, size, offset)).toString('utf8'))) };
-        continue;
-      case 'NextFileHasLongPath':
-        pending = { ...pending, path: (await takeMeta(reader, size, offset)).toString('utf8').replace(/\0+$/, '') };
-        continue;
-      case 'GlobalExtendedHeader':
-        await reader.skip(size + pad);
-        continue;
-      case 'Directory':
-        await reader.skip(size + pad);
-        pending = undefined;
-        continue;
-      case 'File':
-      case 'OldFile':
-      case 'ContiguousFile': {
-        // Header prepends the ustar prefix even to a PAX path; the PAX path is the whole name.
-        const path = pending?.path ?? header.path ?? '';
-        pending = undefined;
-        if (seen.has(path)) throw invalid('duplicate entry', { entry: path });
-        seen.add(path);
-        if (builder === null) {
-          if (path !== RELEASE_MANIFEST_ENTRY) throw invalid(`${RELEASE_MANIFEST_ENTRY} is not the first entry`, { entry: path });
-          if (size > MAX_MANIFEST_BYTES) throw invalid('manifest too large', { size });
-          builder = new SiteBuilder(parseReleaseManifest(await reader.take(size)), options);
-          await reader.skip(pad);
-          continue;
-        }
-        await readBody(reader, builder, { path, size });
-        await reader.skip(pad);
-        continue;
-      }
-      default:
-        throw invalid(`unsupported entry type ${header.type}`, { entry: header.path });
+    const step = tar.header(await reader.take(TAR_BLOCK), offset);
+    if (step.kind === 'end') break;
+    const pad = paddedSize(step.size) - step.size;
+    if (step.kind === 'meta') {
+      tar.meta(await reader.take(step.size));
+      await reader.skip(pad);
+      continue;
     }
+    if (step.kind === 'skip') {
+      await reader.skip(step.size + pad);
+      continue;
+    }
+    const { path, size } = step;
+    if (builder === null) {
+      if (path !== RELEASE_MANIFEST_ENTRY) throw invalid(`${RELEASE_MANIFEST_ENTRY} is not the first entry`, { entry: path });
+      if (size > MAX_MANIFEST_BYTES) throw invalid('manifest too large', { size });
+      builder = new SiteBuilder(parseReleaseManifest(await reader.take(size)), options);
+    } else {
+      await readBody(reader, builder, { path, size });
+    }
+    await reader.skip(pad);
   }
   if (builder === null) throw invalid(`${RELEASE_MANIFEST_ENTRY} is not the first entry`);
   return builder.finish(tarPath);
@@ -114,37 +89,6 @@ async function readBody(reader: FileChunks, builder: SiteBuilder, entry: { path:
   else await reader.consume(size, (chunk) => hash.update(chunk));
   if (body !== null) hash.update(body);
   builder.add(path, { offset, size, sha256: hash.digest('hex'), body });
-}
-
-async function takeMeta(reader: FileChunks, size: number, offset: number): Promise<Buffer> {
-  if (size > MAX_META_BYTES) throw invalid('extended header too large', { offset });
-  const body = await reader.take(size);
-  await reader.skip((BLOCK - (size % BLOCK)) % BLOCK);
-  return body;
-}
-
-/** tar's Header throws plain Errors on some malformed fields (a bad base-256 number). */
-function decodeHeader(block: Buffer, pending: { path?: string; size?: number } | undefined, offset: number): Header {
-  let header: Header;
-  try {
-    header = new Header(block, 0, pending);
-  } catch (err) {
-    throw new SlipwayError('invalid_archive', 'release tar: undecodable header', { cause: err, details: { offset } });
-  }
-  if (!header.cksumValid) throw invalid('bad header checksum', { offset });
-  return header;
-}
-
-function pick(pax: Pax): { path?: string; size?: number } {
-  const out: { path?: string; size?: number } = {};
-  if (pax.path !== undefined) out.path = pax.path;
-  if (pax.size !== undefined) out.size = pax.size;
-  return out;
-}
-
-function isZeroBlock(block: Buffer): boolean {
-  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
-  return true;
 }
 
 /**

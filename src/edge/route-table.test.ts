@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testRoute } from './fake-control-plane.js';
+import { testRoute } from '../../test/support/edge/fake-control-plane.js';
 import { silentLogger } from './logger.js';
 import { createRouteStateWriter, readRouteState, routeStatePath } from './route-state.js';
 import { createRouteEntry, MALFORMED_HOST, normalizeHost, RouteTable, upstreamAddresses } from './route-table.js';
-import { loadSite } from './testing/load-site.js';
-import { buildReleaseTar } from './test-helpers.js';
-import { dynamicRoute } from './upstream-fixtures.js';
+import { loadSite } from '../../test/support/edge/load-site.js';
+import { buildReleaseTar } from '../../test/support/edge/test-helpers.js';
+import { dynamicRoute } from '../../test/support/edge/upstream-fixtures.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);

@@ -1,8 +1,8 @@
 import { SlipwayError } from '../core/errors.js';
 import type { RouteMessage } from '../core/routes.js';
+import { parseSse } from '../core/sse.js';
 import type { EdgeLogger } from './logger.js';
 import { parseRouteMessage } from './route-message.js';
-import { SseParser } from './sse-parser.js';
 
 /** Options for {@link startRouteWatcher}. */
 export interface RouteWatcherConfig {
@@ -69,22 +69,25 @@ export function startRouteWatcher(config: RouteWatcherConfig): RouteWatcher {
         await res.body?.cancel();
         throw new SlipwayError('unavailable', `route stream answered ${res.status}`, { details: { status: res.status } });
       }
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      for await (const chunk of res.body) {
-        touch();
-        for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
-          const message = parseRouteMessage(event.data);
-          if (event.event !== message.type && event.event !== 'message') {
-            throw new SlipwayError('invalid_request', 'route message type differs from its SSE event', {
-              details: { event: event.event, type: message.type },
-            });
-          }
-          config.onMessage(message);
-          if (message.type === 'snapshot') {
-            connected = true;
-            delay = min;
-          }
+      // Every chunk counts as life, heartbeat comments included, which never become messages.
+      const body = res.body;
+      const chunks = (async function* () {
+        for await (const chunk of body) {
+          touch();
+          yield chunk;
+        }
+      })();
+      for await (const event of parseSse(chunks)) {
+        const message = parseRouteMessage(event.data);
+        if (event.event !== message.type && event.event !== 'message') {
+          throw new SlipwayError('invalid_request', 'route message type differs from its SSE event', {
+            details: { event: event.event, type: message.type },
+          });
+        }
+        config.onMessage(message);
+        if (message.type === 'snapshot') {
+          connected = true;
+          delay = min;
         }
       }
     } finally {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { isSlipwayError } from '../core/errors.js';
-import { loadSite } from './testing/load-site.js';
-import { buildReleaseTar, releaseEntries, sha256Hex, writeTar, type TarInput } from './test-helpers.js';
+import { loadSite } from '../../test/support/edge/load-site.js';
+import { buildReleaseTar, releaseEntries, sha256Hex, writeTar, type TarInput } from '../../test/support/edge/test-helpers.js';
 
 const headerMap = (flat: string[]) => {
   const out: Record<string, string> = {};

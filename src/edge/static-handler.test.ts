@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { loadSite } from './testing/load-site.js';
+import { loadSite } from '../../test/support/edge/load-site.js';
 import type { Site } from './site.js';
 import { serveStatic } from './static-handler.js';
-import { buildReleaseTar, get } from './test-helpers.js';
+import { buildReleaseTar, get } from '../../test/support/edge/test-helpers.js';
 
 const INDEX = '<!doctype html><title>home</title>' + 'x'.repeat(2000);
 let plain: Site;

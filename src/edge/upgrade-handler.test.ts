@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { defer } from './edge-fixtures.js';
-import { get } from './test-helpers.js';
+import { defer } from '../../test/support/edge/edge-fixtures.js';
+import { get } from '../../test/support/edge/test-helpers.js';
 import {
   dynamicRoute, rawClient, serveWebSocketEcho, startNamedUpstream, startProxyEdge, startUpstream, type RawClient, type TestUpstream,
-} from './upstream-fixtures.js';
+} from '../../test/support/edge/upstream-fixtures.js';
 import { waitFor } from '../util/wait-for.js';
 
 /** Status lines of every response in `text` (the bodies here never look like one). */

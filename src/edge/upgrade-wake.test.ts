@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defer, type After } from './edge-fixtures.js';
+import { defer, type After } from '../../test/support/edge/edge-fixtures.js';
 import { silentLogger } from './logger.js';
 import { createRouteEntry, RouteTable, upstreamAddresses } from './route-table.js';
 import { createUpgradeHandler, type UpgradeHandler } from './upgrade-handler.js';
 import { UpstreamPools } from './upstream-pool.js';
-import { decodeFrame, dynamicRoute, encodeFrame, rawClient, serveWebSocketEcho, startUpstream, type RawClient } from './upstream-fixtures.js';
+import { decodeFrame, dynamicRoute, encodeFrame, rawClient, serveWebSocketEcho, startUpstream, type RawClient } from '../../test/support/edge/upstream-fixtures.js';
 import type { WakeAnswer, WakeClient, WakeTarget } from './wake-client.js';
 import { waitFor } from '../util/wait-for.js';
 

@@ -12,8 +12,9 @@
  * the driver's business: it keeps its own facts (pid, container id, namespace…) in
  * {@link InstanceHandle.data}.
  *
- * Every implementation runs the shared suite in `runtime-driver.conformance.ts`; a new driver is
- * done when that suite passes against it.
+ * Every implementation runs the shared suite in
+ * `test/support/runtime/runtime-driver.conformance.ts`; a new driver is done when that suite
+ * passes against it.
  */
 import type { ResourceSpec } from '../core/runtime.js';
 

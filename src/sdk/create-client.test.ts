@@ -4,8 +4,8 @@ import { isSlipwayError } from '../core/errors.js';
 import { SlipwayApiError } from './api-error.js';
 import { createClient } from './create-client.js';
 import { collectAll } from './paginate.js';
-import { createFakeFetch, errorResponse, jsonResponse, routes } from './testing/fake-fetch.js';
-import { fakeDeployment, fakeOperation, fakeVersion } from './testing/fixtures.js';
+import { createFakeFetch, errorResponse, jsonResponse, routes } from '../../test/support/sdk/fake-fetch.js';
+import { fakeDeployment, fakeOperation, fakeVersion } from '../../test/support/sdk/fixtures.js';
 
 const BASE = 'http://127.0.0.1:7070';
 

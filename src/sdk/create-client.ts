@@ -1,6 +1,6 @@
 import type { ClientOptions, ListOptions, SlipwayClient } from './client.js';
 import { readEventStream } from './follow-events.js';
-import { parseSse } from './parse-sse.js';
+import { parseSse } from '../core/sse.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
 import { buildPublishRequest } from './publish-request.js';
 import type {

@@ -2,24 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SlipwayApiError } from './api-error.js';
 import { createClient } from './create-client.js';
-import { parseSse } from './parse-sse.js';
-import { createFakeFetch, jsonResponse, sseResponse } from './testing/fake-fetch.js';
-import { fakeEvent } from './testing/fixtures.js';
-
-async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
-  for (const part of parts) yield new TextEncoder().encode(part);
-}
-
-test('parseSse splits on CRLF, LF and CR across chunk boundaries, joins data lines and skips comments', async () => {
-  const messages = [];
-  for await (const m of parseSse(chunks(': keep-alive\n\nevent: a\r', '\ndata: one\r\ndata:two\r', '\rid: 7\ndata: {"x"', ':1}\n\ndata: dropped'))) {
-    messages.push(m);
-  }
-  assert.deepEqual(messages, [
-    { event: 'a', data: 'one\ntwo', id: null },
-    { event: 'message', data: '{"x":1}', id: '7' },
-  ]);
-});
+import { createFakeFetch, jsonResponse, sseResponse } from '../../test/support/sdk/fake-fetch.js';
+import { fakeEvent } from '../../test/support/sdk/fixtures.js';
 
 test('followEvents asks for a stream and yields each event, ignoring keep-alives', async () => {
   const e1 = fakeEvent({ id: 'evt_1', type: 'version.queued' });

@@ -1,6 +1,6 @@
 import { SlipwayApiError } from './api-error.js';
 import type { ErrorCode } from '../core/errors.js';
-import { parseSse } from './parse-sse.js';
+import { parseSse } from '../core/sse.js';
 import type { SlipwayEvent } from './types.js';
 
 /**

@@ -24,7 +24,7 @@ export type {
 } from './client.js';
 export { SlipwayApiError, isSlipwayApiError, type SlipwayApiErrorOptions } from './api-error.js';
 export { paginate, collectAll } from './paginate.js';
-export { parseSse, type SseMessage } from './parse-sse.js';
+export { parseSse, type ParseSseOptions, type SseMessage } from '../core/sse.js';
 export { packDirectory, type PackDirectoryOptions } from './pack-directory.js';
 export { PUBLISH_SETTINGS } from './publish-request.js';
 export type { FileMapEntry, FileMapSource, PublishOptions, PublishSetting, PublishSource } from './publish-request.js';

@@ -77,7 +77,7 @@ async function listEntries(root: string, keep: string | undefined): Promise<List
 }
 
 /**
- * Packs a directory into a tar.gz in memory, applying the snapshot rules of ARCHITECTURE §2:
+ * Packs a directory into a tar.gz in memory, applying the snapshot rules of docs/architecture.md §2:
  * `node_modules`, `.git` and `__pycache__` are left out at any depth, `dist`, `build`,
  * `target` and `.next/cache` only at the root, except `keepPath`. Symlinks that point outside
  * the directory are skipped; ownership is dropped (portable headers).

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { createClient } from './create-client.js';
-import { createFakeFetch, jsonResponse } from './testing/fake-fetch.js';
-import { fakePublishResult, fakeVersion } from './testing/fixtures.js';
+import { createFakeFetch, jsonResponse } from '../../test/support/sdk/fake-fetch.js';
+import { fakePublishResult, fakeVersion } from '../../test/support/sdk/fixtures.js';
 
 function setup(status = 202) {
   const fake = createFakeFetch(() => jsonResponse(status, { data: fakePublishResult(fakeVersion({ state: 'queued' })) }));

@@ -221,7 +221,7 @@ export interface Service {
   updated_at: string;
 }
 
-/** One running copy of a dynamic release (ARCHITECTURE §3 gives its states). */
+/** One running copy of a dynamic release (docs/architecture.md §3 gives its states). */
 export interface RuntimeInstance {
   id: string;
   deployment_id: string;

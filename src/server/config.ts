@@ -20,6 +20,11 @@ export interface SlipwayConfig {
   publicPort: number;
   /** postgres://… selects PostgreSQL; otherwise PGlite under `home/db`. */
   databaseUrl: string | undefined;
+  /**
+   * SLIPWAY_BLOB_DIR: where blobs are stored (default `home/blobs`). Servers sharing one
+   * PostgreSQL database each have their own home (the server lock) but must share this.
+   */
+  blobDir: string;
   limits: UploadLimits;
   buildTimeoutMs: number;
   buildConcurrency: number;
@@ -123,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     publicScheme: scheme,
     publicPort: int(env, 'SLIPWAY_PUBLIC_PORT', { fallback: httpPort }),
     databaseUrl: env.SLIPWAY_DATABASE_URL || undefined,
+    blobDir: resolve(env.SLIPWAY_BLOB_DIR || join(home, 'blobs')),
     limits: {
       maxUploadBytes: int(env, 'SLIPWAY_MAX_UPLOAD_BYTES', { fallback: DEFAULT_UPLOAD_LIMITS.maxUploadBytes, min: 1 }),
       maxUnpackedBytes: int(env, 'SLIPWAY_MAX_UNPACKED_BYTES', { fallback: DEFAULT_UPLOAD_LIMITS.maxUnpackedBytes, min: 1 }),

@@ -1,13 +1,15 @@
 import { setupBuildIsolation, type BuildIsolation } from './build-isolation.js';
 import { buildWorkDir, prepareHome } from './prepare-home.js';
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApi } from '../api/app.js';
 import { createFsBlobStore } from '../blobs/fs/fs-blob-store.js';
 import { bootstrap } from '../services/bootstrap.js';
 import { sweepIdempotencyKeys } from '../services/idempotency.js';
-import { Notifier } from '../services/notifier.js';
+import { createNotifier } from '../services/shared-notifier.js';
 import type { EngineApi } from '../runtime/docker/engine-api.js';
+import type { Notifier } from '../services/notifier.js';
 import { createServices } from '../services/services.js';
 import { homePaths, type SlipwayConfig } from './config.js';
 import { containerEngineApi } from './container-engine.js';
@@ -39,6 +41,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
   const logger = pino({ level: config.logLevel, base: { process: 'server' } });
   let builds: BuildIsolation | undefined;
   let docker: EngineApi | undefined;
+  let notifier: Notifier | undefined;
   try {
     if (swept > 0) logger.info({ swept }, 'removed uploads left by an earlier run');
     builds = await setupBuildIsolation(config);
@@ -49,10 +52,15 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       databaseUrl: config.databaseUrl, pgliteDir: paths.db,
       onIdleError: (err) => logger.warn({ err }, 'an idle database connection failed; it will be replaced'),
     });
-    const blobs = await createFsBlobStore({ root: paths.blobs });
+    // Opened before anything can emit: other servers' changes are heard from here on.
+    notifier = await createNotifier(store, logger);
+    // Private like the home's own blobs/ when we create it; a shared folder given by the
+    // operator keeps the permissions they chose.
+    await mkdir(config.blobDir, { recursive: true, mode: 0o700 });
+    const blobs = await createFsBlobStore({ root: config.blobDir });
     docker = config.runtimeDriver === 'docker' ? containerEngineApi(config) : undefined;
     const services = createServices({
-      store, blobs, notifier: new Notifier(), logger, secrets: await loadSecretBox(store.db, {
+      store, blobs, notifier, logger, secrets: await loadSecretBox(store.db, {
         given: config.secretsKey, keyFile: paths.secretsKey, discardUnreadable: config.discardUnreadableSecrets, warn: (message) => logger.warn(message),
       }),
       config: {
@@ -60,7 +68,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         workDir: await buildWorkDir(config.home, config.buildUidBase !== undefined), uploadDir: paths.uploads, buildUidBase: config.buildUidBase, logDir: paths.buildLogs, buildTimeoutMs: config.buildTimeoutMs, buildConcurrency: config.buildConcurrency,
         buildSandbox: builds.sandbox, buildNetwork: builds.network,
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
-        wakeIdleMs: config.wakeIdleMs, wakeMaxVersions: config.wakeMaxVersions,
+        wakeIdleMs: config.wakeIdleMs, wakeMaxVersions: config.wakeMaxVersions, hostId: config.hostId,
         // `up` starts the engine before the server; a server run alone finds it (or builds of
         // a Dockerfile fail, `unavailable`, until there is one).
         docker,
@@ -92,6 +100,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         await services.reconciler.stop();
         services.routes.stop();
         await app.close();
+        await notifier?.close();
         await store.close();
         await docker?.close();
         await builds?.close().catch((err) => logger.warn({ err }, 'could not remove the build network'));
@@ -99,6 +108,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
       },
     };
   } catch (err) {
+    await notifier?.close().catch(() => undefined);
     await docker?.close().catch(() => undefined);
     await builds?.close().catch(() => undefined);
     await lock.release();

@@ -5,7 +5,7 @@ import { newId } from '../core/ids.js';
 import type { ApiKeyRole } from '../core/states.js';
 import { apiKeys } from '../store/schema.js';
 import type { Db } from '../store/store.js';
-import type { Principal } from './context.js';
+import type { Principal, ServiceContext } from './context.js';
 
 /** Only the hash of a token is stored; the token itself is shown once, at creation. */
 export function hashToken(token: string): string {
@@ -52,5 +52,15 @@ export async function authenticate(db: Db, token: string | undefined): Promise<P
 export function requireRole(principal: Principal, roles: readonly ApiKeyRole[]): void {
   if (!roles.includes(principal.role)) {
     throw new SlipwayError('forbidden', `this key's role (${principal.role}) may not do this`);
+  }
+}
+
+/** API keys as the API sees them: a bearer token in, the caller out. */
+export class ApiKeyService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** Resolves a bearer token to its principal; any unknown or revoked token is `unauthorized`. */
+  authenticate(token: string | undefined): Promise<Principal> {
+    return authenticate(this.ctx.store.db, token);
   }
 }

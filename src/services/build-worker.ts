@@ -9,6 +9,7 @@ import { deployments, operations, rings, versions } from '../store/schema.js';
 import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
+import { recordRouteChange } from './route-log.js';
 import type { RolloutService } from './rollout-service.js';
 import type { EnvService } from './env-service.js';
 import { createLineRedactor, redactSecrets } from '../core/redact.js';
@@ -226,8 +227,11 @@ export class BuildWorker {
       // A deployment's `updated_at` says when what it serves last changed.
       await tx.update(deployments).set({ updatedAt: now }).where(eq(deployments.id, version.deploymentId));
       await recordEvent(tx, { ...base, type: 'deployment.promoted', reason: `version ${version.versionNumber} is now active`, data: { version_number: version.versionNumber } });
+      // Last, so the revision counter's row lock is held only to the commit (route-log.ts).
+      await recordRouteChange(tx, version.deploymentId);
     });
-    this.ctx.notifier.emit('route', version.deploymentId);
+    // A failed build changes no route (only ready versions are served).
+    if (!error) this.ctx.notifier.emit('route', version.deploymentId);
     this.ctx.notifier.emit('events', version.deploymentId);
     const ops = await this.ctx.store.db.select({ id: operations.id }).from(operations).where(eq(operations.versionId, version.id));
     for (const op of ops) this.ctx.notifier.emit('operation', op.id);

@@ -47,6 +47,11 @@ export interface ServicesConfig {
   wakeIdleMs?: number;
   /** Most versions of a deployment besides the live one woken at once (default 3). */
   wakeMaxVersions?: number;
+  /**
+   * The runtime host this server places new instances on (SLIPWAY_HOST_ID; default `local`):
+   * its agent, started with the same id, runs them. One host per server for now.
+   */
+  hostId?: string;
 }
 
 /** Retention of instance logs. */

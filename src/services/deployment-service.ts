@@ -4,9 +4,11 @@ import { newId } from '../core/ids.js';
 import { assertSlug } from '../core/slug.js';
 import { deployments, projects, rings, runtimeInstances } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
-import { findDeployment, loadDeploymentFacts, type DeploymentRow } from './deployment-queries.js';
+import { activeVersionId, findDeployment, loadDeploymentFacts, type DeploymentRow } from './deployment-queries.js';
 import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
+import { recordRouteChange } from './route-log.js';
+import { placementHost } from './instance-service.js';
 import { idCursor } from './page-cursor.js';
 import { presentDeployment, type DeploymentView } from './presenters.js';
 
@@ -46,6 +48,7 @@ export class DeploymentService {
         await tx.insert(deployments).values(row);
         await tx.insert(rings).values({ id: newId('rng'), deploymentId: row.id, name: 'production', activeVersionId: null, updatedAt: now });
         await recordEvent(tx, { tenantId: row.tenantId, deploymentId: row.id, type: 'deployment.created', actor: principal.keyId, reason: `created ${slug}` });
+        await recordRouteChange(tx, row.id);
       });
     } catch (err) {
       // Two creates raced past the check: the unique index decides, the loser gets a clean 409.
@@ -60,6 +63,16 @@ export class DeploymentService {
   /** One deployment by id or slug. */
   async get(principal: Principal, idOrSlug: string): Promise<DeploymentView> {
     return this.view(await findDeployment(this.ctx.store.db, principal, idOrSlug));
+  }
+
+  /** The stored row of a live deployment the caller may see; another tenant's is `deployment_not_found`. */
+  find(principal: Principal, idOrSlug: string): Promise<DeploymentRow> {
+    return findDeployment(this.ctx.store.db, principal, idOrSlug);
+  }
+
+  /** The production ring's active version; `version_not_ready` when nothing is active. */
+  activeVersionId(dep: DeploymentRow): Promise<string> {
+    return activeVersionId(this.ctx.store.db, dep);
   }
 
   /** Deployments newest first, optionally filtered by project or external workspace id. */
@@ -100,6 +113,7 @@ export class DeploymentService {
     await this.ctx.store.db.transaction(async (tx) => {
       await tx.update(deployments).set(changes).where(eq(deployments.id, row.id));
       await recordEvent(tx, { tenantId: row.tenantId, deploymentId: row.id, type: 'deployment.updated', actor: principal.keyId, reason: 'settings changed', data: { name: changes.name, spa_fallback: changes.spaFallback } });
+      await recordRouteChange(tx, row.id);
     });
     this.ctx.notifier.emit('route', row.id);
     return this.view({ ...row, ...changes });
@@ -117,9 +131,10 @@ export class DeploymentService {
         .where(and(eq(runtimeInstances.deploymentId, row.id), eq(runtimeInstances.desired, 'running')));
       // Its secrets go now rather than linger with history nobody can serve any more.
       await this.env.forget(tx, row.id);
+      await recordRouteChange(tx, row.id);
     });
     this.ctx.notifier.emit('route', row.id);
-    this.ctx.notifier.emit('assignments', 'local');
+    this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
     return this.view({ ...row, deletedAt });
   }
 

@@ -2,7 +2,7 @@ import { and, eq, lt } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { idempotencyKeys } from '../store/schema.js';
 import type { Db } from '../store/store.js';
-import type { Principal } from './context.js';
+import type { Principal, ServiceContext } from './context.js';
 
 /** An answer worth replaying. */
 export interface StoredAnswer {
@@ -80,4 +80,14 @@ export async function sweepIdempotencyKeys(db: Db, now = Date.now()): Promise<nu
     .where(lt(idempotencyKeys.createdAt, new Date(now - IDEMPOTENCY_TTL_MS)))
     .returning({ key: idempotencyKeys.key });
   return removed.length;
+}
+
+/** {@link runIdempotent} over the service context's store, for the API. */
+export class IdempotencyService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** Runs `work` at most once per (tenant, key); see {@link runIdempotent}. */
+  run(run: IdempotentRun, work: () => Promise<StoredAnswer>): Promise<StoredAnswer & { replayed: boolean }> {
+    return runIdempotent(this.ctx.store.db, run, work);
+  }
 }

@@ -61,3 +61,19 @@ test('instance events name the instance: its id, which replica it is and its add
     await cleanup();
   }
 });
+
+test('a resync (notifications from other servers lost) makes waiting agents re-read their assignments', async () => {
+  const { store, cleanup } = await openTestStore();
+  try {
+    const ctx = seedContext(store);
+    const instances = new InstanceService(ctx, new EnvService(ctx));
+    const seen = instances.currentRevision;
+    const started = Date.now();
+    const waiting = instances.waitForChange(seen, 20_000);
+    ctx.notifier.emit('resync', 'test');
+    assert.notEqual(await waiting, seen, 'a new revision, so the agent fetches its assignments again');
+    assert.ok(Date.now() - started < 10_000, 'answered on the resync, not at the end of the long poll');
+  } finally {
+    await cleanup();
+  }
+});

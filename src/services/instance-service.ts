@@ -9,6 +9,7 @@ import { SYSTEM_PATH_DIRS, withPythonShim } from '../util/python-shim.js';
 import type { ServiceContext } from './context.js';
 import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
+import { recordRouteChange } from './route-log.js';
 import { formatInstanceLabel, labelInstance } from './instance-label.js';
 import { publicUrl } from './presenters.js';
 import type { ServiceRow } from './service-config.js';
@@ -16,8 +17,13 @@ import type { ServiceRow } from './service-config.js';
 /** A row of `runtime_instances`. */
 export type InstanceRow = typeof runtimeInstances.$inferSelect;
 
-/** The only host of the embedded preset; multi-host drivers name theirs. */
+/** The host instances are placed on when the server names none (SLIPWAY_HOST_ID unset). */
 export const LOCAL_HOST_ID = 'local';
+
+/** The host this server places instances on and whose agent it tells about changes. */
+export function placementHost(config: ServiceContext['config']): string {
+  return config.hostId ?? LOCAL_HOST_ID;
+}
 
 /**
  * An instance's `PATH`: system runtimes only (the sandbox shows /usr and /bin, nothing of
@@ -39,6 +45,9 @@ export class InstanceService {
 
   constructor(private readonly ctx: ServiceContext, private readonly env: EnvService) {
     ctx.notifier.on('assignments', () => this.revision++);
+    // Assignment changes announced while this server was not hearing the others were lost:
+    // a new revision makes every agent re-read its assignments from the store.
+    ctx.notifier.on('resync', () => this.revision++);
   }
 
   /** The current assignment revision, `epoch:n`. */
@@ -49,7 +58,15 @@ export class InstanceService {
   /** Waits until the revision differs from `seen` or `timeoutMs` passes; returns the revision. */
   async waitForChange(seen: string | undefined, timeoutMs: number): Promise<string> {
     if (seen !== this.currentRevision) return this.currentRevision;
-    await this.ctx.notifier.waitFor('assignments', () => true, timeoutMs);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const offs = [this.ctx.notifier.on('assignments', done), this.ctx.notifier.on('resync', done)];
+      function done() {
+        clearTimeout(timer);
+        for (const off of offs) off();
+        resolve();
+      }
+    });
     return this.currentRevision;
   }
 
@@ -62,7 +79,7 @@ export class InstanceService {
       ids.push(id);
       await tx.insert(runtimeInstances).values({
         id, tenantId: input.version.tenantId, deploymentId: input.version.deploymentId, serviceId: input.service.id,
-        versionId: input.version.id, hostId: LOCAL_HOST_ID, desired: 'running', state: 'pending', reason: input.reason,
+        versionId: input.version.id, hostId: placementHost(this.ctx.config), desired: 'running', state: 'pending', reason: input.reason,
         restartCount: 0, failFast: input.failFast, createdAt: now, updatedAt: now,
       });
       const label = formatInstanceLabel(id, { replica: i + 1, replicas: input.count, address: null });
@@ -91,7 +108,7 @@ export class InstanceService {
   async settle(versionId: string): Promise<void> {
     await this.ctx.store.db.update(runtimeInstances).set({ failFast: false })
       .where(and(eq(runtimeInstances.versionId, versionId), eq(runtimeInstances.failFast, true)));
-    this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+    this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
   }
 
   /**
@@ -110,7 +127,7 @@ export class InstanceService {
     for (const versionId of new Set(rows.filter((r) => r.active === r.versionId).map((r) => r.versionId))) await this.settle(versionId);
     const orphans = rows.filter((r) => r.active !== r.versionId).map((r) => r.id);
     const n = orphans.length ? await this.stop(db, { ids: orphans }, 'its rollout was interrupted by a server restart') : 0;
-    if (n) this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+    if (n) this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
     return n;
   }
 
@@ -200,11 +217,16 @@ export class InstanceService {
           },
         });
       }
-      return { row, wasHealthy: row.state === 'healthy', isHealthy: report.state === 'healthy' };
+      const wasHealthy = row.state === 'healthy';
+      const isHealthy = report.state === 'healthy';
+      // Which instances are healthy (and where) is what the edge routes to.
+      const routed = wasHealthy !== isHealthy || isHealthy;
+      if (routed) await recordRouteChange(tx, row.deploymentId);
+      return { row, routed };
     });
     if (!changed) return;
     const { row } = changed;
-    if (changed.wasHealthy !== changed.isHealthy || changed.isHealthy) this.ctx.notifier.emit('route', row.deploymentId);
+    if (changed.routed) this.ctx.notifier.emit('route', row.deploymentId);
     if (TERMINAL_INSTANCE_STATES.includes(report.state)) this.ctx.notifier.emit('assignments', hostId);
     this.ctx.notifier.emit('instance', row.deploymentId);
     this.ctx.notifier.emit('events', row.deploymentId);

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import assert from 'node:assert/strict';
 import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
-import { runtimeInstances, services } from '../store/schema.js';
+import { runtimeInstances, services, versions } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { EnvService } from './env-service.js';
 import { InstanceService } from './instance-service.js';
@@ -110,3 +110,36 @@ test('scaled up from zero, the live version\'s woken instance becomes a replica 
   assert.equal(rows.get('rti_woken_old')!.onDemand, true, 'an old version\'s woken instance still stops when idle');
   assert.equal([...rows.values()].filter((r) => r.versionId === 'ver_2' && r.desired === 'running').length, 2);
 }));
+
+test('instances go to the host this server places them on (SLIPWAY_HOST_ID): that agent is told and runs them, no other', async () => {
+  const { store, cleanup } = await openTestStore();
+  const ctx = seedContext(store);
+  ctx.config.hostId = 'host-b';
+  const instances = new InstanceService(ctx, new EnvService(ctx));
+  const reconciler = new Reconciler(ctx, instances);
+  const told: string[] = [];
+  ctx.notifier.on('assignments', (host) => told.push(host));
+  try {
+    await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }], active: 1, switchedAt: new Date() });
+    await store.db.update(versions).set({
+      artifactSha256: 'b'.repeat(64), releaseManifest: { format: 1, kind: 'dynamic', run_command: 'node server.js', port: 3000, detected: 'explicit' },
+    });
+    const [result] = await reconciler.kick(SEED.deploymentId);
+    assert.equal(result!.started, 1);
+    const [row] = await store.db.select().from(runtimeInstances);
+    assert.equal(row!.hostId, 'host-b');
+    assert.deepEqual(told, ['host-b'], 'the agent of host-b is the one woken');
+
+    const work = await instances.assignments('host-b');
+    assert.deepEqual(work.map((a) => [a.runtime_instance_id, a.env.SLIPWAY_HOST_ID]), [[row!.id, 'host-b']]);
+    assert.deepEqual(await instances.assignments('local'), [], 'an agent with another id gets nothing');
+    const report = { runtime_instance_id: row!.id, state: 'healthy' as const, address: '10.9.0.2:3000', reason: 'GET / answered 200', reason_code: null, restart_count: 0 };
+    await assert.rejects(instances.report('local', report), (err: Error & { code?: string }) => err.code === 'instance_not_found');
+    await instances.report('host-b', report);
+    const [after] = await store.db.select().from(runtimeInstances);
+    assert.equal(after!.state, 'healthy');
+  } finally {
+    await reconciler.stop();
+    await cleanup();
+  }
+});

@@ -1,9 +1,11 @@
 import { and, eq, isNull, ne, notInArray } from 'drizzle-orm';
 import { TERMINAL_INSTANCE_STATES } from '../core/runtime.js';
 import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
+import type { Tx } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
-import { LOCAL_HOST_ID, type InstanceService } from './instance-service.js';
+import { recordRouteChange } from './route-log.js';
+import { placementHost, type InstanceService } from './instance-service.js';
 
 /** The outcome of reconciling one deployment. */
 export interface ReconcileResult {
@@ -18,6 +20,14 @@ const PASS_INTERVAL_MS = 5_000;
 /** How long after a switch the old version's instances may still run before a pass stops them. */
 const SUPERSEDED_GRACE_MS = 60_000;
 
+/** One service's replicas to bring to its desired count. */
+interface ReconcileTarget {
+  deploymentId: string;
+  service: typeof services.$inferSelect;
+  version: typeof versions.$inferSelect;
+  replaceFailed: boolean;
+}
+
 /**
  * Compares desired and actual instances of every deployment's active dynamic version and
  * closes the gap: too few live instances → new ones, too many → the extra ones drain and
@@ -31,13 +41,14 @@ export class Reconciler {
   private readonly off: () => void;
 
   constructor(private readonly ctx: ServiceContext, private readonly instances: InstanceService) {
-    this.off = ctx.notifier.on('instance', (id) => this.kick(id));
+    // Fire and forget: kick() logs a failed pass on its own chain, and the next pass retries.
+    this.off = ctx.notifier.on('instance', (id) => void this.kick(id));
   }
 
   /** Starts the periodic passes. */
   start(): void {
-    this.timer = setInterval(() => this.kick(), PASS_INTERVAL_MS);
-    this.kick();
+    this.timer = setInterval(() => void this.kick(), PASS_INTERVAL_MS);
+    void this.kick();
   }
 
   stop(): Promise<unknown> {
@@ -89,55 +100,59 @@ export class Reconciler {
     ));
     if (!stale.length) return;
     await this.instances.stop(db, { ids: stale.map((r) => r.id) }, 'superseded by the active version');
-    this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+    this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
   }
 
-  private async reconcileOne(target: {
-    deploymentId: string;
-    service: typeof services.$inferSelect;
-    version: typeof versions.$inferSelect;
-    replaceFailed: boolean;
-  }): Promise<ReconcileResult> {
-    const { deploymentId, service, version, replaceFailed } = target;
+  private async reconcileOne(target: ReconcileTarget): Promise<ReconcileResult> {
+    const { deploymentId } = target;
     const result = await this.ctx.store.withLock(`reconcile:${deploymentId}`, () => this.ctx.store.db.transaction(async (tx) => {
-      // Scaled up from zero: the live version's woken instances become replicas (as after a
-      // rollback to a woken version) instead of serving beside them until idle, which traffic
-      // to the live host would never let happen.
-      if (service.desiredReplicas > 0) {
-        await tx.update(runtimeInstances).set({ onDemand: false }).where(and(
-          eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.onDemand, true), eq(runtimeInstances.desired, 'running'),
-          notInArray(runtimeInstances.state, [...TERMINAL_INSTANCE_STATES]),
-        ));
-      }
-      // Other on-demand instances (a service scaled to zero, woken) are not replicas: they stop when idle.
-      const rows = await tx.select().from(runtimeInstances)
-        .where(and(eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.onDemand, false)));
-      const live = rows.filter((r) => !TERMINAL_INSTANCE_STATES.includes(r.state));
-      const failed = replaceFailed ? 0 : rows.filter((r) => r.state === 'failed').length;
-      const missing = service.desiredReplicas - live.length - failed;
-      if (missing > 0) {
-        await this.instances.create(tx, { version, service, count: missing, failFast: false, reason: `scaling to ${service.desiredReplicas} instance(s)` });
-        return { deploymentId, started: missing, stopped: 0 };
-      }
-      const extra = live.length - service.desiredReplicas;
-      if (extra > 0) {
-        // Not-yet-healthy ones go first, then the newest: the oldest healthy ones keep serving.
-        const order = [...live].sort((a, b) => Number(a.state === 'healthy') - Number(b.state === 'healthy') || b.id.localeCompare(a.id));
-        const ids = order.slice(0, extra).map((r) => r.id);
-        await this.instances.stop(tx, { ids }, `scaling to ${service.desiredReplicas} instance(s)`);
-        await recordEvent(tx, {
-          tenantId: service.tenantId, deploymentId, versionId: version.id, type: 'service.scaled_down', actor: 'system',
-          reason: `stopping ${extra} instance(s) to match ${service.desiredReplicas} replica(s)`, data: { instances: ids },
-        });
-        return { deploymentId, started: 0, stopped: extra };
-      }
-      return { deploymentId, started: 0, stopped: 0 };
+      const scaled = await this.scale(tx, target);
+      // Instances started or stopped change the upstreams: recorded last, with the change.
+      if (scaled.started || scaled.stopped) await recordRouteChange(tx, deploymentId);
+      return scaled;
     }));
     if (result.started || result.stopped) {
-      this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+      this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
       this.ctx.notifier.emit('events', deploymentId);
       this.ctx.notifier.emit('route', deploymentId);
     }
     return result;
+  }
+
+  /** Starts or stops this version's replicas inside `tx` to match the service's count. */
+  private async scale(tx: Tx, target: ReconcileTarget): Promise<ReconcileResult> {
+    const { deploymentId, service, version, replaceFailed } = target;
+    // Scaled up from zero: the live version's woken instances become replicas (as after a
+    // rollback to a woken version) instead of serving beside them until idle, which traffic
+    // to the live host would never let happen.
+    if (service.desiredReplicas > 0) {
+      await tx.update(runtimeInstances).set({ onDemand: false }).where(and(
+        eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.onDemand, true), eq(runtimeInstances.desired, 'running'),
+        notInArray(runtimeInstances.state, [...TERMINAL_INSTANCE_STATES]),
+      ));
+    }
+    // Other on-demand instances (a service scaled to zero, woken) are not replicas: they stop when idle.
+    const rows = await tx.select().from(runtimeInstances)
+      .where(and(eq(runtimeInstances.versionId, version.id), eq(runtimeInstances.desired, 'running'), eq(runtimeInstances.onDemand, false)));
+    const live = rows.filter((r) => !TERMINAL_INSTANCE_STATES.includes(r.state));
+    const failed = replaceFailed ? 0 : rows.filter((r) => r.state === 'failed').length;
+    const missing = service.desiredReplicas - live.length - failed;
+    if (missing > 0) {
+      await this.instances.create(tx, { version, service, count: missing, failFast: false, reason: `scaling to ${service.desiredReplicas} instance(s)` });
+      return { deploymentId, started: missing, stopped: 0 };
+    }
+    const extra = live.length - service.desiredReplicas;
+    if (extra > 0) {
+      // Not-yet-healthy ones go first, then the newest: the oldest healthy ones keep serving.
+      const order = [...live].sort((a, b) => Number(a.state === 'healthy') - Number(b.state === 'healthy') || b.id.localeCompare(a.id));
+      const ids = order.slice(0, extra).map((r) => r.id);
+      await this.instances.stop(tx, { ids }, `scaling to ${service.desiredReplicas} instance(s)`);
+      await recordEvent(tx, {
+        tenantId: service.tenantId, deploymentId, versionId: version.id, type: 'service.scaled_down', actor: 'system',
+        reason: `stopping ${extra} instance(s) to match ${service.desiredReplicas} replica(s)`, data: { instances: ids },
+      });
+      return { deploymentId, started: 0, stopped: extra };
+    }
+    return { deploymentId, started: 0, stopped: 0 };
   }
 }

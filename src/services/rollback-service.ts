@@ -4,6 +4,7 @@ import { deployments, rings } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { findDeployment } from './deployment-queries.js';
 import { recordEvent } from './event-log.js';
+import { recordRouteChange } from './route-log.js';
 import type { RolloutService } from './rollout-service.js';
 import type { VersionService } from './version-service.js';
 
@@ -47,6 +48,7 @@ export class RollbackService {
         reason: `rolled back to version ${version.versionNumber}`,
         data: { version_number: version.versionNumber, previous_version_id: ring!.activeVersionId },
       });
+      await recordRouteChange(tx, dep.id);
     });
     this.ctx.notifier.emit('route', dep.id);
     this.ctx.notifier.emit('events', dep.id);

@@ -60,13 +60,19 @@ test('a wake and a rollback of the same version run one after another, and neith
     const [woken] = await waitFor(async () => ((await liveOf()).length === 1 ? liveOf() : null), { timeoutMs: 15_000, description: 'the wake\'s instance' });
     const back = rollouts.boot(version, { runtime: {}, actor: 'key_t', signal: rollback.signal });
     boots.push(back.catch(() => undefined));
-    // The rollback waits for the wake's boot instead of replacing its instance.
+    // The rollback waits for the wake's boot instead of replacing its instance. One turn of the
+    // loop is enough on PGlite, whose single connection queues the query below behind a
+    // rollback's transaction had one started; the creation times checked below hold on any store.
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(await liveOf(), [woken]);
+    const wokenHealthyAt = Date.now();
     await store.db.update(runtimeInstances).set({ state: 'healthy' }).where(eq(runtimeInstances.id, woken!));
     ctx.notifier.emit('instance', SEED.deploymentId);
     await wake;
     await waitFor(async () => (await liveOf()).length === 3, { timeoutMs: 15_000, description: 'the rollback\'s two instances beside the woken one' });
+    // Created only once the wake's boot was over: the two boots ran one after the other.
+    const rollbackRows = (await store.db.select().from(runtimeInstances).where(eq(runtimeInstances.versionId, 'ver_1'))).filter((r) => r.id !== woken);
+    for (const row of rollbackRows) assert.ok(row.createdAt.getTime() >= wokenHealthyAt, `${row.id} was created before the wake's boot ended`);
     rollback.abort();
     await assert.rejects(back, { code: 'interrupted' });
     assert.deepEqual(await liveOf(), [woken], 'a failed rollback stops only its own instances');

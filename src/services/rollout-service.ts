@@ -5,7 +5,7 @@ import { runtimeInstances, services } from '../store/schema.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
-import type { InstanceService } from './instance-service.js';
+import { placementHost, type InstanceService } from './instance-service.js';
 import type { RouteFeed } from './route-feed.js';
 import { applyRuntimeOptions, type ServiceRow } from './service-config.js';
 
@@ -87,7 +87,7 @@ export class RolloutService {
       });
       return { service, ids };
     });
-    this.ctx.notifier.emit('assignments', 'local');
+    this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
     this.ctx.notifier.emit('events', version.deploymentId);
     log(`[slipway] starting ${ids.length} instance(s); health check GET ${service.health.path} every ${service.health.interval_ms} ms, grace ${service.health.grace_period_ms} ms`);
 
@@ -122,7 +122,7 @@ export class RolloutService {
     } catch (err) {
       // Only this call's instances: another boot's (a wake, a rollback) are not ours to stop.
       await this.instances.stop(db, { ids }, 'the rollout failed');
-      this.ctx.notifier.emit('assignments', 'local');
+      this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
       throw err;
     }
   }
@@ -156,7 +156,7 @@ export class RolloutService {
       await db.update(runtimeInstances).set({ onDemand: false })
         .where(and(eq(runtimeInstances.versionId, activeVersionId), eq(runtimeInstances.onDemand, true)));
     }
-    if (n > 0) this.ctx.notifier.emit('assignments', 'local');
+    if (n > 0) this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
   }
 }
 

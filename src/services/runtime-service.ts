@@ -6,6 +6,7 @@ import type { Principal, ServiceContext } from './context.js';
 import { findDeployment } from './deployment-queries.js';
 import { recordEvent } from './event-log.js';
 import type { InstanceRow } from './instance-service.js';
+import { placementHost } from './instance-service.js';
 import type { Reconciler } from './reconciler.js';
 import type { ServiceRow } from './service-config.js';
 
@@ -114,7 +115,7 @@ export class RuntimeService {
       });
     });
     this.ctx.notifier.emit('events', s.deploymentId);
-    this.ctx.notifier.emit('assignments', 'local');
+    this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
     await this.reconciler.kick(s.deploymentId, { replaceFailed: true });
     return (await this.servicesOf(s.deploymentId)).find((v) => v.id === s.id)!;
   }

@@ -1,7 +1,11 @@
 import type { ServiceContext } from './context.js';
+import { ApiKeyService } from './api-keys.js';
+import { BlobService } from './blob-service.js';
 import { BuildWorker } from './build-worker.js';
 import { DeploymentService } from './deployment-service.js';
 import { EnvService } from './env-service.js';
+import { EventService } from './event-service.js';
+import { IdempotencyService } from './idempotency.js';
 import { OperationService } from './operation-service.js';
 import { PublishService } from './publish-service.js';
 import { RollbackService } from './rollback-service.js';
@@ -17,6 +21,13 @@ import { DEFAULT_WAKE_IDLE_MS, WakeService } from './wake-service.js';
 /** Every service, wired once at start-up and handed to the API. */
 export interface Services {
   ctx: ServiceContext;
+  /** Resolves bearer tokens to callers. */
+  apiKeys: ApiKeyService;
+  /** Replays answers to repeated `Idempotency-Key` requests. */
+  idempotency: IdempotencyService;
+  events: EventService;
+  /** Release and image downloads for the edge and the agents. */
+  blobs: BlobService;
   deployments: DeploymentService;
   env: EnvService;
   versions: VersionService;
@@ -44,6 +55,10 @@ export function createServices(ctx: ServiceContext): Services {
   const reconciler = new Reconciler(ctx, instances);
   return {
     ctx,
+    apiKeys: new ApiKeyService(ctx),
+    idempotency: new IdempotencyService(ctx),
+    events: new EventService(ctx),
+    blobs: new BlobService(ctx),
     deployments: new DeploymentService(ctx, env),
     env,
     versions,

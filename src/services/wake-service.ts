@@ -5,7 +5,8 @@ import { deployments, rings, runtimeInstances, services, versions } from '../sto
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
-import { LOCAL_HOST_ID, type InstanceService } from './instance-service.js';
+import { recordRouteChange } from './route-log.js';
+import { placementHost, type InstanceService } from './instance-service.js';
 import type { RolloutService } from './rollout-service.js';
 import { WakeRegistry } from './wake-registry.js';
 
@@ -221,10 +222,11 @@ export class WakeService {
           reason: reason.event(mine.length), data: { instances: mine.map((r) => r.id) },
         });
       }
+      for (const deploymentId of new Set(rows.map((r) => r.deploymentId))) await recordRouteChange(tx, deploymentId);
       return n;
     });
     for (const versionId of versionIds) this.#registry.forget(versionId);
-    this.ctx.notifier.emit('assignments', LOCAL_HOST_ID);
+    this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
     for (const deploymentId of new Set(rows.map((r) => r.deploymentId))) {
       this.ctx.notifier.emit('route', deploymentId);
       this.ctx.notifier.emit('events', deploymentId);

@@ -1,12 +1,16 @@
 /**
  * The Drizzle description of Slipway's tables, used to build typed queries. The tables
  * themselves are created by the SQL in `migrations/`, which is written by hand to run
- * unchanged on PostgreSQL 15 and on PGlite (PostgreSQL 18 inside); keep the two in step.
+ * unchanged on PostgreSQL 15 and on PGlite (PostgreSQL 18 inside); keep the two in step:
+ * test/house/schema-matches-migrations.test.ts compares this file with a migrated database
+ * (columns, types, nullability, defaults, primary keys, unique constraints and indexes).
+ * Index and constraint names here are the database's, though Drizzle never creates them.
  */
 import type { DynamicReleaseManifest, HealthCheckSpec, InstanceState, ResourceSpec } from '../core/runtime.js';
 import type { RuntimeOptions, StickySpec } from '../core/runtime-options.js';
 import type { FrozenEnv } from '../core/env-vars.js';
-import { bigserial, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -22,7 +26,7 @@ export const projects = pgTable('projects', {
   name: text('name').notNull(),
   externalWorkspaceId: text('external_workspace_id'),
   createdAt: ts('created_at').notNull(),
-});
+}, (t) => [index('projects_tenant_idx').on(t.tenantId, t.externalWorkspaceId)]);
 
 export const apiKeys = pgTable('api_keys', {
   id: text('id').primaryKey(),
@@ -30,7 +34,7 @@ export const apiKeys = pgTable('api_keys', {
   projectId: text('project_id'),
   role: text('role').notNull(),
   name: text('name').notNull(),
-  tokenHash: text('token_hash').notNull(),
+  tokenHash: text('token_hash').notNull().unique('api_keys_token_hash_key'),
   createdAt: ts('created_at').notNull(),
   revokedAt: ts('revoked_at'),
 });
@@ -41,12 +45,16 @@ export const deployments = pgTable('deployments', {
   projectId: text('project_id').notNull(),
   slug: text('slug').notNull(),
   name: text('name').notNull(),
-  spaFallback: boolean('spa_fallback').notNull(),
-  nextVersionNumber: integer('next_version_number').notNull(),
+  spaFallback: boolean('spa_fallback').notNull().default(false),
+  nextVersionNumber: integer('next_version_number').notNull().default(1),
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
   deletedAt: ts('deleted_at'),
-});
+}, (t) => [
+  // A slug names one live deployment; a deleted one frees it.
+  uniqueIndex('deployments_slug_live_idx').on(t.slug).where(sql`deleted_at IS NULL`),
+  index('deployments_tenant_idx').on(t.tenantId, t.id),
+]);
 
 export const rings = pgTable('rings', {
   id: text('id').primaryKey(),
@@ -54,7 +62,7 @@ export const rings = pgTable('rings', {
   name: text('name').notNull(),
   activeVersionId: text('active_version_id'),
   updatedAt: ts('updated_at').notNull(),
-});
+}, (t) => [unique('rings_deployment_id_name_key').on(t.deploymentId, t.name)]);
 
 export const versions = pgTable('versions', {
   id: text('id').primaryKey(),
@@ -69,7 +77,7 @@ export const versions = pgTable('versions', {
   buildCommand: text('build_command'),
   outputPath: text('output_path'),
   /** What the publish asked for: `auto`, `static` or `dynamic`; `kind` is what the build found. */
-  requestedKind: text('requested_kind').notNull(),
+  requestedKind: text('requested_kind').notNull().default('auto'),
   runCommand: text('run_command'),
   port: integer('port'),
   /** `as_is`: the files as they are, nothing detected or built (a static site). */
@@ -77,20 +85,23 @@ export const versions = pgTable('versions', {
   /** `static_include`: globs of files a static release keeps although its rules leave them out. */
   staticInclude: jsonb('static_include').$type<string[]>(),
   /** Runtime settings given at publish (health, resources, replicas), applied at rollout. */
-  runtimeOptions: jsonb('runtime_options').notNull().$type<RuntimeOptions>(),
+  runtimeOptions: jsonb('runtime_options').notNull().default({}).$type<RuntimeOptions>(),
   /** The dynamic release's manifest, once built. */
   releaseManifest: jsonb('release_manifest').$type<DynamicReleaseManifest>(),
   /** The deployment's environment when the version was published; secrets stay sealed. */
-  env: jsonb('env').notNull().$type<FrozenEnv>(),
+  env: jsonb('env').notNull().default({}).$type<FrozenEnv>(),
   errorCode: text('error_code'),
   errorMessage: text('error_message'),
-  attempts: integer('attempts').notNull(),
+  attempts: integer('attempts').notNull().default(0),
   createdBy: text('created_by').notNull(),
   idempotencyKey: text('idempotency_key'),
   createdAt: ts('created_at').notNull(),
   startedAt: ts('started_at'),
   finishedAt: ts('finished_at'),
-});
+}, (t) => [
+  unique('versions_deployment_id_version_number_key').on(t.deploymentId, t.versionNumber),
+  index('versions_pending_idx').on(t.state).where(sql`state IN ('queued', 'building')`),
+]);
 
 export const events = pgTable('events', {
   id: text('id').primaryKey(),
@@ -102,7 +113,7 @@ export const events = pgTable('events', {
   reason: text('reason').notNull(),
   data: jsonb('data').notNull().$type<Record<string, unknown>>(),
   createdAt: ts('created_at').notNull(),
-});
+}, (t) => [index('events_deployment_idx').on(t.deploymentId, t.id)]);
 
 export const operations = pgTable('operations', {
   id: text('id').primaryKey(),
@@ -144,7 +155,7 @@ export const services = pgTable('services', {
   drainTimeoutMs: integer('drain_timeout_ms').notNull(),
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
-});
+}, (t) => [unique('services_deployment_id_type_key').on(t.deploymentId, t.type)]);
 
 export const runtimeInstances = pgTable('runtime_instances', {
   id: text('id').primaryKey(),
@@ -156,17 +167,20 @@ export const runtimeInstances = pgTable('runtime_instances', {
   desired: text('desired').notNull().$type<'running' | 'stopped'>(),
   state: text('state').notNull().$type<InstanceState>(),
   address: text('address'),
-  reason: text('reason').notNull(),
+  reason: text('reason').notNull().default(''),
   reasonCode: text('reason_code'),
-  restartCount: integer('restart_count').notNull(),
-  failFast: boolean('fail_fast').notNull(),
+  restartCount: integer('restart_count').notNull().default(0),
+  failFast: boolean('fail_fast').notNull().default(false),
   logTail: text('log_tail'),
   unenforcedLimits: text('unenforced_limits'),
   /** Started by a request (a wake); stopped again once idle. */
   onDemand: boolean('on_demand').notNull().default(false),
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
-});
+}, (t) => [
+  index('runtime_instances_version_idx').on(t.versionId),
+  index('runtime_instances_live_idx').on(t.hostId).where(sql`state NOT IN ('stopped', 'failed')`),
+]);
 
 export const instanceLogs = pgTable('instance_logs', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
@@ -178,7 +192,12 @@ export const instanceLogs = pgTable('instance_logs', {
   hostId: text('host_id').notNull(),
   line: text('line').notNull(),
   createdAt: ts('created_at').notNull(),
-});
+}, (t) => [
+  index('instance_logs_deployment_idx').on(t.deploymentId, t.id),
+  index('instance_logs_service_idx').on(t.serviceId, t.id),
+  index('instance_logs_instance_idx').on(t.runtimeInstanceId, t.id),
+  index('instance_logs_created_idx').on(t.createdAt),
+]);
 
 export const envVars = pgTable(
   'env_vars',
@@ -196,7 +215,21 @@ export const envVars = pgTable(
   (t) => [primaryKey({ columns: [t.deploymentId, t.name] })],
 );
 
+/** One row: the routing table's revision, shared by every server (migration 0009). */
+export const routeRevision = pgTable('route_revision', {
+  id: integer('id').primaryKey(),
+  revision: bigint('revision', { mode: 'number' }).notNull(),
+});
+
+/** Which deployment's route each revision changed; pruned to the most recent ones. */
+export const routeChanges = pgTable('route_changes', {
+  revision: bigint('revision', { mode: 'number' }).primaryKey(),
+  deploymentId: text('deployment_id').notNull(),
+  createdAt: ts('created_at').notNull(),
+});
+
 /** Every table, for `drizzle(client, { schema })`. */
 export const schema = {
   tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys, services, runtimeInstances, instanceLogs, envVars,
+  routeRevision, routeChanges,
 };

@@ -112,3 +112,32 @@ test(`${driver}: a dropped idle connection does not crash the process and the st
   await seed(store);
   assert.equal((await store.db.select().from(tenants)).length, 1);
 });
+
+test(`${driver}: withLock excludes a holder on another server's connections (the build worker's claim)`, { skip: testDatabaseUrl ? false : 'PGlite belongs to one process' }, async (t) => {
+  const { store, location, cleanup } = await openTestStore();
+  const other = await openPostgresStore({ url: location });
+  t.after(async () => {
+    await other.close();
+    await cleanup();
+  });
+  const order: string[] = [];
+  let release!: () => void;
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  const first = store.withLock('deployment:dep_x', async () => {
+    order.push('server 1 in');
+    entered();
+    await new Promise<void>((r) => (release = r));
+    order.push('server 1 out');
+  });
+  await inside;
+  const second = other.withLock('deployment:dep_x', async () => order.push('server 2'));
+  // Server 2 is blocked in pg_advisory_lock until server 1 lets go.
+  await waitFor(async () => {
+    const rows = await store.db.execute(sql`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+    return ((rows as unknown as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0) > 0;
+  }, { description: 'server 2 to wait for the lock' });
+  release();
+  await Promise.all([first, second]);
+  assert.deepEqual(order, ['server 1 in', 'server 1 out', 'server 2']);
+});

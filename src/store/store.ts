@@ -17,6 +17,30 @@ export interface StoreCapabilities {
 }
 
 /**
+ * Messages between every connection to one database (PostgreSQL `LISTEN/NOTIFY`), so servers
+ * sharing the store can wake each other. Only stores several processes share have one.
+ */
+export interface StoreChannel {
+  /** Sends `payload` (a few bytes; at most 8000) to every listener of `channel`, this process's included. */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Listens on `channel` on a connection of its own. When that connection drops it is opened
+   * again (with a growing delay), `onError` is told, and `onReconnect` runs once it listens
+   * again: anything sent in between was lost. Resolves once listening; returns the stop.
+   */
+  listen(channel: string, handlers: StoreChannelHandlers): Promise<() => Promise<void>>;
+}
+
+/** What {@link StoreChannel.listen} calls. */
+export interface StoreChannelHandlers {
+  onMessage(payload: string): void;
+  /** Runs after a dropped listening connection listens again (messages may have been missed). */
+  onReconnect(): void;
+  /** The listening connection failed; it is being reopened. */
+  onError(err: Error): void;
+}
+
+/**
  * The relational store. Drivers: `pglite/` (embedded, the default) and `postgres/`
  * (`SLIPWAY_DATABASE_URL`). Both run the same migrations and the same queries.
  */
@@ -31,5 +55,7 @@ export interface Store {
    * per deployment without holding a transaction open during a build.
    */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Present when several servers may share the store: how they notify each other. */
+  readonly channel?: StoreChannel;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLimiter } from './limiter.js';
+import { waitFor } from './wait-for.js';
 
 test('no more than the slots run at once, all finish, a failure frees its slot', async () => {
   const limit = createLimiter(2);
@@ -19,7 +20,7 @@ test('no more than the slots run at once, all finish, a failure frees its slot',
   const settled = Promise.allSettled(calls);
   // Open the gates one by one, each once its call has started.
   for (let opened = 0; opened < 5; opened++) {
-    while (gates.length <= opened) await new Promise((r) => setImmediate(r));
+    await waitFor(() => gates.length > opened, { timeoutMs: 5_000, intervalMs: 1, description: `call ${opened} to start` });
     assert.ok(running <= 2);
     gates[opened]!();
   }

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { rawTar, type RawEntry } from '../../src/build/archive/raw-tar-fixture.js';
+import { rawTar, type RawEntry } from '../support/archive/raw-tar-fixture.js';
 import { startPlatform, type Platform } from '../support/platform.js';
 
 let platform: Platform;

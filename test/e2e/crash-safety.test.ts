@@ -74,6 +74,8 @@ test('kill -9 at random points of publishes never leaves a version stuck or a bl
     const publishing = platform.client
       .publish('sturdy', { files: { 'index.html': `round ${round}`, 'big.txt': 'x'.repeat(500_000 + round) } }, { wait: true })
       .catch(() => undefined);
+    // Deliberately a fixed, growing delay: each round kills the server at a different point of
+    // its publish; there is no event to wait for, the point is to not choose one.
     await new Promise((r) => setTimeout(r, 20 + round * 40));
     const pid = await platform.serverPid();
     process.kill(pid, 'SIGKILL');

@@ -235,13 +235,17 @@ test('kill -9 of the instance: the agent restarts it with backoff and it serves 
 
 test('an agent restart re-adopts running instances instead of starting copies', async () => {
   const { instance, pid } = await liveInstance();
+  // The agent logs each adoption; the new agent's line is the moment it chose adopt over copy.
+  const adoption = `re-adopted a running instance {"id":"${instance.id}"`;
+  const adoptions = async () => (await readFile(join(platform.home, 'logs', 'agent.log'), 'utf8').catch(() => '')).split(adoption).length - 1;
+  const adoptedBefore = await adoptions();
   const agentPid = await findAgentPid(platform.home);
   process.kill(agentPid, 'SIGKILL');
   await waitFor(async () => (await findAgentPid(platform.home).catch(() => 0)) !== agentPid && (await findAgentPid(platform.home).catch(() => 0)) !== 0,
     { timeoutMs: 20_000, description: 'agent restarted by up' });
   // Served all along by the same process.
   assert.match(await body('dyn'), new RegExp(`^hello from v2 ${instance.id}`));
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitFor(async () => (await adoptions()) > adoptedBefore, { timeoutMs: 20_000, description: 'the new agent to re-adopt the instance' });
   const after = await liveInstance();
   assert.equal(after.instance.id, instance.id);
   assert.equal(after.pid, pid);
@@ -263,7 +267,9 @@ test('a crash loop spends its budget, then the instance is failed for good and t
   const dep = await platform.client.getDeployment('loop');
   assert.equal(dep.state, 'degraded');
   assert.match(dep.state_reason ?? '', new RegExp(`0 of 1 instance\\(s\\) healthy: ${failed.id} failed: .*exited with code 7; gave up after 2 restarts`));
-  // Not replaced behind the user's back: the loop would only start again.
+  // Not replaced behind the user's back: the loop would only start again. A window, not a wait:
+  // no event marks a reconcile pass that decided to do nothing, and 6 s spans one of the
+  // periodic passes (every 5 s) on top of the one the failure report kicked at once.
   await new Promise((r) => setTimeout(r, 6000));
   const live = (await platform.client.listInstances('loop')).filter((i) => i.state !== 'failed' && i.state !== 'stopped');
   assert.equal(live.length, 0, JSON.stringify(live));

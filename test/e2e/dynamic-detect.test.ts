@@ -151,10 +151,12 @@ test('a switch drains an open websocket: the old instance stays until it closes,
     assert.equal(await ws.next(), 'before the switch');
     const { result } = await publishReady('ws-echo', 'wsecho', ['--set', 'drain_timeout_ms=30000']);
     assert.notEqual(result.version.id, v1);
-    // The old instance is asked to stop, but drains while the socket is open.
-    await new Promise((r) => setTimeout(r, 1500));
-    const draining = await liveOf(v1);
-    assert.ok(draining.length > 0 && draining.every((i) => i.desired === 'stopped' && i.state !== 'stopped'), JSON.stringify(draining));
+    // The old instance is asked to stop, but drains while the socket is open: its agent says
+    // `stopping` before the drain and `stopped` only after it.
+    await waitFor(async () => {
+      const old = await liveOf(v1);
+      return old.length > 0 && old.every((i) => i.desired === 'stopped' && i.state === 'stopping');
+    }, { timeoutMs: 20_000, description: 'the old instance draining' });
     ws.send('after the switch');
     assert.equal(await ws.next(), 'after the switch', 'the open socket still reaches the old version');
     const closedAt = Date.now();

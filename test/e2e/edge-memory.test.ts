@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createGzip } from 'node:zlib';
-import { rawHeader, rawTar } from '../../src/build/archive/raw-tar-fixture.js';
+import { rawHeader, rawTar } from '../support/archive/raw-tar-fixture.js';
 import { waitFor } from '../../src/util/wait-for.js';
 import { startPlatform, type Platform } from '../support/platform.js';
 

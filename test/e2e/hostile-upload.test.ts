@@ -9,7 +9,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { rawTar } from '../../src/build/archive/raw-tar-fixture.js';
+import { rawTar } from '../support/archive/raw-tar-fixture.js';
 import { waitFor } from '../../src/util/wait-for.js';
 import { startPlatform, type Platform } from '../support/platform.js';
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { decodeFrame, encodeFrame, websocketAccept } from '../../src/edge/upstream-fixtures.js';
+import { decodeFrame, encodeFrame, websocketAccept } from './edge/upstream-fixtures.js';
 import { waitFor } from '../../src/util/wait-for.js';
 
 /** An open WebSocket connection. */

@@ -1,7 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { findDeployment } from '../../services/deployment-queries.js';
-import { listEventsAfter, listEventsPage } from '../../services/event-log.js';
 import { presentEvent } from '../../services/presenters.js';
 import type { Services } from '../../services/services.js';
 import { principalOf } from '../auth.js';
@@ -20,8 +18,8 @@ export function eventRoutes(app: FastifyInstance, services: Services): void {
       response: { 200: page(EventSchema), 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
     },
   }, async (req, reply) => {
-    const dep = await findDeployment(ctx.store.db, principalOf(req), req.params.deployment);
-    const rows = await listEventsPage(ctx.store.db, dep.id, { limit: req.query.limit + 1, cursor: req.query.cursor });
+    const dep = await services.deployments.find(principalOf(req), req.params.deployment);
+    const rows = await services.events.page(dep, { limit: req.query.limit + 1, cursor: req.query.cursor });
     const shown = rows.slice(0, req.query.limit);
     if (!flag(req.query.follow)) {
       return { data: shown.map(presentEvent), next_cursor: rows.length > req.query.limit ? shown[shown.length - 1]!.id : null };
@@ -38,7 +36,7 @@ export function eventRoutes(app: FastifyInstance, services: Services): void {
       // Re-read after each wake-up; the 1 s bound also catches events written by other servers.
       await Promise.race([ctx.notifier.waitFor('events', (id) => id === dep.id, 1000), sse.closed]);
       if (!open) break;
-      for (const e of await listEventsAfter(ctx.store.db, dep.id, last)) {
+      for (const e of await services.events.after(dep, last)) {
         sse.send('event', presentEvent(e), e.id);
         last = e.id;
       }

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { SlipwayError } from '../../core/errors.js';
 import { INSTANCE_STATES } from '../../core/runtime.js';
 import { requireRole } from '../../services/api-keys.js';
-import { isSha256Hex } from '../../util/sha256.js';
 import type { Services } from '../../services/services.js';
 import { MAX_USAGE_REPORT } from '../../core/wake.js';
 import { principalOf } from '../auth.js';
@@ -22,8 +21,8 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
       return { data: await services.routes.load() };
     }
     const sse = openSse(req, reply);
-    const { snapshot, close } = await services.routes.watch((m) => sse.send(m.type, m), req.query.edge_id);
-    sse.send(snapshot.type, snapshot);
+    // The feed hands this listener the snapshot first, then each change in order.
+    const { close } = await services.routes.watch((m) => sse.send(m.type, m), req.query.edge_id);
     await sse.closed;
     close();
     sse.end();
@@ -96,11 +95,7 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
     schema: { hide: true, params: z.object({ sha256: z.string() }) },
   }, async (req, reply) => {
     requireRole(principalOf(req), ['internal']);
-    const { sha256 } = req.params;
-    if (!isSha256Hex(sha256)) throw new SlipwayError('blob_not_found', 'not a sha256');
-    const info = await services.ctx.blobs.stat(sha256);
-    if (!info) throw new SlipwayError('blob_not_found', `no blob ${sha256}`);
-    const stream = await services.ctx.blobs.openRead(sha256);
-    return reply.type('application/octet-stream').header('content-length', info.size).send(stream);
+    const { size, stream } = await services.blobs.download(req.params.sha256);
+    return reply.type('application/octet-stream').header('content-length', size).send(stream);
   });
 }

@@ -6,9 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SlipwayError } from '../../core/errors.js';
-import { activeVersionId, findDeployment } from '../../services/deployment-queries.js';
-import type { Db } from '../../store/store.js';
-import { runIdempotent, type StoredAnswer } from '../../services/idempotency.js';
+import type { IdempotencyService, StoredAnswer } from '../../services/idempotency.js';
 import type { PublishSource } from '../../services/publish-service.js';
 import type { Principal } from '../../services/context.js';
 import type { Services } from '../../services/services.js';
@@ -39,7 +37,6 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Publish and rollback: the two writes that move what a deployment serves. */
 export function publishRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { ctx } = services;
   const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema };
   // Uploads still arriving when the server stops are cut off: closing waits for every request,
   // and a client may send as slowly as it likes.
@@ -56,7 +53,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
     },
   }, async (req, reply) => {
     const principal = principalOf(req);
-    const dep = await findDeployment(ctx.store.db, principal, req.params.deployment);
+    const dep = await services.deployments.find(principal, req.params.deployment);
     const received = await receiveSource(req, services, receiving);
     try {
       const options = toPublishOptions(received.options);
@@ -65,7 +62,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
         const accepted = await services.publishes.accept({ principal, deployment: dep, source: received.source, options, idempotencyKey: key });
         return { status: 202, body: { data: await renderPublish(services, principal, { deploymentId: dep.id, ...accepted }) } };
       };
-      const answer = await answerOnce(reply, { db: ctx.store.db, principal, key, request: ['publish', dep.id, options, received.bodySha256] }, work);
+      const answer = await answerOnce(reply, { idempotency: services.idempotency, principal, key, request: ['publish', dep.id, options, received.bodySha256] }, work);
       if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
       return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
     } finally {
@@ -81,14 +78,14 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
     },
   }, async (req, reply) => {
     const principal = principalOf(req);
-    const dep = await findDeployment(ctx.store.db, principal, req.params.deployment);
-    const from = await services.versions.find(dep, req.body?.version ?? (await activeVersionId(ctx.store.db, dep)));
+    const dep = await services.deployments.find(principal, req.params.deployment);
+    const from = await services.versions.find(dep, req.body?.version ?? (await services.deployments.activeVersionId(dep)));
     const key = idempotencyKey(req);
     const work = async (): Promise<StoredAnswer> => {
       const accepted = await services.publishes.redeploy({ principal, deployment: dep, from, idempotencyKey: key });
       return { status: 202, body: { data: await renderPublish(services, principal, { deploymentId: dep.id, ...accepted }) } };
     };
-    const answer = await answerOnce(reply, { db: ctx.store.db, principal, key, request: ['redeploy', dep.id, from.id] }, work);
+    const answer = await answerOnce(reply, { idempotency: services.idempotency, principal, key, request: ['redeploy', dep.id, from.id] }, work);
     if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
     return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
   });
@@ -107,7 +104,7 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
       await untilEdgesServe(services);
       return { status: 200, body: { data: await renderPublish(services, principal, done) } };
     };
-    const answer = await answerOnce(reply, { db: ctx.store.db, principal, key: idempotencyKey(req), request: ['rollback', req.params.deployment, target] }, work);
+    const answer = await answerOnce(reply, { idempotency: services.idempotency, principal, key: idempotencyKey(req), request: ['rollback', req.params.deployment, target] }, work);
     return reply.status(answer.status).send(answer.body as never);
   });
 }
@@ -128,11 +125,11 @@ async function waitForPublish(services: Services, principal: Principal, answer: 
  */
 async function answerOnce(
   reply: FastifyReply,
-  o: { db: Db; principal: Principal; key: string | undefined; request: unknown[] },
+  o: { idempotency: IdempotencyService; principal: Principal; key: string | undefined; request: unknown[] },
   work: () => Promise<StoredAnswer>,
 ): Promise<StoredAnswer> {
   if (!o.key) return work();
-  const answer = await runIdempotent(o.db, { principal: o.principal, key: o.key, requestHash: sha256(JSON.stringify(o.request)) }, work);
+  const answer = await o.idempotency.run({ principal: o.principal, key: o.key, requestHash: sha256(JSON.stringify(o.request)) }, work);
   if (answer.replayed) void reply.header('idempotent-replayed', 'true');
   return answer;
 }

@@ -1,12 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSlipwayError } from '../../core/errors.js';
 import { sha256Buffer } from '../../util/sha256.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
-import { runBlobStoreConformance } from '../blob-store.conformance.js';
+import { runBlobStoreConformance } from '../../../test/support/blobs/blob-store.conformance.js';
 import { createFsBlobStore } from './fs-blob-store.js';
 
 runBlobStoreConformance('fs', async () => {
@@ -90,5 +90,41 @@ describe('fs blob store', () => {
     await utimes(join(tmp, 'stale'), twoHoursAgo, twoHoursAgo);
     await createFsBlobStore({ root });
     assert.deepEqual(await readdir(tmp), ['fresh']);
+  });
+
+  test("its folders are the owner's alone (0700) whatever the umask, blobs 0444 inside, old 0755 folders closed at start", async () => {
+    const mode = async (path: string) => (await stat(path)).mode & 0o777;
+    for (const umask of [0o022, 0o277]) {
+      const base = await makeTempDir('fs-blob-mode-');
+      const previous = process.umask(umask);
+      try {
+        // A shared SLIPWAY_BLOB_DIR: the root is the operator's, made before the store.
+        const shared = join(base, 'shared');
+        await mkdir(shared, { mode: 0o755 });
+        await chmod(shared, 0o755);
+        const store = await createFsBlobStore({ root: shared });
+        const { sha256 } = await store.put(Buffer.from(`mode ${umask}`));
+        for (const dir of ['tmp', 'sha256', `sha256/${sha256.slice(0, 2)}`]) {
+          assert.equal(await mode(join(shared, dir)), 0o700, `${dir} under umask ${umask.toString(8)}`);
+        }
+        assert.equal(await mode(shared), 0o755, "the operator's folder is left as it is");
+        if (umask === 0o022) assert.equal(await mode(join(shared, 'sha256', sha256.slice(0, 2), sha256)), 0o444);
+        // A root the store makes itself is closed too.
+        await createFsBlobStore({ root: join(base, 'new', 'blobs') });
+        assert.equal(await mode(join(base, 'new', 'blobs')), 0o700);
+
+        // A store an older version made with the umask.
+        const old = join(base, 'old');
+        process.umask(0o022);
+        await mkdir(join(old, 'sha256'), { recursive: true });
+        await mkdir(join(old, 'tmp'));
+        process.umask(umask);
+        await createFsBlobStore({ root: old });
+        assert.deepEqual([await mode(join(old, 'tmp')), await mode(join(old, 'sha256'))], [0o700, 0o700]);
+      } finally {
+        process.umask(previous);
+        await removeDir(base);
+      }
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,14 +20,24 @@ export interface FsBlobStoreConfig {
 const BLOB_MODE = 0o444;
 
 /**
+ * The store's own folders are the owner's alone, whatever the umask: in the home they sit behind
+ * its 0700, but a shared `SLIPWAY_BLOB_DIR` may be a folder others can list, and the blobs hold
+ * every deployment's source.
+ */
+const DIR_MODE = 0o700;
+
+/**
  * A blob store on the local filesystem: `root/sha256/ab/<hex>`, written to `root/tmp/`, synced,
  * then hard-linked into place. `link()` fails when the name exists, so a blob is never
  * overwritten, even by two writers racing with the same content.
  */
 export async function createFsBlobStore(config: FsBlobStoreConfig): Promise<BlobStore> {
   const store = new FsBlobStore(config.root);
-  await mkdir(join(config.root, 'tmp'), { recursive: true });
-  await mkdir(join(config.root, 'sha256'), { recursive: true });
+  // Set on every start, so folders an older version made with the umask are closed too.
+  for (const dir of ['tmp', 'sha256']) {
+    await makeOwnDir(join(config.root, dir));
+    await chmod(join(config.root, dir), DIR_MODE);
+  }
   await store.removeStaleTemps(config.staleTempMs ?? 60 * 60 * 1000);
   return store;
 }
@@ -60,7 +70,7 @@ class FsBlobStore implements BlobStore {
         throw blobCorrupt(expectedSha256, info.sha256);
       }
       const final = this.#path(info.sha256);
-      await mkdir(dirname(final), { recursive: true });
+      await makeOwnDir(dirname(final));
       try {
         await link(tmp, final);
         await syncDir(dirname(final));
@@ -158,6 +168,16 @@ class VerifyingStream extends Transform {
   override _flush(callback: TransformCallback): void {
     const actual = this.#hash.digest('hex');
     callback(actual === this.#expected ? null : blobCorrupt(this.#expected, actual));
+  }
+}
+
+/** Creates `path` (and missing parents) as {@link DIR_MODE}; mkdir's mode is masked by the umask, chmod's is not. */
+async function makeOwnDir(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true, mode: DIR_MODE });
+  if (first === undefined) return;
+  for (let dir = path; ; dir = dirname(dir)) {
+    await chmod(dir, DIR_MODE);
+    if (dir === first || dirname(dir) === dir) return;
   }
 }
 

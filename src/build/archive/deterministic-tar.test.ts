@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listTar, type ListedEntry } from './list-tar.js';
+import { listTar, type ListedEntry } from '../../../test/support/archive/list-tar.js';
 import { isSlipwayError } from '../../core/errors.js';
 import { sha256File } from '../../util/sha256.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';

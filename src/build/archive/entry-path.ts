@@ -20,7 +20,7 @@ export function unsafeEntry(entry: string, reason: string): SlipwayError {
  */
 export function normalizeEntryPath(raw: string): string {
   if (/[\x00-\x1f\x7f]/.test(raw)) throw unsafeEntry(raw, 'control character in path');
-  // What a decoder makes of bytes that are not UTF-8: the raw-header check (tar-bounds.ts)
+  // What a decoder makes of bytes that are not UTF-8: the raw-name check (raw-names.ts)
   // refuses those names first, and this catches any way around it (odd pax records, say).
   if (raw.includes('\uFFFD')) throw unsafeEntry(raw, 'name is not valid UTF-8');
   if (raw.includes('\\')) throw unsafeEntry(raw, 'backslash in path');

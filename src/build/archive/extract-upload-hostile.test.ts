@@ -14,7 +14,7 @@ import { isSlipwayError, type ErrorCode, type SlipwayError } from '../../core/er
 import { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../../core/limits.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
 import { extractUpload, type ExtractUploadOptions } from './extract-upload.js';
-import { paxEntry, rawTar } from './raw-tar-fixture.js';
+import { paxEntry, rawTar } from '../../../test/support/archive/raw-tar-fixture.js';
 
 let work: string;
 let counter = 0;

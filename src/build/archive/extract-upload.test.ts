@@ -9,7 +9,7 @@ import { isSlipwayError, type ErrorCode, type SlipwayError } from '../../core/er
 import { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../../core/limits.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
 import { extractUpload } from './extract-upload.js';
-import { paxEntry, rawTar, type RawEntry } from './raw-tar-fixture.js';
+import { paxEntry, rawTar, type RawEntry } from '../../../test/support/archive/raw-tar-fixture.js';
 
 let work: string;
 let counter = 0;

@@ -1,14 +1,10 @@
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { ReadEntry } from 'tar';
 import { SlipwayError } from '../../core/errors.js';
 import type { UploadLimits } from '../../core/limits.js';
-import { emptyDir, prepareEmptyDir } from './dest-dir.js';
 import { normalizeEntryPath, unsafeEntry } from './entry-path.js';
-import { TRAILING_ALLOWANCE_BYTES } from './tar-bounds.js';
-import { readTar } from './tar-reader.js';
-import { TreeChecker, type TreeEntry, type TreeEntryKind } from './tree-checker.js';
-import { TreeWriter } from './tree-writer.js';
+import { TRAILING_ALLOWANCE_BYTES, type TarReadEntry } from './tar-reader.js';
+import { TREE_KIND_BY_TYPE, unpackTree, type Placement } from './unpack-tree.js';
 
 /** Options for {@link extractUpload}. */
 export interface ExtractUploadOptions {
@@ -32,14 +28,6 @@ export interface ExtractResult {
   /** Bytes of file content written. */
   totalBytes: number;
 }
-
-const KIND_BY_TYPE: Partial<Record<string, TreeEntryKind>> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'dir',
-  SymbolicLink: 'symlink',
-};
 
 const REFUSED_TYPES: Partial<Record<string, string>> = {
   Link: 'hardlink',
@@ -73,7 +61,7 @@ export function maxTarBytes(limits: UploadLimits): number {
  * devices, FIFOs, symlinks leading out of the root, entries under a symlink, and duplicates;
  * `invalid_archive` for anything that is not a complete, well-formed archive (trailing data
  * included); `too_many_files` and `archive_too_large` for the limits; `empty_source` when there
- * is no file. Only node-tar's parser is used (no `tar.x`, so nothing is rewritten or stripped):
+ * is no file. Entries are read by `readTar` and written by us (nothing is rewritten or stripped):
  * owners and times are dropped, files get 0644 or 0755 (the executable bit is kept),
  * directories 0755.
  */
@@ -87,55 +75,33 @@ export async function extractUpload(options: ExtractUploadOptions): Promise<Extr
       });
     }
   }
-  await prepareEmptyDir(destDir).catch((err: unknown) => {
-    options.input?.destroy();
-    throw err;
+  const checker = await unpackTree({
+    read: {
+      archivePath,
+      input: options.input,
+      gzip: options.format === 'sniff' ? 'sniff' : options.format === 'tgz',
+      declaredBy: options.declaredBy,
+      maxTarBytes: maxTarBytes(limits),
+    },
+    destDir,
+    limits,
+    place: classify,
+    verify: (checked) => {
+      if (checked.fileCount === 0) throw new SlipwayError('empty_source', 'the archive contains no files');
+    },
   });
-  try {
-    const checker = new TreeChecker(limits);
-    const writer = await TreeWriter.create(destDir).catch((err: unknown) => {
-      options.input?.destroy();
-      throw err;
-    });
-    try {
-      await readTar({
-        archivePath,
-        input: options.input,
-        gzip: options.format === 'sniff' ? 'sniff' : options.format === 'tgz',
-        declaredBy: options.declaredBy,
-        maxTarBytes: maxTarBytes(limits),
-        onEntry: async (entry) => {
-          const checked = classify(entry);
-          if (checked) checker.add(checked);
-          await writer.add(entry, checked);
-        },
-      });
-      await writer.finish();
-    } catch (err) {
-      // Writes still running would land after the clean-up below.
-      await writer.settle();
-      throw err;
-    }
-    // Links are checked against each other once all are known; until then nothing was written
-    // through one (no entry may sit under a symlink), and a refusal removes them all.
-    checker.finish();
-    if (checker.fileCount === 0) throw new SlipwayError('empty_source', 'the archive contains no files');
-    return { fileCount: checker.fileCount, totalBytes: checker.totalBytes };
-  } catch (err) {
-    await emptyDir(destDir);
-    throw err;
-  }
+  return { fileCount: checker.fileCount, totalBytes: checker.totalBytes };
 }
 
-/** Maps a tar entry to a checked tree entry, or null for the root directory itself (`./`). */
-function classify(entry: ReadEntry): TreeEntry | null {
+/** Maps a tar entry to a checked tree entry, or `root` for the root directory itself (`./`). */
+function classify(entry: TarReadEntry): Placement {
   const refused = REFUSED_TYPES[entry.type];
   if (refused !== undefined) throw unsafeEntry(entry.path, `${refused} entries are not allowed`);
-  const kind = KIND_BY_TYPE[entry.type];
+  const kind = TREE_KIND_BY_TYPE[entry.type];
   if (kind === undefined) throw unsafeEntry(entry.path, `unsupported entry type ${entry.type}`);
   const path = normalizeEntryPath(entry.path);
   if (path === '') {
-    if (kind === 'dir') return null;
+    if (kind === 'dir') return 'root';
     throw unsafeEntry(entry.path, 'empty name');
   }
   return { raw: entry.path, path, kind, size: entry.size, linkpath: entry.linkpath };

@@ -20,7 +20,7 @@ import { HTTP_STATUS } from '../../api/http-status.js';
 import { SlipwayError } from '../../core/errors.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
 import { extractUpload } from './extract-upload.js';
-import { paxEntry, rawTar, type RawEntry } from './raw-tar-fixture.js';
+import { paxEntry, rawTar, type RawEntry } from '../../../test/support/archive/raw-tar-fixture.js';
 
 const LIMITS = { maxUploadBytes: 4 * 1024 * 1024, maxUnpackedBytes: 256 * 1024, maxFiles: 40 };
 const PER_RUN_MS = 5000;

@@ -1,11 +1,26 @@
 import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
 import { SlipwayError } from '../../core/errors.js';
+import { TAR_BLOCK, TarWalk, paddedSize, type TarHeaderEntry } from '../../util/tar-entries.js';
+import { ChunkSource } from './chunk-source.js';
 import { unsafeEntry } from './entry-path.js';
-import { TarBounds } from './tar-bounds.js';
+import { RawNameCheck } from './raw-names.js';
+import { TarReadEntry } from './tar-read-entry.js';
+
+export { TarReadEntry } from './tar-read-entry.js';
+
+/**
+ * Bytes allowed after the end-of-archive blocks. Tools pad a tar to a whole record (GNU tar
+ * and bsdtar to 10240 bytes, some tape-minded tools to more); anything past this is not padding.
+ */
+export const TRAILING_ALLOWANCE_BYTES = 1024 * 1024;
+
+/** PAX records and long names are a few hundred bytes; more is refused, unread. */
+const MAX_META_BYTES = 1024 * 1024;
+
+/** The entry types handed to `onEntry`; any other (sparse files, volume labels, …) is refused. */
+const ENTRY_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link', 'CharacterDevice', 'BlockDevice', 'FIFO', 'GNUDumpDir']);
 
 /** Options for {@link readTar}. */
 export interface ReadTarOptions {
@@ -27,10 +42,11 @@ export interface ReadTarOptions {
   maxTarBytes?: number;
   /**
    * Called for each entry in order, one at a time; the next entry is not delivered until the
-   * returned promise settles. It must consume the entry (read it or `resume()` it). Throwing
-   * stops the read and the error is rethrown as is.
+   * returned promise settles. It should consume the entry (read it or `resume()` it); a body
+   * left unread when it settles is passed over. Throwing stops the read and the error is
+   * rethrown as is.
    */
-  onEntry: (entry: ReadEntry) => Promise<void> | void;
+  onEntry: (entry: TarReadEntry) => Promise<void> | void;
 }
 
 /** What a complete read saw. */
@@ -42,108 +58,137 @@ export interface ReadTarResult {
 }
 
 /**
- * Reads a tar or tar.gz entry by entry with node-tar's strict parser: a bad checksum, a
- * truncated body or a corrupt gzip stream fails the read with `invalid_archive`. Entry types
- * node-tar would silently skip (sparse files, volume labels, oversized metadata) are refused
- * with `unsafe_archive`, so nothing in the archive goes unseen, and so are names that are not
- * UTF-8. An archive holding only its end-of-archive blocks reads as zero entries.
+ * Reads a tar or tar.gz entry by entry through the one tar block walk (util/tar-entries.ts,
+ * `TarWalk.foreignHeader`), fed the (gunzipped) stream chunk by chunk: each entry goes to
+ * `onEntry` with its body as a stream, and no more of the archive is pulled until that body is
+ * read, so a slow consumer holds the read back. A bad checksum, an undecodable header, a
+ * truncated body, a missing end-of-archive block or a corrupt gzip stream fails the read with
+ * `invalid_archive`. Entry types that are not files, folders, links, devices or FIFOs (sparse
+ * files, volume labels), metadata over 1 MiB and names that are not UTF-8 are refused with
+ * `unsafe_archive`, so nothing in the archive goes unseen. An archive holding only its
+ * end-of-archive blocks reads as zero entries.
  *
  * The cost is linear in the input and the event loop is never held for long: gzip is inflated
- * by Node's asynchronous zlib (libuv's thread pool), the parser is fed chunk by chunk with
- * backpressure, and feeding stops at the end-of-archive blocks ({@link TarBounds}); at most
- * 1 MiB of zero padding may follow them (`invalid_archive` otherwise).
+ * by Node's asynchronous zlib (libuv's thread pool) and the walk takes each chunk as it comes.
+ * Reading stops at the end-of-archive blocks; at most {@link TRAILING_ALLOWANCE_BYTES} of zero
+ * padding may follow them (`invalid_archive` otherwise).
+ *
+ * This is the reader for archives unpacked to disk (uploads, dynamic and image releases); our
+ * own tars read in memory or by the edge use the same walk, strict (util/tar-entries.ts).
  */
 export async function readTar(options: ReadTarOptions): Promise<ReadTarResult> {
   const raw = options.input ?? createReadStream(options.archivePath ?? '');
-  const parser = new Parser({ strict: true, brotli: false, zstd: false });
-  let failure: unknown;
-  let parseError: Error | undefined;
-  let sawEndBlock = false;
-  let entries = 0;
-  let chain = Promise.resolve();
-  const pending = new Set<ReadEntry>();
-
-  const stop = (err: unknown): void => {
-    failure ??= err;
-    parser.abort(new Error('read stopped'));
-  };
-  parser.on('entry', (entry: ReadEntry) => {
-    entries++;
-    pending.add(entry);
-    entry.once('end', () => pending.delete(entry));
-    // Errors reach the handler through its own read; this only stops an unread entry that is
-    // destroyed below from throwing for want of a listener.
-    entry.on('error', () => {});
-    chain = chain
-      .then(async () => {
-        if (failure !== undefined || parseError !== undefined) entry.resume();
-        else await options.onEntry(entry);
-      })
-      .catch((err: unknown) => {
-        entry.resume();
-        // After a parse error, handlers fail because their entry was cut off: not news.
-        if (parseError === undefined) stop(err);
-      });
-  });
-  parser.on('ignoredEntry', (entry: ReadEntry) => {
-    stop(unsafeEntry(entry.path, `unsupported entry type ${entry.type}`));
-  });
-  parser.on('nullBlock', () => {
-    sawEndBlock = true;
-  });
-  const finished = new Promise<void>((resolve) => {
-    parser.on('error', (err: Error) => {
-      parseError ??= err;
-      // A handler still waiting for a body that will never come must not hang the read.
-      for (const entry of pending) entry.destroy(err);
-      resolve();
-    });
-    parser.on('end', () => resolve());
-  });
-
   let gzip = false;
   let tarStream: Readable | undefined;
   try {
     const opened = await openTarStream(raw, options);
     gzip = opened.gzip;
     tarStream = opened.stream;
-    const bounds = new TarBounds();
-    let tarBytes = 0;
-    let parserEnded = false;
-    for await (const chunk of tarStream) {
-      tarBytes += (chunk as Buffer).length;
-      if (options.maxTarBytes !== undefined && tarBytes > options.maxTarBytes) {
-        throw new SlipwayError('archive_too_large', `the archive unpacks to more than ${options.maxTarBytes} bytes of tar`, {
-          details: { limit: options.maxTarBytes },
-        });
-      }
-      const part = bounds.push(chunk as Buffer);
-      if (failure !== undefined) break;
-      if (part.length > 0 && parseError === undefined && !parser.write(part)) await Promise.race([once(parser, 'drain'), finished]);
-      if (bounds.ended && !parserEnded) {
-        parserEnded = true;
-        parser.end();
-      }
-    }
-    if (!parserEnded) parser.end();
-    await finished;
+    const source = new ChunkSource(tarStream, options.maxTarBytes);
+    const entries = await walkEntries(source, gzip, options.onEntry);
+    await checkTrailing(source);
+    return { entries, gzip };
   } catch (err) {
-    stop(toReadError(err, gzip));
+    throw toReadError(err, gzip);
   } finally {
     tarStream?.destroy();
     raw.destroy();
   }
-  await chain;
-  if (failure !== undefined) throw failure;
-  // node-tar calls a tar of nothing but end blocks "unrecognized"; it is valid and empty.
-  if (parseError !== undefined && sawEndBlock && entries === 0) return { entries: 0, gzip };
-  // node-tar accepts a file cut off between entries; an upload without its end block is
-  // incomplete, whatever it contains.
-  const reason = parseError?.message ?? (sawEndBlock ? undefined : 'truncated (no end-of-archive block)');
-  if (reason !== undefined) {
-    throw new SlipwayError('invalid_archive', `not a readable ${gzip ? 'tar.gz' : 'tar'}: ${reason}`, { cause: parseError });
+}
+
+/** Walks the archive up to its end-of-archive block, handing each entry on; returns how many. */
+async function walkEntries(source: ChunkSource, gzip: boolean, onEntry: ReadTarOptions['onEntry']): Promise<number> {
+  const what = `not a readable ${gzip ? 'tar.gz' : 'tar'}`;
+  const truncated = (): SlipwayError => new SlipwayError('invalid_archive', `${what}: truncated (no end-of-archive block)`);
+  const walk = new TarWalk({ what });
+  const names = new RawNameCheck();
+  let entries = 0;
+  for (let offset = 0; ; ) {
+    const block = await source.take(TAR_BLOCK);
+    if (block === null) throw truncated();
+    if (offset === 0 && block[0] === 0x1f && block[1] === 0x8b) {
+      // A gzip inside the gzip: refused, not inflated a second time.
+      throw new SlipwayError('invalid_archive', 'the archive is gzip-compressed twice');
+    }
+    const step = walk.foreignHeader(block, offset);
+    if (step.kind === 'end') return entries;
+    offset += TAR_BLOCK + paddedSize(step.size);
+    let padding = paddedSize(step.size);
+    if (step.kind === 'meta') {
+      if (step.size > MAX_META_BYTES) throw unsafeEntry(`(${step.type})`, `metadata entry larger than ${MAX_META_BYTES} bytes`);
+      const body = await source.take(step.size);
+      if (body === null) throw truncated();
+      // Both or neither: the walk ignores an empty long name and uses the header's own name,
+      // which the raw check must then still see (it skips names it thinks were replaced).
+      if (step.size > 0) {
+        names.meta(step.type, body);
+        walk.meta(body);
+      }
+      padding -= step.size;
+    } else if (step.kind === 'entry') {
+      names.entry(block);
+      if (!ENTRY_TYPES.has(step.entry.type)) throw unsafeEntry(step.entry.path, `unsupported entry type ${step.entry.type}`);
+      entries++;
+      await deliver(step.entry, source, { onEntry, truncated });
+      padding -= step.size;
+    }
+    if (!(await source.skip(padding))) throw truncated();
   }
-  return { entries, gzip };
+}
+
+/**
+ * Hands one entry to `onEntry` while its body is filled from the archive. The first failure
+ * wins: a handler that throws stops the read with its error; a body cut short stops it with
+ * `invalid_archive`, and the handler's read of it fails too (its error is then not news).
+ */
+async function deliver(header: TarHeaderEntry, source: ChunkSource, use: { onEntry: ReadTarOptions['onEntry']; truncated: () => Error }): Promise<void> {
+  const entry = new TarReadEntry(header);
+  // Errors reach the handler through its own read; this only keeps an unread, destroyed entry quiet.
+  entry.on('error', () => {});
+  let failure: { err: unknown } | undefined;
+  const handled = (async () => use.onEntry(entry))().then(
+    () => {
+      // A body left unread is passed over, so the filler below can finish.
+      if (!entry.readableEnded) entry.resume();
+    },
+    (err: unknown) => {
+      failure ??= { err };
+      entry.destroy();
+    },
+  );
+  try {
+    await entry.fill(source, () => failure !== undefined, use.truncated);
+  } catch (err) {
+    failure ??= { err };
+    entry.destroy(err as Error);
+  }
+  await handled;
+  if (failure !== undefined) throw failure.err;
+}
+
+/** After the end-of-archive block: only zero padding, within the allowance, may follow. */
+async function checkTrailing(source: ChunkSource): Promise<void> {
+  // The second end-of-archive block is part of the archive, not of the padding after it.
+  let left = TRAILING_ALLOWANCE_BYTES + TAR_BLOCK;
+  await source.rest((piece) => {
+    left -= piece.length;
+    if (left < 0) {
+      throw new SlipwayError('invalid_archive', `more than ${TRAILING_ALLOWANCE_BYTES} bytes after the end of the archive`, {
+        details: { limit_bytes: TRAILING_ALLOWANCE_BYTES },
+      });
+    }
+    if (!allZero(piece)) throw new SlipwayError('invalid_archive', 'data after the end of the archive (only zero padding may follow it)');
+  });
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+function allZero(bytes: Buffer): boolean {
+  for (let at = 0; at < bytes.length; at += ZEROS.length) {
+    const part = bytes.subarray(at, at + ZEROS.length);
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
+  return true;
 }
 
 /** zlib's failures mean a corrupt archive; anything else (a refused body, a disk error) stays as it is. */
@@ -189,5 +234,5 @@ async function openTarStream(raw: Readable, options: ReadTarOptions): Promise<{ 
   );
   if (!isGzip) return { gzip: false, stream: rest };
   // Errors reach the reader through the gunzip stream, which pipeline destroys with them.
-  return { gzip: true, stream: pipeline(rest, createGunzip(), () => {}) };
+  return { gzip: true, stream: pipeline(rest, createGunzip({ chunkSize: 64 * 1024 }), () => {}) };
 }

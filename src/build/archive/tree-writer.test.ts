@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ReadEntry } from 'tar';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
-import { rawTar, type RawEntry } from './raw-tar-fixture.js';
-import { readTar } from './tar-reader.js';
+import { rawTar, type RawEntry } from '../../../test/support/archive/raw-tar-fixture.js';
+import { readTar, type TarReadEntry } from './tar-reader.js';
 import type { TreeEntry } from './tree-checker.js';
 import { TreeWriter } from './tree-writer.js';
 
@@ -21,7 +20,7 @@ after(async () => {
 
 /** Feeds a hand-made tar to a writer (as if every entry had passed the checker) and waits for it. */
 async function writeAll(writer: TreeWriter, entries: RawEntry[]): Promise<void> {
-  const asChecked = (entry: ReadEntry): TreeEntry => ({
+  const asChecked = (entry: TarReadEntry): TreeEntry => ({
     raw: entry.path, path: entry.path.replace(/\/$/, ''), size: entry.size, linkpath: entry.linkpath,
     kind: entry.type === 'Directory' ? 'dir' : entry.type === 'SymbolicLink' ? 'symlink' : 'file',
   });

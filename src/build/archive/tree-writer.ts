@@ -1,7 +1,7 @@
 import { chmod, mkdir, open, rmdir, stat, symlink, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ReadEntry } from 'tar';
+import { readBody, type TarReadEntry } from './tar-read-entry.js';
 import type { TreeEntry } from './tree-checker.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -59,7 +59,7 @@ export class TreeWriter {
    * into memory and queued, a large one streamed to disk before this returns. Waits while the
    * queue is full; throws the first failed write.
    */
-  async add(entry: ReadEntry, checked: TreeEntry | null): Promise<void> {
+  async add(entry: TarReadEntry, checked: TreeEntry | null): Promise<void> {
     if (checked === null) {
       entry.resume();
       return;
@@ -80,7 +80,7 @@ export class TreeWriter {
       });
       return;
     }
-    const mode = (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644;
+    const mode = entry.mode & 0o111 ? 0o755 : 0o644;
     if (checked.size > this.#bufferedFileBytes) {
       this.#queue.check();
       await this.#dir(parent);
@@ -89,7 +89,7 @@ export class TreeWriter {
       await pipeline(entry, handle.createWriteStream());
       return;
     }
-    const body = await entry.concat();
+    const body = await readBody(entry);
     await this.#queue.add(body.length, async () => {
       await this.#dir(parent);
       const handle = await this.#open(target, mode);

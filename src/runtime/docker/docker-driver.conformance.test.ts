@@ -1,7 +1,7 @@
 import { dockerSkipReason } from '../../../test/support/docker-engine.js';
 import { startDockerDriverFixture } from '../../../test/support/docker-driver-fixture.js';
 import { NODE_IMAGE_PATH, nodeAppImage } from '../../../test/support/node-image.js';
-import { runRuntimeDriverConformance } from '../runtime-driver.conformance.js';
+import { runRuntimeDriverConformance } from '../../../test/support/runtime/runtime-driver.conformance.js';
 
 // Only a missing dockerd skips (loudly); any other missing piece fails the suite.
 const skip = dockerSkipReason() ?? false;

@@ -10,7 +10,7 @@ import { waitFor } from '../../util/wait-for.js';
 import { dockerSkipReason } from '../../../test/support/docker-engine.js';
 import { startDockerDriverFixture, type DockerDriverFixture } from '../../../test/support/docker-driver-fixture.js';
 import { NODE_IMAGE_PATH, nodeAppImage } from '../../../test/support/node-image.js';
-import { answers } from '../runtime-driver.conformance.js';
+import { answers } from '../../../test/support/runtime/runtime-driver.conformance.js';
 import type { InstanceHandle, InstanceRelease, StartInstanceSpec } from '../runtime-driver.js';
 import { existsSync } from 'node:fs';
 import { runCommand } from '../../util/child-process.js';

@@ -96,11 +96,11 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     set(p);
     return p;
   };
-  const prepare = (): Promise<void> => once(() => prepared, (p) => (prepared = p), () => prepareHostNetwork(netCfg));
-  const watch = (): Promise<ContainerWatch> => once(() => watching, (p) => (watching = p), () => watchContainers(api));
+  const prepare = (): Promise<void> => once(() => prepared, (p) => { prepared = p; }, () => prepareHostNetwork(netCfg));
+  const watch = (): Promise<ContainerWatch> => once(() => watching, (p) => { watching = p; }, () => watchContainers(api));
 
   async function allocateSlot(): Promise<number> {
-    await once(() => seeded, (p) => (seeded = p), async () => {
+    await once(() => seeded, (p) => { seeded = p; }, async () => {
       for (const c of await listContainers()) if (c.facts) slots.add(c.facts.slot);
       await removeOrphanNetworks();
     });

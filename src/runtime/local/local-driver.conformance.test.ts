@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { hostProbe, LOCAL_DRIVER_MODES, localLeftovers, uniqueNames } from '../../../test/support/local-driver-modes.js';
 import { makeTempDir, removeDir } from '../../util/temp-dir.js';
-import { runRuntimeDriverConformance } from '../runtime-driver.conformance.js';
+import { runRuntimeDriverConformance } from '../../../test/support/runtime/runtime-driver.conformance.js';
 import { createLocalDriver, type LocalDriverOptions } from './local-driver.js';
 
 // Each mode gets its own label; all share this run's /16 (the modes' /30s never meet: each

@@ -13,8 +13,9 @@ import type { StartInstanceSpec } from '../runtime-driver.js';
 import { createLocalDriver, type LocalDriver, type LocalDriverOptions } from './local-driver.js';
 
 // What only the local driver does (its modes' capabilities, the sandbox's walls, cgroup pids
-// limits, old handles); the behaviour every driver shares is runtime-driver.conformance.ts, run
-// for each mode by local-driver.conformance.test.ts. One label and one /16 per run, so parallel
+// limits, old handles); the behaviour every driver shares is
+// test/support/runtime/runtime-driver.conformance.ts, run for each mode by
+// local-driver.conformance.test.ts. One label and one /16 per run, so parallel
 // runs (and a real platform) never share names, and the leftover checks can be exact.
 const { run, subnet } = uniqueNames('t');
 

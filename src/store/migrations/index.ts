@@ -6,6 +6,7 @@ import { sql as unenforcedLimits } from './0005-unenforced-limits.js';
 import { sql as asIs } from './0006-as-is.js';
 import { sql as onDemandInstances } from './0008-on-demand-instances.js';
 import { sql as staticInclude } from './0007-static-include.js';
+import { sql as routeRevision } from './0009-route-revision.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0006-as-is', sql: asIs },
   { id: '0007-static-include', sql: staticInclude },
   { id: '0008-on-demand-instances', sql: onDemandInstances },
+  { id: '0009-route-revision', sql: routeRevision },
 ];

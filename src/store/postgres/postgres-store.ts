@@ -3,6 +3,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { schema } from '../schema.js';
 import type { Db, Store } from '../store.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
+import { createPostgresChannel } from './postgres-channel.js';
 
 /** Options for {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -51,6 +52,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
           client.release();
         }
       }),
+    channel: createPostgresChannel(pool, options.url),
     close: () => pool.end(),
   };
 }

@@ -8,7 +8,7 @@ import { request, type Agent } from 'node:http';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { contentType } from 'mime-types';
 import { Header, Pax } from 'tar';
-import { RELEASE_FORMAT_VERSION, type ReleaseEncoding, type ReleaseManifest } from '../core/release-format.js';
+import { RELEASE_FORMAT_VERSION, type ReleaseEncoding, type ReleaseManifest } from '../../../src/core/release-format.js';
 
 /** One file of a test release. */
 export interface TestFile {

@@ -4,10 +4,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { DEFAULT_RESOURCES, type ResourceSpec } from '../core/runtime.js';
-import { makeTempDir, removeDir } from '../util/temp-dir.js';
-import { waitFor } from '../util/wait-for.js';
-import type { InstanceHandle, InstanceRelease, RuntimeDriver, StartInstanceSpec } from './runtime-driver.js';
+import { DEFAULT_RESOURCES, type ResourceSpec } from '../../../src/core/runtime.js';
+import { makeTempDir, removeDir } from '../../../src/util/temp-dir.js';
+import { waitFor } from '../../../src/util/wait-for.js';
+import type { InstanceHandle, InstanceRelease, RuntimeDriver, StartInstanceSpec } from '../../../src/runtime/runtime-driver.js';
 
 /** What a conformance run needs from an implementation. */
 export interface ConformanceDriver {

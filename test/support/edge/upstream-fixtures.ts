@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Route, RouteRelease } from '../core/routes.js';
+import type { Route, RouteRelease } from '../../../src/core/routes.js';
 import { defer, startEdge, tempDir, withFake, type After } from './edge-fixtures.js';
-import type { EdgeServer, EdgeServerConfig } from './edge-server.js';
+import type { EdgeServer, EdgeServerConfig } from '../../../src/edge/edge-server.js';
 import type { FakeControlPlane } from './fake-control-plane.js';
 import { sha256Hex } from './test-helpers.js';
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { SlipwayError } from '../../core/errors.js';
-import { RELEASE_MANIFEST_ENTRY } from '../../core/release-format.js';
-import { readTarEntries } from '../../util/tar-entries.js';
-import { parseReleaseManifest } from '../release-manifest.js';
-import { SiteBuilder } from '../site-builder.js';
-import type { Site } from '../site.js';
+import { SlipwayError } from '../../../src/core/errors.js';
+import { RELEASE_MANIFEST_ENTRY } from '../../../src/core/release-format.js';
+import { readTarEntries } from '../../../src/util/tar-entries.js';
+import { parseReleaseManifest } from '../../../src/edge/release-manifest.js';
+import { SiteBuilder } from '../../../src/edge/site-builder.js';
+import type { Site } from '../../../src/edge/site.js';
 
 function invalid(message: string, details: Record<string, unknown> = {}): SlipwayError {
   return new SlipwayError('invalid_archive', `release tar: ${message}`, { details });

@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { isSlipwayError } from '../core/errors.js';
-import { sha256Buffer } from '../util/sha256.js';
-import { makeTempDir, removeDir } from '../util/temp-dir.js';
-import type { BlobStore } from './blob-store.js';
+import { isSlipwayError } from '../../../src/core/errors.js';
+import { sha256Buffer } from '../../../src/util/sha256.js';
+import { makeTempDir, removeDir } from '../../../src/util/temp-dir.js';
+import type { BlobStore } from '../../../src/blobs/blob-store.js';
 
 /** What a conformance run needs from an implementation: a fresh store and how to dispose of it. */
 export interface ConformanceStore {

@@ -6,9 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { createEdgeServer, type EdgeServer, type EdgeServerConfig } from './edge-server.js';
+import { createEdgeServer, type EdgeServer, type EdgeServerConfig } from '../../../src/edge/edge-server.js';
 import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
-import { silentLogger } from './logger.js';
+import { silentLogger } from '../../../src/edge/logger.js';
 import { buildReleaseTar, type TestRelease, type TestResponse } from './test-helpers.js';
 
 /** The part of node:test's context the fixtures use. */

@@ -1,5 +1,5 @@
 /** Wire objects shaped like docs/api.md's examples, for tests. Test support only. */
-import type { Deployment, Operation, PublishResult, SlipwayEvent, Version } from '../types.js';
+import type { Deployment, Operation, PublishResult, SlipwayEvent, Version } from '../../../src/sdk/types.js';
 
 const T0 = '2026-11-22T10:00:00.000Z';
 

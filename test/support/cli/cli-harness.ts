@@ -1,6 +1,6 @@
 /** Runs the CLI in-process with captured output and a fake API. Test support only. */
-import { createFakeFetch, type FakeHandler, type RecordedRequest } from '../../sdk/testing/fake-fetch.js';
-import { createCliProgram, runCli } from '../program.js';
+import { createFakeFetch, type FakeHandler, type RecordedRequest } from '../sdk/fake-fetch.js';
+import { createCliProgram, runCli } from '../../../src/cli/program.js';
 
 /** What one CLI run produced. */
 export interface CliRun {

@@ -4,7 +4,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Route, RouteMessage } from '../core/routes.js';
+import type { Route, RouteMessage } from '../../../src/core/routes.js';
 
 /** A running fake control plane. */
 export interface FakeControlPlane {
