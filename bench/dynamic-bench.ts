@@ -4,7 +4,8 @@
  *   3. publish → promoted, against the app's own boot time measured in the same run,
  *   4. failed requests under a constant load during a publish, a cold rollback, and kill -9 of
  *      a replica, of the server and of the agent,
- *   5. the time to recover from kill -9 of the only instance.
+ *   5. the time to recover from kill -9 of the only instance, of that app and of an Express app
+ *      with a `start` script published with no run command (group `mttr` runs only this).
  * The deployments are deleted at the end, so their instances do not share the CPU with the
  * throughput sections that follow.
  */
@@ -14,15 +15,14 @@ import { freePort, repoRoot } from '../test/support/platform.js';
 import { measureAppBoot } from './app-boot.js';
 import { measureDisruptions, type DisruptionResult } from './disruption-bench.js';
 import { ensureDeployment } from './dynamic-app.js';
-import { disruptionTargets, formatDisruptions, formatMttr, formatPromotions, mttrTarget, promotionTarget } from './dynamic-report.js';
-import { measureMttr } from './mttr-bench.js';
+import { disruptionTargets, formatDisruptions, formatPromotions, promotionTarget } from './dynamic-report.js';
+import { measureMttrSections } from './mttr-sections.js';
 import { measurePromotions } from './promote-bench.js';
 import { log, section, type Context } from './section.js';
 
 const BOOT = { runs: 7, warmups: 1 };
 const PROMOTE = { runs: 7, warmups: 1 };
-const MTTR_RUNS = 3;
-const SLUGS = { promote: 'bench-dyn-promote', disrupt: 'bench-dyn', mttr: 'bench-dyn-mttr' } as const;
+const SLUGS = { promote: 'bench-dyn-promote', disrupt: 'bench-dyn' } as const;
 
 /** Runs sections 3 to 5 and adds their target lines to the summary. */
 export async function measureDynamicApps(ctx: Context): Promise<void> {
@@ -57,13 +57,6 @@ export async function measureDynamicApps(ctx: Context): Promise<void> {
   if (disruptions.some((r) => r.error !== undefined)) process.exitCode = 1;
   if (disrupted === undefined) ctx.summary.push({ what: 'failed requests: the disruptions not reached', goal: '0', measured: '—', verdict: 'ERROR' });
 
-  const mttr = await section(ctx, `5. MTTR: kill -9 of the only instance (replicas=1) → the edge answers 200 again`, async () => {
-    await ensureDeployment(client, SLUGS.mttr);
-    const samples = await measureMttr({ client, home, edgePort, slug: SLUGS.mttr, runs: MTTR_RUNS, runId });
-    log(formatMttr(samples));
-    return samples;
-  });
-  ctx.summary.push(mttrTarget(mttr));
-
+  await measureMttrSections(ctx, runId);
   for (const slug of Object.values(SLUGS)) await client.deleteDeployment(slug).catch(() => undefined);
 }

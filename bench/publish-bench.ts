@@ -3,7 +3,7 @@
  * edge serves the new content. Publishes use the real 200-file site, packed the way the CLI
  * packs it (outside the timing), with a version marker so every publish is a new release.
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packDirectory, type SlipwayClient } from '../src/sdk/index.js';
 import { now, type EdgeProbe } from './edge-probe.js';
@@ -134,4 +134,50 @@ export async function measureRollbacks(o: RollbackBenchOptions): Promise<Rollbac
     if (i >= o.warmups) samples.push({ to: target.number, totalMs: seenAt - t0, apiMs: answeredAt - t0 });
   }
   return samples;
+}
+
+/** Disk a small static site costs: bytes added to the blob store and to the edge's state. */
+export interface SiteDiskSample {
+  label: string;
+  blobBytes: number;
+  edgeBytes: number;
+}
+
+/**
+ * Publishes a 20 KiB site of ten text files (with `wait`, so the edge has loaded it), then
+ * republishes it with one file changed, and measures after each what the blob store
+ * (`<home>/blobs`: snapshot, release, build log) and the edge's folder (`<home>/edge`: its copy
+ * of the release) grew by. Other deployments must be idle meanwhile.
+ */
+export async function measureSiteDisk(o: { client: SlipwayClient; home: string; siteDir: string }): Promise<SiteDiskSample[]> {
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < 10; i++) files.set(`page-${i}.html`, Buffer.from(`<p>page ${i} ${'static site bytes '.repeat(113)}</p>\n`.slice(0, 2048)));
+  await writeSite(o.siteDir, files);
+  const dep = await o.client.createDeployment({ slug: 'bench-disk' });
+  const samples: SiteDiskSample[] = [];
+  const measure = async (label: string, publish: () => Promise<void>): Promise<void> => {
+    const [blobs0, edge0] = [await treeBytes(join(o.home, 'blobs')), await treeBytes(join(o.home, 'edge'))];
+    await publish();
+    samples.push({ label, blobBytes: (await treeBytes(join(o.home, 'blobs'))) - blobs0, edgeBytes: (await treeBytes(join(o.home, 'edge'))) - edge0 });
+  };
+  const publish = async (): Promise<void> => {
+    const { version } = await o.client.publish(dep.slug, await packDirectory(o.siteDir), { wait: true });
+    if (version.state !== 'ready') throw new Error(`version ${version.version_number} is ${version.state}: ${version.error?.message ?? ''}`);
+  };
+  await measure('first publish', publish);
+  await writeFile(join(o.siteDir, 'page-0.html'), `<p>changed ${'x'.repeat(2000)}</p>`);
+  await measure('republish, one file changed', publish);
+  return samples;
+}
+
+/** Bytes of the regular files under `dir` (0 when it is missing). */
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    if (!entry.isFile()) continue;
+    // Node 20.19 names the folder `parentPath`; older 20.x only `path`.
+    const parent = (entry as { parentPath?: string; path?: string }).parentPath ?? (entry as { path?: string }).path ?? dir;
+    total += (await stat(join(parent, entry.name)).catch(() => null))?.size ?? 0;
+  }
+  return total;
 }

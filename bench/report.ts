@@ -15,6 +15,8 @@ export const TARGETS = {
   failedRequests: 0,
   /** kill -9 of the only instance → the edge answers 200 again. */
   mttrMs: 2000,
+  /** The same for an app as users write it (Express, `npm start`), default health checks. */
+  mttrNpmStartMs: 1000,
   /**
    * Not a target of the issue: the proxy path MEASUREMENTS.md found fastest in Node (undici
    * `Pool.stream()`), against nginx, as a reference for the edge's proxy.

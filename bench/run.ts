@@ -22,7 +22,11 @@
  * be measured. Everything started is stopped, even on Ctrl-C.
  *
  * `npm run bench -- dynamic proxy` runs only the named groups: static (1, 2), dynamic (3–5),
- * edge (6), proxy (7), uploads (8), next (9), wake (10), multi (11).
+ * edge (6), proxy (7), uploads (8), next (9), wake (10), multi (11), memory (bench/memory-bench.ts);
+ * mttr runs only 5 (part of dynamic); scale (bench/scale-bench.ts: route changes, publishes and
+ * the edge at 1,000 and 10,000 deployments); gc (bench/gc-bench.ts: `slipway gc` on a home with
+ * 1,000 versions); restart (bench/restart-bench.ts: failed requests while `up` restarts under
+ * load, and a cold start of 100 apps).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -35,10 +39,15 @@ import { measureDynamicApps } from './dynamic-bench.js';
 import { MEASURE_SECONDS, WARMUP_SECONDS, measureEdge } from './edge-bench.js';
 import { createEdgeProbe } from './edge-probe.js';
 import { measureHostileUploads } from './hostile-upload.js';
+import { measureMttrSections } from './mttr-sections.js';
 import { measureNextApp } from './next-app-bench.js';
 import { multiServerSection } from './multi-server-bench.js';
+import { scaleSection } from './scale-bench.js';
+import { restartSection } from './restart-bench.js';
+import { gcSection } from './gc-bench.js';
+import { memorySection } from './memory-bench.js';
 import { runCommand } from './procs.js';
-import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, type MarkedVersion } from './publish-bench.js';
+import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, measureSiteDisk, type MarkedVersion } from './publish-bench.js';
 import { measureProxy, PROXY_TARGETS } from './proxy-compare.js';
 import {
   TARGETS, edgeRatio, formatEdge, formatProxy, formatPublishes, formatRollbacks, formatSummary, isNoisy, proxyRatio, verdict, type TargetLine,
@@ -49,7 +58,7 @@ import { bytes, ms, summarize } from './stats.js';
 
 const PUBLISH = { runs: 20, warmups: 2 };
 const ROLLBACK = { runs: 20, warmups: 2 };
-const GROUPS = ['static', 'dynamic', 'edge', 'proxy', 'uploads', 'next', 'wake', 'multi'] as const;
+const GROUPS = ['static', 'dynamic', 'mttr', 'edge', 'proxy', 'uploads', 'next', 'wake', 'multi', 'memory', 'scale', 'gc', 'restart'] as const;
 const WRK_TARGETS = [{ label: '1 KiB', path: '/bench-1k.js' }, { label: '100 KiB', path: '/bench-100k.js' }];
 
 async function publishAndRollback(ctx: Context): Promise<void> {
@@ -81,6 +90,11 @@ async function publishAndRollback(ctx: Context): Promise<void> {
     return samples;
   });
   ctx.summary.push(latencyTarget('rollback → served, p50', TARGETS.rollbackP50Ms, rolled?.map((s) => s.totalMs)));
+
+  await section(ctx, '2b. Disk a 20 KiB static site costs (blob store and the edge\'s folder; build logs included)', async () => {
+    const samples = await measureSiteDisk({ client: ctx.platform.client, home: ctx.platform.home, siteDir: join(ctx.work, 'disk-site') });
+    for (const s of samples) log(`  ${s.label.padEnd(30)} blobs +${bytes(s.blobBytes)}, edge +${bytes(s.edgeBytes)}, total +${bytes(s.blobBytes + s.edgeBytes)}`);
+  });
 }
 
 /** A "p50 ≤ limit" summary line; ERROR when the section produced no samples. */
@@ -173,12 +187,17 @@ async function main(): Promise<void> {
     if (groups.has('static')) await publishAndRollback(ctx);
     // Before the wrk sections: they pin the platform's edge to one CPU until the end.
     if (groups.has('dynamic')) await measureDynamicApps(ctx);
+    else if (groups.has('mttr')) await measureMttrSections(ctx);
     if (groups.has('wake')) await coldBootSection(ctx);
     if (groups.has('edge')) await edgeVsNginx(ctx);
     if (groups.has('proxy')) await proxyVsNginx(ctx);
     if (groups.has('uploads')) await measureHostileUploads(ctx);
     if (groups.has('next')) await measureNextApp(ctx);
     if (groups.has('multi')) await multiServerSection(ctx);
+    if (groups.has('scale')) await scaleSection(ctx);
+    if (groups.has('memory')) await memorySection(ctx);
+    if (groups.has('restart')) await restartSection(ctx);
+    if (groups.has('gc')) await gcSection(ctx);
   } catch (err) {
     log(cleanup.started ? '\ninterrupted' : `\nbench failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;

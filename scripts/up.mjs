@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// `npm run up`: installs what is missing, builds, and starts Slipway in the foreground.
+// `npm run up`: installs what is missing, builds, and becomes `slipway up` in the foreground.
 // Plain JavaScript on purpose: it must run before any dependency is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -116,6 +116,13 @@ if (!installed || installed < mtime(join(root, 'package-lock.json'))) {
 }
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], 'building');
 
-const child = spawn(process.execPath, [join(root, 'bin', 'slipway.mjs'), 'up'], { cwd: root, stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+// From here on this process is `slipway up` itself, not a parent waiting on it: no second Node
+// process stays resident between npm and the supervisor (docs/operations.md#memory), and
+// Ctrl-C or systemd's SIGTERM reach `up`'s own handlers directly. `up` starts the server, edge
+// and agent as `node <process.argv[1]> <command>`, so argv[1] must name the executable, not
+// this script.
+const bin = join(root, 'bin', 'slipway.mjs');
+process.argv.splice(1, Infinity, bin, 'up');
+// Where it ran as a child before, and where npm starts it: relative settings keep their meaning.
+process.chdir(root);
+await import(pathToFileURL(bin).href);

@@ -15,6 +15,8 @@ import { InstanceSupervisor } from './instance-supervisor.js';
 import { LogShipper } from './log-shipper.js';
 import { createReleaseResolver } from './release-resolver.js';
 import { ReleaseStore } from './release-store.js';
+import { defaultStartConcurrency, limitStarts } from './start-limit.js';
+import { mapConcurrent } from '../util/map-concurrent.js';
 
 /** Options for {@link startAgent}. */
 export interface AgentOptions {
@@ -31,6 +33,11 @@ export interface AgentOptions {
    * Without it such an assignment fails with `unavailable`.
    */
   docker?: EngineApi;
+  /**
+   * Most instance starts in flight at once (SLIPWAY_AGENT_START_CONCURRENCY); default twice
+   * the cores. Assignments are all started at once and queue here, in order.
+   */
+  startConcurrency?: number;
   /** Long-poll wait per request (default 25 s). */
   pollMs?: number;
   log?: (message: string, data?: Record<string, unknown>) => void;
@@ -58,7 +65,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const releases = new ReleaseStore(join(options.stateDir, 'releases'), client);
   const images = options.docker === undefined ? null : new ImageStore(join(options.stateDir, 'images'), client, options.docker);
   const release = createReleaseResolver(releases, images);
-  const { driver } = options;
+  const startConcurrency = options.startConcurrency ?? defaultStartConcurrency();
+  const driver = limitStarts(options.driver, startConcurrency);
   await driver.prepare();
   // Instances left by an earlier agent, waiting for their assignment to be matched.
   const orphans = new Map<string, InstanceHandle>((await driver.list()).map((h) => [h.id, h]));
@@ -78,6 +86,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const apply = async (assignments: InstanceAssignment[]) => {
     const wanted = new Set(assignments.map((a) => a.runtime_instance_id));
+    // Found instances are checked, and dead ones removed, side by side before any supervisor
+    // starts: after a reboot all of them are dead, and one by one their removals would hold
+    // every start back behind them.
+    const found = assignments.filter((a) => !supervisors.has(a.runtime_instance_id) && orphans.has(a.runtime_instance_id));
+    const aliveById = new Map<string, boolean>();
+    await mapConcurrent(found, startConcurrency, async (a) => {
+      const handle = orphans.get(a.runtime_instance_id)!;
+      const alive = await stillRunning(handle);
+      if (!alive) await driver.remove(handle);
+      aliveById.set(a.runtime_instance_id, alive);
+    });
     for (const a of assignments) {
       const existing = supervisors.get(a.runtime_instance_id);
       if (existing) {
@@ -88,8 +107,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       // first, the next one still finds it, instead of starting a copy beside it (which the
       // docker driver's fixed container name refuses forever while the old one runs unwatched).
       const adopted = orphans.get(a.runtime_instance_id) ?? null;
-      const alive = adopted !== null && (await stillRunning(adopted));
-      if (adopted && !alive) await driver.remove(adopted);
+      const alive = adopted !== null && aliveById.get(a.runtime_instance_id) === true;
       const sup = new InstanceSupervisor(a, {
         driver, release, report: (r) => client.report(r), logDir, log,
       }, alive ? adopted : null);

@@ -1,5 +1,19 @@
 import { request } from 'node:http';
 
+/**
+ * How soon a starting instance whose port still refuses connections is checked again, in place
+ * of `interval_ms`: an eighth of the time since the start, from 25 ms up to 50 ms, so an app
+ * that opens its port at 0.3 s is seen within ~40 ms, not at the next interval (at 1 s, or
+ * 2 s), and a slow boot costs 20 refused connects a second at most, which cost next to nothing.
+ */
+const STARTING_RECHECK = { minMs: 25, maxMs: 50, share: 1 / 8 } as const;
+
+/** The delay before the next check of a starting instance that refused, `sinceStartMs` after its start. */
+export function startingRecheckMs(sinceStartMs: number, intervalMs: number): number {
+  const { minMs, maxMs, share } = STARTING_RECHECK;
+  return Math.min(Math.max(minMs, sinceStartMs * share), maxMs, intervalMs);
+}
+
 /** The outcome of one health check. */
 export type ProbeResult =
   | { ok: true; status: number }

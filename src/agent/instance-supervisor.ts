@@ -1,8 +1,12 @@
 import { join } from 'node:path';
-import { RESTART_BACKOFF_MS, type InstanceAssignment, type InstanceReport, type InstanceState } from '../core/runtime.js';
+import type { InstanceAssignment, InstanceState } from '../core/runtime.js';
 import type { InstanceHandle, InstanceRelease, RuntimeCapabilities, RuntimeDriver } from '../runtime/runtime-driver.js';
-import { probeHealth, type ProbeResult } from './health-probe.js';
+import { probeHealth, startingRecheckMs, type ProbeResult } from './health-probe.js';
+import { drainInstance } from './drain.js';
 import { readLogTail } from './log-tail.js';
+import { ReportQueue, unenforcedLimits, type ReportDelivery } from './report-queue.js';
+import { diagnoseProbe } from './probe-diagnosis.js';
+import { RestartBackoff } from './restart-backoff.js';
 import { startFailure } from './start-failure.js';
 import { WrongPortWatch, wrongPortReason } from './wrong-port.js';
 
@@ -15,20 +19,13 @@ export interface SupervisorDeps {
    */
   release(assignment: Pick<InstanceAssignment, 'artifact_sha256' | 'image'>): Promise<InstanceRelease>;
   /** Sends a report; `unknown_instance` means the server no longer wants it. */
-  report(report: InstanceReport): Promise<'ok' | 'unknown_instance' | 'failed'>;
+  report: ReportDelivery;
   logDir: string;
   log(message: string, data?: Record<string, unknown>): void;
 }
 
 /** How often the process is checked for an exit: bounds the time to notice a crash. */
 const EXIT_POLL_MS = 100;
-/**
- * How soon a starting instance whose port still refuses connections is checked again, in place
- * of `interval_ms`: an app that opens its port at 0.6 s is seen then, not at the next interval
- * (at 1 s, or 2 s). Below the tick, so in effect every tick. A refused connect costs next to
- * nothing; the costly look at the app's ports (wrong-port rule) keeps the configured interval.
- */
-const STARTING_RECHECK_MS = 50;
 /** A run this long without a crash resets the crash-loop count. */
 const STABLE_RUN_MS = 60_000;
 /** SIGTERM → SIGKILL when an instance is stopped or restarted. */
@@ -45,10 +42,10 @@ type Phase = 'starting' | 'healthy' | 'unhealthy' | 'backoff' | 'stopping' | 'do
 
 /**
  * Keeps one runtime instance in the state its assignment asks for, on this host: starts it,
- * checks its health, restarts it with crash-loop backoff (1 s, 2 s, 5 s, 30 s, 5 min) and fails
- * it once the budget is spent, drains and stops it when told. Every state change is reported
- * to the server. The process lives outside the agent, so a restarted agent re-adopts it
- * (`adopted`) instead of starting a copy.
+ * checks its health, restarts it (at once after a healthy run, with crash-loop backoff on
+ * repeated failures: restart-backoff.ts) and fails it once the budget is spent, drains and
+ * stops it when told. Every state change is reported to the server. The process lives outside
+ * the agent, so a restarted agent re-adopts it (`adopted`) instead of starting a copy.
  */
 export class InstanceSupervisor {
   private a: InstanceAssignment;
@@ -59,13 +56,13 @@ export class InstanceSupervisor {
   private nextProbeAt = 0;
   /** When the driver may next be asked which ports the app listens on, while it starts. */
   private nextPortsLookAt = 0;
-  private probing = false;
   private backoffUntil = 0;
   private restarts: number;
-  /** Crashes since the last stable run; indexes the backoff table. */
-  private crashes = 0;
+  private readonly backoff = new RestartBackoff(() => this.a.crash_loop_budget);
   private startedAt = 0;
   private everHealthy = false;
+  /** The current run passed its health check (an adopted run counts once it is checked). */
+  private runHealthy = false;
   private readonly wrongPort = new WrongPortWatch();
   /**
    * What the driver promises this instance: asked per handle (a composite driver runs some
@@ -73,9 +70,8 @@ export class InstanceSupervisor {
    */
   private capabilities: RuntimeCapabilities;
   private timer: NodeJS.Timeout | undefined;
-  private busy = false;
-  private unsent: InstanceReport | null = null;
-  private retryReportAt = 0;
+  private detached = false;
+  private readonly reports: ReportQueue;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -84,6 +80,7 @@ export class InstanceSupervisor {
     this.handle = adopted;
     this.restarts = assignment.restart_count;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.reports = new ReportQueue(deps.report);
     this.capabilities = this.capabilitiesOf(adopted);
     if (adopted) {
       this.startedAt = adopted.startedAt;
@@ -97,7 +94,6 @@ export class InstanceSupervisor {
 
   /** Starts supervising. */
   start(): void {
-    this.timer = setInterval(() => void this.tick(), EXIT_POLL_MS);
     void this.tick();
   }
 
@@ -113,25 +109,45 @@ export class InstanceSupervisor {
 
   /** Stops supervising without touching the process (agent shutdown: the instance keeps running). */
   detach(): void {
-    clearInterval(this.timer);
+    this.detached = true;
+    clearTimeout(this.timer);
     this.resolveDone();
   }
 
+  /** One step, then the next one after {@link nextTickMs}: steps never overlap. */
   private async tick(): Promise<void> {
-    if (this.busy || this.phase === 'done') return;
-    this.busy = true;
+    if (this.ended()) return;
     try {
       await this.step();
     } catch (err) {
       this.deps.log('instance supervision step failed', { id: this.id, err: (err as Error).message });
-    } finally {
-      this.busy = false;
     }
+    if (this.ended()) return;
+    this.timer = setTimeout(() => void this.tick(), this.nextTickMs());
+  }
+
+  private ended(): boolean {
+    return this.forgotten() || this.detached;
+  }
+
+  /** Done with the instance: stopped, failed or forgotten for good. */
+  private forgotten(): boolean {
+    return this.phase === 'done';
+  }
+
+  /**
+   * Every {@link EXIT_POLL_MS}, or sooner when a restart is due or a starting instance's next
+   * check is: the time to see a restarted app is not rounded up to the exit poll.
+   */
+  private nextTickMs(): number {
+    const now = Date.now();
+    const due = this.phase === 'backoff' ? this.backoffUntil : this.phase === 'starting' && this.handle ? this.nextProbeAt : Infinity;
+    return Math.max(0, Math.min(EXIT_POLL_MS, due - now));
   }
 
   private async step(): Promise<void> {
     const now = Date.now();
-    if (this.unsent && now >= this.retryReportAt) await this.flushReport();
+    if (this.reports.due(now) && (await this.reports.flush())) return this.forget();
     if (this.a.desired === 'stopped') return this.stopForGood('stopped', 'stopped as the control plane asked');
     if (this.phase === 'backoff') {
       if (now >= this.backoffUntil) await this.launch();
@@ -139,40 +155,57 @@ export class InstanceSupervisor {
     }
     if (!this.handle) return this.launch();
     if (!(await this.deps.driver.isRunning(this.handle))) return this.onExit();
-    if (now - this.startedAt > STABLE_RUN_MS) this.crashes = 0;
-    if (!this.probing && now >= this.nextProbeAt) {
-      this.probing = true;
-      const result = await probeHealth(this.handle.address, this.a.health.path, this.a.health.timeout_ms).finally(() => (this.probing = false));
-      this.nextProbeAt = this.recheckSoon(result) ? now + Math.min(STARTING_RECHECK_MS, this.a.health.interval_ms) : Date.now() + this.a.health.interval_ms;
+    if (now - this.startedAt > STABLE_RUN_MS) this.backoff.stable();
+    if (now >= this.nextProbeAt) {
+      const result = await probeHealth(this.handle.address, this.a.health.path, this.a.health.timeout_ms);
+      // The tick comes early for a quick recheck (nextTickMs); the costly look at the app's
+      // ports (wrong-port rule) keeps the configured interval.
+      this.nextProbeAt = this.recheckSoon(result) ? now + startingRecheckMs(now - this.startedAt, this.a.health.interval_ms) : Date.now() + this.a.health.interval_ms;
       await this.onProbe(result);
     }
   }
 
-  private async launch(): Promise<void> {
+  /**
+   * Starts the instance; `why` is the reason reported with `starting` (the failure, for an
+   * immediate restart), `cleanup` what must be done before the start (freeing the dead one).
+   */
+  private async launch(why?: Why, cleanup?: () => Promise<void>): Promise<void> {
     this.phase = 'starting';
     this.passes = 0;
     this.fails = 0;
+    this.runHealthy = false;
     this.wrongPort.reset();
     this.nextPortsLookAt = 0;
-    // The report and the release do not wait for each other: a release new to this host is
-    // downloaded and unpacked while the server hears of the start. Both settle before anything
-    // else is reported, so the server hears `starting` before a failure of the same start.
-    const starting = this.send('starting', null, { reason: this.restarts ? `restart ${this.restarts}` : 'starting' });
-    const release = this.deps.release(this.a);
-    await Promise.allSettled([starting, release]);
-    await starting;
+    // The report does not wait for the release nor the start, nor they for it: a release new to
+    // this host is downloaded and unpacked, and a restart's process boots, while the server
+    // hears of the start. The report settles before anything else is reported, so the server
+    // hears `starting` before a failure of the same start.
+    const starting = this.send('starting', null, why ?? { reason: this.restarts ? `restart ${this.restarts}` : 'starting' });
+    if (cleanup) {
+      await cleanup().catch(async (err: unknown) => {
+        await starting;
+        throw err;
+      });
+    }
+    let handle: InstanceHandle;
     try {
-      this.handle = await this.deps.driver.start({
-        id: this.id, release: await release, runCommand: this.a.run_command, port: this.a.port, env: this.a.env,
+      handle = await this.deps.driver.start({
+        id: this.id, release: await this.deps.release(this.a), runCommand: this.a.run_command, port: this.a.port, env: this.a.env,
         resources: this.a.resources, logPath: this.logPath(),
       });
     } catch (err) {
+      await starting;
       return this.startFailed(err);
     }
+    await starting;
+    // The server answered that it no longer knows the instance: forget() ran meanwhile. (A
+    // detached supervisor leaves it running, as any other, for the next agent to adopt.)
+    if (this.forgotten()) return this.deps.driver.stop(handle, 1000);
+    this.handle = handle;
     this.capabilities = this.capabilitiesOf(this.handle);
     this.startedAt = Date.now();
-    // The first check comes quickly: an app that boots in 50 ms should not wait a whole interval.
-    this.nextProbeAt = this.startedAt + Math.min(100, this.a.health.interval_ms);
+    // The first check comes quickly: an app that boots in 20 ms should not wait a whole interval.
+    this.nextProbeAt = this.startedAt + startingRecheckMs(0, this.a.health.interval_ms);
   }
 
   /**
@@ -195,6 +228,7 @@ export class InstanceSupervisor {
       if (this.phase !== 'healthy' && this.passes >= h.healthy_threshold) {
         this.phase = 'healthy';
         this.everHealthy = true;
+        this.runHealthy = true;
         await this.send('healthy', this.handle!.address, { reason: `GET ${h.path} answered ${result.status}` });
       }
       return;
@@ -209,7 +243,7 @@ export class InstanceSupervisor {
     }
     this.fails++;
     if (this.fails < h.unhealthy_threshold) return;
-    const { code, reason } = await this.diagnose(result);
+    const { code, reason } = await diagnoseProbe(result, this.handle, { driver: this.deps.driver, assignedPort: this.a.port });
     if (this.phase === 'healthy') {
       this.phase = 'unhealthy';
       await this.send('unhealthy', this.handle!.address, { reason: `${reason} (${this.fails} checks in a row)`, code });
@@ -254,48 +288,47 @@ export class InstanceSupervisor {
     return ports ? { code: 'wrong_port', reason: wrongPortReason(ports, handle.port, handle.port !== this.a.port) } : null;
   }
 
-  /** Names what is wrong: not listening at all, listening elsewhere, or answering badly. */
-  private async diagnose(result: ProbeResult & { ok: false }): Promise<{ code: string; reason: string }> {
-    if (result.kind === 'refused' && this.handle) {
-      const { port } = this.handle;
-      const ports = await this.deps.driver.listeningPorts(this.handle);
-      if (ports.length > 0 && !ports.includes(port)) {
-        return { code: 'wrong_port', reason: wrongPortReason(ports, port, port !== this.a.port) };
-      }
-      if (ports.includes(port)) {
-        // Bound to the instance's loopback only (a common default of dev servers): listening,
-        // yet refusing the edge, which comes in through the instance's own address.
-        return { code: 'not_listening', reason: `the app listens on port ${port} but refuses connections to ${this.handle.address}: listen on 0.0.0.0, not 127.0.0.1` };
-      }
-      return { code: 'not_listening', reason: `nothing listens on port ${port}` };
-    }
-    return { code: 'health_check_failed', reason: result.message };
-  }
-
   private async onExit(): Promise<void> {
     const handle = this.handle!;
     const exit = await this.deps.driver.exitInfo(handle);
-    await this.deps.driver.remove(handle);
     this.handle = null;
+    // What the dead instance held on the host is freed before anything starts again; a failure
+    // gives the handle back, so the next tick takes this path again.
+    const remove = () => this.deps.driver.remove(handle).catch((err: unknown) => {
+      this.handle = handle;
+      throw err;
+    });
     const how = exit.oomKilled ? `was killed for using more than ${this.a.resources.memory_mb} MB of memory`
       : exit.exitCode !== null ? `exited with code ${exit.exitCode}` : exit.signal ? `was killed by ${exit.signal}` : 'exited';
     const code = exit.oomKilled ? 'oom_killed' : 'exited';
     const reason = `the app ${how}${this.everHealthy || this.phase === 'healthy' ? '' : ' before it became healthy'}`;
     this.phase = 'starting';
-    if (this.a.fail_fast && !this.everHealthy) return this.stopForGood('failed', reason, code);
-    await this.scheduleRestart(reason, code);
+    if (this.a.fail_fast && !this.everHealthy) {
+      await remove();
+      return this.stopForGood('failed', reason, code);
+    }
+    await this.scheduleRestart(reason, code, remove);
   }
 
-  private async scheduleRestart(reason: string, code: string): Promise<void> {
-    if (this.crashes >= this.a.crash_loop_budget) {
-      return this.stopForGood('failed', `${reason}; gave up after ${this.crashes} restarts in a row (crash loop)`, code);
+  /**
+   * Restarts after a failure: at once after a healthy run, else after the backoff, or gives up.
+   * `cleanup` (freeing a dead instance) runs first, or, for an immediate restart, while the
+   * server hears of it.
+   */
+  private async scheduleRestart(reason: string, code: string, cleanup: () => Promise<void> = async () => {}): Promise<void> {
+    const decision = this.backoff.next(this.runHealthy);
+    this.runHealthy = false;
+    if (!decision.restart) {
+      await cleanup();
+      return this.stopForGood('failed', `${reason}; gave up after ${decision.restarts} restarts in a row (crash loop)`, code);
     }
-    const delay = RESTART_BACKOFF_MS[Math.min(this.crashes, RESTART_BACKOFF_MS.length - 1)]!;
-    this.crashes++;
     this.restarts++;
+    // One report, not two: the server hears the failure and the new start together.
+    if (decision.delayMs === 0) return this.launch({ reason: `${reason}; restarting now`, code }, cleanup);
+    await cleanup();
     this.phase = 'backoff';
-    this.backoffUntil = Date.now() + delay;
-    await this.send('starting', null, { reason: `${reason}; restarting in ${delay / 1000} s`, code });
+    this.backoffUntil = Date.now() + decision.delayMs;
+    await this.send('starting', null, { reason: `${reason}; restarting in ${decision.delayMs / 1000} s`, code });
   }
 
   /** Drains (when it was serving), stops and forgets the instance; reports the final state. */
@@ -306,7 +339,7 @@ export class InstanceSupervisor {
     if (this.handle) {
       if (state === 'stopped') {
         await this.send('stopping', this.handle.address, { reason, code });
-        if (wasServing) await this.drain(this.handle);
+        if (wasServing) await drainInstance(this.deps.driver, this.handle, this.a.drain_timeout_ms);
       }
       await this.deps.driver.stop(this.handle, state === 'failed' ? 1000 : STOP_GRACE_MS);
       this.handle = null;
@@ -314,51 +347,23 @@ export class InstanceSupervisor {
     const tail = state === 'failed' ? await readLogTail(this.logPath(), 40) : undefined;
     await this.send(state, null, { reason, code, tail });
     this.phase = 'done';
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.resolveDone();
-  }
-
-  /**
-   * Waits until no connection is open to the app, or the drain timeout passes (the whole
-   * timeout when the driver cannot count connections).
-   */
-  private async drain(handle: InstanceHandle): Promise<void> {
-    const deadline = Date.now() + this.a.drain_timeout_ms;
-    while (Date.now() < deadline && (await this.deps.driver.isRunning(handle))) {
-      if ((await this.deps.driver.connectionCount(handle)) === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   private async send(state: InstanceState, address: string | null, why: Why): Promise<void> {
     this.deps.log(`instance ${state}`, { id: this.id, reason: why.reason });
-    this.unsent = {
+    const forget = await this.reports.push({
       runtime_instance_id: this.id, state, address, reason: why.reason, reason_code: why.code ?? null, restart_count: this.restarts, log_tail: why.tail,
       unenforced_limits: unenforcedLimits(this.capabilities),
-    };
-    await this.flushReport();
-  }
-
-  /**
-   * Sends the newest unsent report. One that fails is retried from the tick loop every second,
-   * so a server that was away learns the current state as soon as it is back.
-   */
-  private async flushReport(): Promise<void> {
-    const report = this.unsent;
-    if (!report) return;
-    const outcome = await this.deps.report(report);
-    if (outcome === 'failed') {
-      this.retryReportAt = Date.now() + 1000;
-      return;
-    }
-    if (this.unsent === report) this.unsent = null;
-    if (outcome === 'unknown_instance' && report.state !== 'stopped' && report.state !== 'failed') await this.forget();
+    });
+    if (forget) await this.forget();
   }
 
   /** The server does not know this instance (any more): stop it without reporting. */
   private async forget(): Promise<void> {
     this.phase = 'done';
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     if (this.handle) await this.deps.driver.stop(this.handle, 1000);
     this.handle = null;
     this.resolveDone();
@@ -372,9 +377,4 @@ export class InstanceSupervisor {
   private logPath(): string {
     return join(this.deps.logDir, `${this.id}.log`);
   }
-}
-
-/** What the deployment should say about this host's limits: null when the driver enforces them. */
-function unenforcedLimits(c: RuntimeCapabilities): string | null {
-  return c.resourceLimits ? null : (c.resourceLimitsReason ?? 'the runtime driver does not enforce them');
 }

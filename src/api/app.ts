@@ -10,6 +10,8 @@ import { authHook } from './auth.js';
 import { handleError } from './error-handler.js';
 import { limitJsonBodies } from './json-limit.js';
 import { endAllSse } from './sse.js';
+import { createUploadMemoryPool, type UploadMemoryPool } from './upload.js';
+import { adminRoutes } from './routes/admin.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { detectRoutes } from './routes/detect.js';
 import { eventRoutes } from './routes/events.js';
@@ -24,6 +26,8 @@ import { versionRoutes } from './routes/versions.js';
 export interface ApiOptions {
   services: Services;
   logger?: Logger;
+  /** The memory archive uploads share (default: {@link createUploadMemoryPool}'s, 128 MiB). */
+  uploadMemory?: UploadMemoryPool;
 }
 
 /**
@@ -46,7 +50,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => handleError(new SlipwayError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
-  // Archives are streamed to disk by the publish handler, never buffered in memory.
+  // Archives are streamed by the publish handler: kept in memory only within `uploadMemory`.
   app.addContentTypeParser(ARCHIVE_TYPES, (_req, payload, done) => done(null, payload));
   limitJsonBodies(app, maxJsonBodyBytes);
   app.addHook('onSend', async (req, reply) => {
@@ -66,14 +70,17 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get('/api/v1/healthz', async () => ({ data: { status: 'ok' } }));
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   deploymentRoutes(app, services);
-  publishRoutes(app, services);
-  detectRoutes(app, services);
+  // One pool for publishes and detections alike: together they stay within it.
+  const uploadMemory = options.uploadMemory ?? createUploadMemoryPool();
+  publishRoutes(app, services, uploadMemory);
+  detectRoutes(app, services, uploadMemory);
   versionRoutes(app, services);
   eventRoutes(app, services);
   internalRoutes(app, services);
   runtimeRoutes(app, services);
   envRoutes(app, services);
   logRoutes(app, services);
+  adminRoutes(app, services);
   await app.ready();
   return app;
 }

@@ -21,6 +21,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   idempotency_key_reused: 409,
   idempotency_request_in_progress: 409,
   version_not_ready: 409,
+  release_collected: 409,
   state_locked: 409,
   unsafe_archive: 400,
   invalid_archive: 400,

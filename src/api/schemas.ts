@@ -32,6 +32,7 @@ export const VersionSchema = z.object({
   source_sha256: z.string(),
   artifact_sha256: z.string().nullable(),
   artifact_uri: z.string().nullable(),
+  artifact_collected: z.boolean().describe('the release was deleted by garbage collection: redeploy the version to build it again'),
   preview_url: z.string(),
   build_command: z.string().nullable(),
   output_path: z.string().nullable(),

@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { isSlipwayError } from '../core/errors.js';
-import { meterBody } from './upload.js';
+import { IN_MEMORY_SOURCE_BYTES } from '../core/limits.js';
+import { UPLOADS_MEMORY_BYTES, createUploadMemoryPool, meterBody } from './upload.js';
 
 test('passes the body through once, with its sha256 and size', async () => {
   const body = new PassThrough();
@@ -36,4 +37,18 @@ test('a reader that stops early leaves the body drained, so the request can fini
   body.end();
   await once(body, 'end');
   assert.equal(metered.digest().complete, false);
+});
+
+test('the upload memory pool hands out whole shares up to its total, and a share comes back once', () => {
+  const pool = createUploadMemoryPool();
+  const grants = [];
+  for (let grant = pool.reserve(); grant !== undefined; grant = pool.reserve()) grants.push(grant);
+  assert.equal(grants.length, UPLOADS_MEMORY_BYTES / IN_MEMORY_SOURCE_BYTES);
+  assert.ok(grants.every((g) => g.bytes === IN_MEMORY_SOURCE_BYTES));
+  assert.equal(pool.reserved(), UPLOADS_MEMORY_BYTES);
+  grants[0]!.release();
+  grants[0]!.release();
+  assert.equal(pool.reserved(), UPLOADS_MEMORY_BYTES - IN_MEMORY_SOURCE_BYTES);
+  assert.notEqual(pool.reserve(), undefined);
+  assert.equal(pool.reserve(), undefined);
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { SlipwayError } from '../core/errors.js';
+import { IN_MEMORY_SOURCE_BYTES } from '../core/limits.js';
 
 /** A request body being read: its bytes flow through `stream`, hashed and counted on the way. */
 export interface MeteredBody {
@@ -14,6 +15,58 @@ export interface MeteredBody {
    * of a reset connection. Call it when the reader is done, whatever the outcome.
    */
   release(): void;
+}
+
+/**
+ * Most bytes of uploaded files one server holds in memory at once, across all uploads: four
+ * uploads at their share ({@link IN_MEMORY_SOURCE_BYTES}) each. Each such upload is frozen
+ * into its snapshot in memory too, which adds about its own size for the time of the publish.
+ */
+export const UPLOADS_MEMORY_BYTES = 128 * 1024 * 1024;
+
+/** One upload's share of the server's {@link UploadMemoryPool}. */
+export interface UploadMemoryGrant {
+  /** How many bytes of files the upload may keep in memory (`SpillingTreeWriter`). */
+  bytes: number;
+  /** Gives the share back; once is enough, again does nothing. */
+  release(): void;
+}
+
+/**
+ * The memory a server's archive uploads share: an upload keeps its files in memory only with
+ * a share of it, so concurrent uploads hold at most the pool's total, not a share each.
+ */
+export interface UploadMemoryPool {
+  /**
+   * Takes one upload's share, or `undefined` when the pool cannot spare it: that upload is
+   * unpacked to disk from its first byte, as one over its share is (same snapshot either way).
+   */
+  reserve(): UploadMemoryGrant | undefined;
+  /** Bytes taken now. */
+  reserved(): number;
+}
+
+/** A pool of `totalBytes` (default {@link UPLOADS_MEMORY_BYTES}) in shares of `shareBytes`. */
+export function createUploadMemoryPool(o: { totalBytes?: number; shareBytes?: number } = {}): UploadMemoryPool {
+  const total = o.totalBytes ?? UPLOADS_MEMORY_BYTES;
+  const share = o.shareBytes ?? IN_MEMORY_SOURCE_BYTES;
+  let taken = 0;
+  return {
+    reserve: () => {
+      if (taken + share > total) return undefined;
+      taken += share;
+      let held = true;
+      return {
+        bytes: share,
+        release: () => {
+          if (!held) return;
+          held = false;
+          taken -= share;
+        },
+      };
+    },
+    reserved: () => taken,
+  };
 }
 
 /** How much of a refused body is read and discarded so the client can see the answer. */

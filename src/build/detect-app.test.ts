@@ -60,6 +60,8 @@ const plainStatic = { kind: 'static', detected: 'static', install: [] };
 
 test('the lockfile picks the package manager and its install command', async () => {
   const start = pkg({ scripts: { start: 'node s.js' } });
+  // A plain start script runs directly (start-script.ts), whatever the package manager.
+  const DIRECT_START = 'PATH="$PWD/node_modules/.bin:$PATH" exec node s.js';
   const cases: Array<[Record<string, string>, string, string[]]> = [
     [{ 'package-lock.json': '{}' }, 'node (npm)', ['npm', 'ci', '--no-audit', '--no-fund']],
     [{ 'npm-shrinkwrap.json': '{}' }, 'node (npm)', ['npm', 'ci', '--no-audit', '--no-fund']],
@@ -69,7 +71,7 @@ test('the lockfile picks the package manager and its install command', async () 
   ];
   for (const [files, detected, install] of cases) {
     const plan = await detect({ 'package.json': start, ...files });
-    assert.deepEqual(decisions(plan), { kind: 'dynamic', detected, install: [install], runCommand: 'npm start', port: 3000 }, detected);
+    assert.deepEqual(decisions(plan), { kind: 'dynamic', detected, install: [install], runCommand: DIRECT_START, port: 3000 }, detected);
   }
 });
 
@@ -90,7 +92,9 @@ test('the user build command replaces the detected one; the install stays', asyn
 
 test('the run command: start script, else main when it exists, else server.js', async () => {
   const both = await detect({ 'package.json': pkg({ scripts: { start: 'node a.js' }, main: 'b.js' }), 'b.js': '' });
-  assert.equal(both.kind === 'dynamic' && both.runCommand, 'npm start');
+  assert.equal(both.kind === 'dynamic' && both.runCommand, 'PATH="$PWD/node_modules/.bin:$PATH" exec node a.js');
+  const viaNpm = await detect({ 'package.json': pkg({ scripts: { start: 'node migrate.js && node a.js' } }) });
+  assert.equal(viaNpm.kind === 'dynamic' && viaNpm.runCommand, 'npm start', 'a script that needs a shell keeps npm');
   const main = await detect({ 'package.json': pkg({ main: 'lib/app.js' }), 'lib/app.js': '' });
   assert.equal(main.kind === 'dynamic' && main.runCommand, 'node lib/app.js');
   const quoted = await detect({ 'package.json': pkg({ main: 'my app.js' }), 'my app.js': '' });

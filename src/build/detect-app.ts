@@ -3,6 +3,7 @@ import { BUILD_PATH } from './build-path.js';
 import { DEFAULT_PORTS, type AppPlan, type DetectAppOptions, type DynamicAppPlan, type StaticAppPlan } from './app-plan.js';
 import { buildRequired, buildSigns } from './detect-build-required.js';
 import { nodeToolchain } from './detect-node.js';
+import type { SourceView } from './detect-support.js';
 import type { AppDetection, Detection } from './frameworks/framework-rule.js';
 import { loadSourceFacts, type SourceFacts } from './frameworks/source-facts.js';
 import { FRAMEWORKS } from './frameworks/table.js';
@@ -36,14 +37,19 @@ interface Found {
  * The user's `build_command`, `output_path` and `port` replace the detected ones; the install
  * steps stay. With a user build command, an app whose detected build makes its package root
  * (Next.js standalone) runs from the whole tree instead.
+ *
+ * `source` is the unpacked folder, or a {@link SourceView} of a snapshot held in memory (the
+ * same answers, without a tree on disk).
  */
-export async function detectApp(srcDir: string, options: DetectAppOptions): Promise<AppPlan> {
+export async function detectApp(source: string | SourceView, options: DetectAppOptions): Promise<AppPlan> {
+  const srcDir = typeof source === 'string' ? source : '';
+  const view = typeof source === 'string' ? undefined : source;
   if (options.kind === 'static' && options.runCommand !== undefined) {
     throw new SlipwayError('invalid_request', 'kind static takes no run_command', { details: { field: 'run_command' } });
   }
   if (options.asIs) return asIsPlan(options);
   const facts = await loadSourceFacts({
-    srcDir, pathEnv: options.pathEnv ?? BUILD_PATH, hasBuildCommand: options.buildCommand !== undefined, containerImages: options.containerImages,
+    srcDir, ...(view ? { view } : {}), pathEnv: options.pathEnv ?? BUILD_PATH, hasBuildCommand: options.buildCommand !== undefined, containerImages: options.containerImages,
   });
   const found = await firstMatch(facts, options);
   const detection = found?.detection;

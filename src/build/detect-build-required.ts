@@ -1,6 +1,5 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
+import { listSourceDir } from './detect-support.js';
 import { configFile, type SourceFacts } from './frameworks/source-facts.js';
 
 /** Config files that mean a source is built before it is a site. */
@@ -20,7 +19,7 @@ export async function buildSigns(facts: SourceFacts): Promise<string[]> {
   }
   if (facts.rootFiles.has('angular.json')) signs.push('angular.json');
   if (facts.rootFiles.has('tsconfig.json') && facts.rootDirs.has('src')) {
-    const names = await readdir(join(facts.srcDir, 'src')).catch(() => []);
+    const names = (await listSourceDir(facts, 'src')).map((e) => e.name);
     const ts = names.find((name) => /\.(ts|tsx|mts)$/.test(name) && !name.endsWith('.d.ts'));
     if (ts !== undefined) signs.push(`tsconfig.json with src/${ts}`);
   }

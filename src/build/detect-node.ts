@@ -4,6 +4,7 @@ import { packageManagerToFetch } from './package-manager-fetch.js';
 import { firstSourceFile, isSourceFile, requireTool, shellWord, type DetectContext } from './detect-support.js';
 import type { AppDetection } from './frameworks/framework-rule.js';
 import type { PackageJson, SourceFacts } from './frameworks/source-facts.js';
+import { startScriptRun } from './start-script.js';
 
 /** Node package managers, chosen by lockfile in this order; none found means `npm install`. */
 const LOCKFILES = [
@@ -77,7 +78,8 @@ export function buildStep(facts: SourceFacts, manager: NodeManager, fallback: st
 
 /**
  * A Node app that is no framework Slipway knows (Express, Fastify, Koa, Nest, …). A `build`
- * script is the build step. It starts with `npm start` when there is a `start` script, else
+ * script is the build step. It starts with its `start` script when there is one (run directly
+ * when it is a plain command, else by `npm start`: start-script.ts), else
  * `node <main>` when `main` names a file (or the build may make it), else `node server.js` when
  * that file exists (npm's own default for `npm start`); otherwise it has no run command and may
  * be a static site built by its `build` script.
@@ -125,7 +127,7 @@ async function installArgv(ctx: DetectContext, manager: NodeManager, withDev: bo
 }
 
 async function runCommandOf(ctx: DetectContext, pkg: PackageJson, builds: boolean): Promise<{ command: string; why: string } | undefined> {
-  if (pkg.scripts.start !== undefined) return { command: 'npm start', why: `the start script: ${pkg.scripts.start}` };
+  if (pkg.scripts.start !== undefined) return startScriptRun(ctx, pkg.scripts.start);
   const main = pkg.main === undefined ? undefined : safeMain(pkg.main);
   if (main !== undefined && (builds || (await isSourceFile(ctx, main)) || (await isSourceFile(ctx, `${main}.js`)))) {
     return { command: `node ${shellWord(main)}`, why: `package.json's main${builds && !(await isSourceFile(ctx, main)) ? ', made by the build' : ''}` };

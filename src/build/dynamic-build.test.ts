@@ -101,8 +101,9 @@ async function runRelease(dir: string, runCommand: string): Promise<{ port: numb
 test('a Node app with a registry dependency: npm ci, node_modules in the release, runs from it alone', async () => {
   const snapshot = await snapshotOfDir(join(FIXTURES, 'node-dep'));
   const { result, log } = await build(snapshot, { kind: 'auto' });
-  assert.deepEqual(result.manifest, { format: 1, kind: 'dynamic', run_command: 'npm start', port: 3000, detected: 'node (npm)' });
-  assert.match(log, /\[slipway\] detected node \(npm\): npm ci --no-audit --no-fund; run `npm start` on port 3000/);
+  const run = 'PATH="$PWD/node_modules/.bin:$PATH" npm_package_name=node-dep npm_package_version=1.0.0 exec node server.js';
+  assert.deepEqual(result.manifest, { format: 1, kind: 'dynamic', run_command: run, port: 3000, detected: 'node (npm)' });
+  assert.ok(log.includes(`[slipway] detected node (npm): npm ci --no-audit --no-fund; run \`${run}\` on port 3000`), log);
   assert.match(log, /\[slipway\] npm ci --no-audit --no-fund finished in \d+ ms/);
   const names = await entryNames(result.releasePath);
   assert.equal(names[0], 'release.json');

@@ -1,13 +1,11 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { IN_MEMORY_SOURCE_BYTES } from '../core/limits.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
 import { readTarEntries } from '../util/tar-entries.js';
 import { prepareEmptyDir } from './archive/dest-dir.js';
 import { normalizeEntryPath } from './archive/entry-path.js';
 import type { ExtractResult } from './archive/extract-upload.js';
-
-/** Snapshots up to this size are unpacked from memory; larger ones take the streaming path. */
-export const IN_MEMORY_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
 /**
  * Unpacks a snapshot of Slipway's own making from memory: one read, one synchronous walk of the
@@ -26,7 +24,10 @@ export async function extractSnapshotInMemory(snapshotPath: string, destDir: str
   return { fileCount: files.length, totalBytes: files.reduce((n, f) => n + f.data.length, 0) };
 }
 
-/** True when the snapshot is small enough for {@link extractSnapshotInMemory}. */
+/**
+ * True when the snapshot is small enough for {@link extractSnapshotInMemory}: at most
+ * {@link IN_MEMORY_SOURCE_BYTES}; larger ones take the streaming path.
+ */
 export async function fitsInMemory(snapshotPath: string): Promise<boolean> {
-  return (await stat(snapshotPath)).size <= IN_MEMORY_SNAPSHOT_BYTES;
+  return (await stat(snapshotPath)).size <= IN_MEMORY_SOURCE_BYTES;
 }

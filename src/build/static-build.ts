@@ -7,8 +7,9 @@ import type { StaticAppPlan } from './app-plan.js';
 import { describeSteps, runPlannedSteps } from './build-steps.js';
 import { extractSnapshot, normalizeOutputPath } from './snapshot.js';
 import type { Compressor } from './precompress.js';
-import type { SkippedPath } from './source-tree.js';
-import { packageStaticRelease } from './static-packager.js';
+import { collectTree, type SkippedPath } from './source-tree.js';
+import { packageFileRelease, type FileReleaseTarget, type StoredStaticRelease } from './static-file-release.js';
+import { immutableTest, packageStaticRelease } from './static-packager.js';
 
 /** Options for {@link buildStaticRelease}; `workDir` gets the source in `src/`, the release in `release.tar`. */
 export interface BuildStaticOptions extends BuildSettings {
@@ -62,6 +63,43 @@ export async function buildStaticRelease(options: BuildStaticOptions): Promise<S
  * and `build_timeout`.
  */
 export async function buildPlannedStaticRelease(plan: StaticAppPlan, options: BuildStaticOptions): Promise<StaticRelease> {
+  const { srcDir, siteDir, note } = await buildSite(plan, options);
+  const releasePath = join(options.workDir, 'release.tar');
+  const release = await packageStaticRelease({
+    siteDir, outPath: releasePath, compressor: options.compressor, include: options.staticInclude,
+    // Files nobody built carry no hashes Slipway can trust: only a framework's build output is marked.
+    ...(plan.buildCommand === undefined ? {} : { framework: plan.detected, sourceDir: srcDir }),
+  });
+  noteSkipped(release.skipped, note);
+  if (release.leftOut.length) note(describeLeftOut(release.leftOut));
+  const immutable = release.manifest.files.filter((f) => f.immutable).length;
+  if (immutable) note(`${immutable} content-hashed files will be cached by browsers for a year`);
+  note(`packaged ${release.manifest.files.length} files (${release.size} bytes, sha256 ${release.sha256})`);
+  return { releasePath, sha256: release.sha256, size: release.size, manifest: release.manifest };
+}
+
+/**
+ * As {@link buildPlannedStaticRelease}, but stores the site as a release of format 2 in
+ * `target` (per-file blobs and a manifest, `static-file-release.ts`) instead of writing a tar.
+ */
+export async function buildPlannedFileRelease(plan: StaticAppPlan, options: BuildStaticOptions & { target: FileReleaseTarget }): Promise<StoredStaticRelease> {
+  const { srcDir, siteDir, note } = await buildSite(plan, options);
+  const tree = await collectTree({ root: siteDir });
+  noteSkipped(tree.skipped, note);
+  const isImmutable = plan.buildCommand === undefined ? undefined : immutableTest({ framework: plan.detected, sourceDir: srcDir });
+  const release = await packageFileRelease({
+    files: tree.files.map((f) => ({ path: f.path, absPath: f.absPath, size: f.size })),
+    sink: options.target.sink, previous: options.target.previous, include: options.staticInclude, compressor: options.compressor, isImmutable,
+  });
+  if (release.leftOut.length) note(describeLeftOut(release.leftOut));
+  const immutable = release.manifest.files.filter((f) => f.immutable).length;
+  if (immutable) note(`${immutable} content-hashed files will be cached by browsers for a year`);
+  note(`packaged ${release.manifest.files.length} files (${release.stored} new blobs, ${release.compressed} compressed; release ${release.sha256})`);
+  return { sha256: release.sha256, size: release.size, manifest: release.manifest };
+}
+
+/** Runs the plan's steps in `workDir/src` and finds the site folder. */
+async function buildSite(plan: StaticAppPlan, options: BuildStaticOptions): Promise<{ srcDir: string; siteDir: string; note: (text: string) => void }> {
   const srcDir = join(options.workDir, 'src');
   const note = (text: string): void => options.onLog(`[slipway] ${text}\n`);
   const requested = plan.outputPath ?? options.outputPath;
@@ -72,25 +110,16 @@ export async function buildPlannedStaticRelease(plan: StaticAppPlan, options: Bu
     if (plan.install.length) note(`build steps: ${steps.join(' → ')}`);
     await runPlannedSteps(plan, options);
   }
+  return { srcDir, siteDir: await resolveSiteDir(srcDir, outputPath, plan.buildCommand !== undefined), note };
+}
 
-  const siteDir = await resolveSiteDir(srcDir, outputPath, plan.buildCommand !== undefined);
-  const releasePath = join(options.workDir, 'release.tar');
-  const release = await packageStaticRelease({
-    siteDir, outPath: releasePath, compressor: options.compressor, include: options.staticInclude,
-    // Files nobody built carry no hashes Slipway can trust: only a framework's build output is marked.
-    ...(plan.buildCommand === undefined ? {} : { framework: plan.detected, sourceDir: srcDir }),
-  });
-  for (const skipped of release.skipped.slice(0, MAX_SKIPPED_NOTES)) note(`skipped ${skipped.path}: ${skipped.reason}`);
-  if (release.skipped.length > MAX_SKIPPED_NOTES) note(`skipped ${release.skipped.length - MAX_SKIPPED_NOTES} more`);
-  if (release.leftOut.length) note(describeLeftOut(release.leftOut));
-  const immutable = release.manifest.files.filter((f) => f.immutable).length;
-  if (immutable) note(`${immutable} content-hashed files will be cached by browsers for a year`);
-  note(`packaged ${release.manifest.files.length} files (${release.size} bytes, sha256 ${release.sha256})`);
-  return { releasePath, sha256: release.sha256, size: release.size, manifest: release.manifest };
+function noteSkipped(skipped: readonly SkippedPath[], note: (text: string) => void): void {
+  for (const s of skipped.slice(0, MAX_SKIPPED_NOTES)) note(`skipped ${s.path}: ${s.reason}`);
+  if (skipped.length > MAX_SKIPPED_NOTES) note(`skipped ${skipped.length - MAX_SKIPPED_NOTES} more`);
 }
 
 /** `left out 3 files that are never served: package.json (package manifest or lockfile), …; publish them anyway with static_include`. */
-function describeLeftOut(leftOut: readonly SkippedPath[]): string {
+export function describeLeftOut(leftOut: readonly SkippedPath[]): string {
   const named = leftOut.slice(0, LEFT_OUT_NAMED).map((f) => `${f.path} (${f.reason})`).join(', ');
   const more = leftOut.length > LEFT_OUT_NAMED ? ` and ${leftOut.length - LEFT_OUT_NAMED} more` : '';
   const files = leftOut.length === 1 ? 'file that is' : 'files that are';

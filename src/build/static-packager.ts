@@ -179,7 +179,7 @@ async function describeFile(file: TreeFile, compress: Compressor): Promise<Descr
  * a copy from the source's verbatim folder (Vite copies `public/` as it is, so a
  * `public/assets/app-Bx1kQ2zY.js` keeps its name and may change under it).
  */
-function immutableTest(options: PackageStaticOptions): (path: string) => Promise<boolean> {
+export function immutableTest(options: Pick<PackageStaticOptions, 'framework' | 'sourceDir'>): (path: string) => Promise<boolean> {
   const output: HashedOutput | undefined = hashedOutputOf(options.framework);
   const verbatimDir = output === undefined || options.sourceDir === undefined
     ? undefined

@@ -6,6 +6,7 @@ import { registerDetectCommand } from './commands/detect.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEnvCommand } from './commands/env.js';
 import { registerEventsCommand } from './commands/events.js';
+import { registerGcCommand } from './commands/gc.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerRedeployCommand } from './commands/redeploy.js';
@@ -49,6 +50,7 @@ export function createCliProgram(io: CliIo): Command {
   registerEnvCommand(program, ctx);
   registerEventsCommand(program, ctx);
   registerLogsCommand(program, ctx);
+  registerGcCommand(program, ctx);
   registerDoctorCommand(program, ctx);
   return program;
 }

@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'idempotency_key_reused',
   'idempotency_request_in_progress',
   'version_not_ready',
+  'release_collected',
   'state_locked',
   // uploads and archives
   'unsafe_archive',

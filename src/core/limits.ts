@@ -13,6 +13,15 @@ export interface UploadLimits {
   maxJsonBodyBytes?: number;
 }
 
+/**
+ * Most bytes of one source the server holds in memory instead of on disk: an upload's checked
+ * files (`SpillingTreeWriter`, within the server-wide pool of `api/upload.ts`) and a snapshot a
+ * build reads whole (`build-worker.ts`, `snapshot-extract.ts`). A typical site fits, so its
+ * publish needs no tree on disk; anything larger goes through disk as it streams, so a few
+ * concurrent publishes and builds stay within the server's memory goal.
+ */
+export const IN_MEMORY_SOURCE_BYTES = 32 * 1024 * 1024;
+
 /** Default of {@link UploadLimits.maxJsonBodyBytes}. */
 export const DEFAULT_MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 

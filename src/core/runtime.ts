@@ -54,7 +54,10 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckSpec = {
 
 export const DEFAULT_RESOURCES: ResourceSpec = { memory_mb: 512, cpu_millis: 1000, disk_mb: 1024, pids_max: 256 };
 
-/** Crash-loop backoff between restarts of one instance (docs/architecture.md §3). */
+/**
+ * Crash-loop backoff between restarts of one instance, for repeated failures: the first
+ * failure after a healthy run restarts at once (docs/architecture.md §3, agent/restart-backoff.ts).
+ */
 export const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 30_000, 300_000] as const;
 
 /** Restarts after which an instance is `failed` for good (the crash-loop budget). */

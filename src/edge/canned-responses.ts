@@ -49,6 +49,14 @@ export const NO_UPSTREAM = canned(503, page('503 Service Unavailable'), {
   contentType: HTML,
   headers: ['Retry-After', '1'],
 });
+/**
+ * A host the edge does not know yet while its table is not the server's (a restart): it may
+ * be a live deployment, so never the 404 (`routes-loaded.ts`).
+ */
+export const ROUTES_LOADING = canned(503, page('503 Service Unavailable'), {
+  contentType: HTML,
+  headers: ['Retry-After', '1'],
+});
 /** The upstream refused, reset or answered garbage before sending a response. */
 export const BAD_GATEWAY = canned(502, page('502 Bad Gateway'), { contentType: HTML });
 /** The upstream did not send response headers in time. */

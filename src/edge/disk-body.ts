@@ -7,8 +7,8 @@ import type { FileVariant } from './file-entry.js';
 const READ_BYTES = 64 * 1024;
 
 /**
- * Sends a variant whose bytes are not in memory, with the status already set on `res`, by streaming its slice of the release tar,
- * with backpressure, so a file of any size costs one read buffer per response. Headers are
+ * Sends a variant whose bytes are not in memory, with the status already set on `res`, by streaming its slice of the release tar
+ * (or its own file in the per-file cache of format-2 releases), with backpressure, so a file of any size costs one read buffer per response. Headers are
  * written only once the file is open: a tar that vanished (removed by hand, deleted as
  * corrupt) gives a 503, not a 200 with no body. A tar cut short under a response already
  * started ends the connection instead of leaving the client waiting for promised bytes.

@@ -5,12 +5,16 @@ import { onClientError } from './client-error.js';
 import { createContinueHandler } from './expect-continue.js';
 import { createConsoleLogger, type EdgeLogger } from './logger.js';
 import { createReleaseCache, type ReleaseCache } from './release-cache.js';
+import { startCacheBound } from './cache-bound.js';
+import { fileCacheDir } from './file-cache.js';
 import { createAffinityConfig, DEFAULT_AFFINITY_COOKIE } from './edge-affinity.js';
 import { createProxyHandler } from './proxy-handler.js';
 import { createRequestHandler } from './request-handler.js';
 import { startRouteWatcher, type RouteWatcher } from './route-watcher.js';
-import { createRouteStateWriter, readRouteState, type RouteStateWriter } from './route-state.js';
+import { createRouteJournal, type RouteJournal } from './route-journal.js';
+import { readRouteState } from './route-state.js';
 import { RouteSync } from './route-sync.js';
+import { createRoutesLoadedGate } from './routes-loaded.js';
 import { RouteTable, upstreamAddresses } from './route-table.js';
 import { createRevisionAcker } from './revision-ack.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
@@ -29,7 +33,10 @@ export interface EdgeServerConfig {
   serverUrl: string;
   /** An internal API key. */
   token: string;
-  /** Holds `routes.json` and `releases/<sha256>.tar`; created when missing. */
+  /**
+   * Holds the served routes (`routes-snapshot.ndjson` and `routes-journal.ndjson`; an old
+   * `routes.json` is read once) and `releases/<sha256>.tar`; created when missing.
+   */
   stateDir: string;
   logger?: EdgeLogger;
   /**
@@ -39,6 +46,12 @@ export interface EdgeServerConfig {
   memoryBytes?: number;
   /** Files larger than this always stream from disk; default 256 KiB. */
   maxMemoryFileBytes?: number;
+  /**
+   * Most bytes of release files kept on disk in `files/` (SLIPWAY_EDGE_CACHE_MAX_BYTES): past it
+   * the least recently used ones no known release reads are removed (checked every minute).
+   * Unset: no bound.
+   */
+  diskCacheMaxBytes?: number;
   /** Route stream reconnect delays, default 200 ms → 5 s. */
   reconnectMs?: { min: number; max: number };
   /** Retry delays for releases that failed to load, default 500 ms → 30 s. */
@@ -68,6 +81,16 @@ export interface EdgeServerConfig {
    * sticky rule of its own (`edge-affinity.ts`); default `edge_affinity`.
    */
   affinityCookie?: string;
+  /**
+   * How long a request for a host the edge does not know waits, until the server's snapshot is
+   * served, before it gets 503 with `Retry-After` (never the 404 then); default 2 s.
+   */
+  routesLoadWaitMs?: number;
+  /**
+   * How long an instance whose connect failed (it died; its route has not changed yet) gets no
+   * requests; default 1 s (`pick-upstream.ts`).
+   */
+  upstreamDownMs?: number;
 }
 
 /** The routing side of a running edge, for wiring and tests. */
@@ -78,14 +101,14 @@ export interface EdgeRoutes {
   readonly revision: number;
   /** Resolves once {@link revision} ≥ `revision`; rejects `unavailable` after `timeoutMs`. */
   waitForRevision(revision: number, timeoutMs?: number): Promise<void>;
-  /** Resolves once routes.json holds the latest table. */
+  /** Resolves once the route snapshot and journal on disk hold the latest table. */
   flushState(): Promise<void>;
 }
 
 /** A `slipway edge` process as a library. */
 export interface EdgeServer {
   /**
-   * Serves the routes saved in routes.json from releases in the disk cache, then listens,
+   * Serves the routes saved on disk from releases in the disk cache, then listens,
    * then follows the server's route stream; so it serves before, or entirely without, the
    * server.
    */
@@ -95,6 +118,9 @@ export interface EdgeServer {
   readonly routes: EdgeRoutes;
 }
 
+/** How often the disk cache is measured against its bound. */
+const DISK_BOUND_EVERY_MS = 60_000;
+
 /**
  * Creates the edge: static sites from memory and dynamic releases proxied to their instances,
  * by host, with routes from the server's watch stream.
@@ -103,11 +129,27 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   const logger = config.logger ?? createConsoleLogger();
   const table = new RouteTable(config.baseDomain);
   const cache = createReleaseCache({ ...config, logger });
-  const writer: RouteStateWriter = createRouteStateWriter(config.stateDir, logger);
+  const diskBound = config.diskCacheMaxBytes === undefined ? null : startCacheBound({
+    dir: fileCacheDir(config.stateDir), maxBytes: config.diskCacheMaxBytes, refs: cache, everyMs: DISK_BOUND_EVERY_MS, logger,
+  });
   // Identifies this edge's stream, so the server knows when this edge serves a change.
   const edgeId = randomUUID();
   const acks = createRevisionAcker({ serverUrl: config.serverUrl, token: config.token, edgeId });
-  const sync = new RouteSync({ table, cache, writer, logger, retryMs: config.loadRetryMs, onApplied: acks.ack });
+  // Opened by the first server snapshot served whole; until then a miss is not a 404.
+  const loadedGate = createRoutesLoadedGate();
+  const onApplied = (revision: number) => {
+    loadedGate.applied(revision);
+    acks.ack(revision);
+  };
+  // Created by start(), once it knows where the saved journal ends.
+  let journal: RouteJournal | null = null;
+  const journalView: RouteJournal = {
+    append: (change) => journal?.append(change),
+    compact: () => journal?.compact(),
+    flush: async () => journal?.flush(),
+    close: async () => journal?.close(),
+  };
+  const sync = new RouteSync({ table, cache, journal: journalView, logger, retryMs: config.loadRetryMs, onApplied });
   const forwardedProto = config.forwardedProto ?? 'http';
   const pools = new UpstreamPools({
     inUse: () => upstreamAddresses(table.current),
@@ -116,13 +158,13 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
     idleCloseMs: config.upstreamPoolIdleMs,
   });
   const affinity = createAffinityConfig({ cookie: config.affinityCookie ?? DEFAULT_AFFINITY_COOKIE, secret: config.token, secure: forwardedProto === 'https' });
-  const proxy = createProxyHandler({ pools, logger, forwardedProto, affinity });
+  const proxy = createProxyHandler({ pools, logger, forwardedProto, affinity, upstreamDownMs: config.upstreamDownMs });
   const wake = createWakeClient({ serverUrl: config.serverUrl, token: config.token, logger, usageReportMs: config.usageReportMs });
   const upgrades = createUpgradeHandler({
     table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs, affinity,
     wake, wakeWaitMs: config.wakeWaitMs,
   });
-  const handler = createRequestHandler({ table, cache, logger, proxy, wake });
+  const handler = createRequestHandler({ table, cache, logger, proxy, wake, routesLoaded: loadedGate, loadWaitMs: config.routesLoadWaitMs });
   // The request handler answers a missing Host itself, so that it can also keep requests
   // pipelined behind that 400 from running.
   const server = createServer({ keepAlive: true, requireHostHeader: false }, handler);
@@ -139,13 +181,21 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
       return sync.revision;
     },
     waitForRevision: (revision, timeoutMs) => sync.waitForRevision(revision, timeoutMs),
-    flushState: () => writer.flush(),
+    flushState: () => journalView.flush(),
   };
 
   return {
     routes,
     async start() {
       const saved = await readRouteState(config.stateDir, logger);
+      journal = createRouteJournal({
+        stateDir: config.stateDir,
+        logger,
+        // Every served route: route objects are never changed, so copying the list is enough.
+        current: () => ({ revision: table.current.revision, routes: Array.from(table.current.byId.values(), (e) => e.route) }),
+        // Nothing readable saved (or an unreadable snapshot): the first write is a whole snapshot.
+        start: saved ?? { seq: 0, journalBytes: 0, needsCompaction: true },
+      });
       if (saved !== null) await sync.restore(saved);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -160,7 +210,10 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
         logger,
         backoffMs: config.reconnectMs,
         edgeId,
-        onMessage: (message) => sync.apply(message),
+        onMessage: (message) => {
+          if (message.type === 'snapshot') loadedGate.snapshot(message.revision);
+          sync.apply(message);
+        },
       });
       const { port } = server.address() as AddressInfo;
       logger.info({ port, routes: table.current.byId.size }, 'edge listening');
@@ -174,13 +227,15 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
       // after their last in-flight response, and cut everything once the grace is over.
       const idle = setInterval(() => server.closeIdleConnections(), 50);
       const cut = setTimeout(() => server.closeAllConnections(), config.closeGraceMs ?? 10_000);
+      loadedGate.close();
       await Promise.all([closed, watcher?.close(), sync.close()]);
       clearInterval(idle);
       clearTimeout(cut);
       // Every client connection is gone, so no pool has anyone left to answer.
       await pools.close();
       await wake.close();
-      await writer.flush();
+      await journalView.close();
+      await diskBound?.stop();
     },
   };
 }

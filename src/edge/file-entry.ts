@@ -28,7 +28,10 @@ export interface FileVariant {
   readonly size: number;
   /** sha256 (hex) of the bytes, to check them again when they are read back from disk. */
   readonly sha256: string;
-  /** The release tar holding the bytes; null when they are always in memory (from a Buffer). */
+  /**
+   * The file holding the bytes: the release tar (format 1) or the variant's own blob in the
+   * per-file cache (format 2, at offset 0); null when they are always in memory (from a Buffer).
+   */
   readonly tarPath: string | null;
   /** Strong ETag, quoted; variants of one file differ (`"…"`, `"…-br"`, `"…-gz"`). */
   readonly etag: string;
@@ -57,6 +60,8 @@ export interface VariantSource {
   small: boolean;
   /** The bytes when they are in memory now, else null. */
   body: Buffer | null;
+  /** The file holding the bytes when it is not the release tar: a blob of the per-file cache. */
+  path?: string;
 }
 
 /** The sources of a manifest file's raw bytes and of its listed precompressed variants. */
@@ -86,7 +91,7 @@ export function createFileEntry(file: ReleaseFile, sources: FileSources, tarPath
     ];
     if (encoding !== null) headers.push('Content-Encoding', encoding);
     const { body, small, offset, size, sha256 } = source;
-    return { body, small, offset, size, sha256, tarPath, etag, headers, notModifiedHeaders: common };
+    return { body, small, offset, size, sha256, tarPath: source.path ?? tarPath, etag, headers, notModifiedHeaders: common };
   };
   return {
     path: file.path,

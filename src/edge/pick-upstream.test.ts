@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { parseRouteMessage } from './route-message.js';
-import { cookieValue, createProxyTarget, pickUpstream } from './pick-upstream.js';
+import { cookieValue, createProxyTarget, markUpstreamDown, pickUpstream } from './pick-upstream.js';
 import { dynamicRelease, dynamicRoute } from '../../test/support/edge/upstream-fixtures.js';
 
 const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
@@ -52,4 +52,25 @@ test('route messages accept the dynamic fields and refuse bad ones', () => {
   for (const r of bad) {
     assert.throws(() => parseRouteMessage(JSON.stringify({ type: 'upsert', revision: 1, route: r })), /malformed/, JSON.stringify(r));
   }
+});
+
+test('an upstream marked down is skipped until its mark runs out; all down is none', () => {
+  const target = createProxyTarget(dynamicRelease('s', 1, ['10.1.0.2:3000', '10.1.0.3:3000', '10.1.0.4:3000']), 'none')!;
+  const req = request({});
+  markUpstreamDown(target, 1, Date.now() + 60_000);
+  const picked = Array.from({ length: 6 }, () => pickUpstream(target, req));
+  assert.ok(!picked.includes(1), `never the down one: ${picked.join(',')}`);
+  assert.deepEqual(new Set(picked), new Set([0, 2]), 'the others still share the load');
+  markUpstreamDown(target, 0, Date.now() + 60_000);
+  markUpstreamDown(target, 2, Date.now() + 60_000);
+  assert.equal(pickUpstream(target, req), -1, 'every instance down: none to pick (503)');
+  // Marks in the past have run out: every instance is back.
+  for (const i of [0, 1, 2]) markUpstreamDown(target, i, Date.now() - 9_000);
+  assert.deepEqual(new Set(Array.from({ length: 6 }, () => pickUpstream(target, req))), new Set([0, 1, 2]));
+  assert.equal(target.downUntil, null, 'back on the path that reads no clock');
+  const sticky = createProxyTarget(dynamicRelease('s', 1, ['10.1.0.2:3000', '10.1.0.3:3000']), { header: 'x-s' })!;
+  const keyed = request({ 'x-s': 'user-1' });
+  const home = pickUpstream(sticky, keyed);
+  markUpstreamDown(sticky, home, Date.now() + 60_000);
+  assert.equal(pickUpstream(sticky, keyed), 1 - home, 'a sticky key moves off a down instance');
 });

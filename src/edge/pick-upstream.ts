@@ -23,7 +23,21 @@ export interface ProxyTarget {
   readonly hashes: Uint32Array;
   /** Round-robin position: the index the next unpinned request takes. */
   cursor: number;
+  /**
+   * Passive health: per upstream, until when (epoch ms) it is skipped because a connect to it
+   * just failed (the instance died and the route naming it has not changed yet). Null until
+   * the first failure, so the common path reads one field. A route change builds a new target,
+   * so an address the server lists again starts out up.
+   */
+  downUntil: Float64Array | null;
 }
+
+/**
+ * How long an upstream whose connect failed is skipped. Long enough that a burst of requests
+ * does not dial a dead instance again (its route change usually lands within this), short
+ * enough that an instance restarted at the same address is used again soon.
+ */
+export const UPSTREAM_DOWN_MS = 1_000;
 
 /** The proxy target of a dynamic release (null for a static one). */
 export function createProxyTarget(release: RouteRelease, sticky: Route['sticky']): ProxyTarget | null {
@@ -33,11 +47,25 @@ export function createProxyTarget(release: RouteRelease, sticky: Route['sticky']
   if (sticky != null && sticky !== 'none') {
     rule = 'cookie' in sticky ? { from: 'cookie', name: sticky.cookie } : { from: 'header', name: sticky.header.toLowerCase() };
   }
-  return { upstreams, sticky: rule, affinity: sticky == null, tokens: null, hashes: Uint32Array.from(upstreams, hashString), cursor: 0 };
+  return { upstreams, sticky: rule, affinity: sticky == null, tokens: null, hashes: Uint32Array.from(upstreams, hashString), cursor: 0, downUntil: null };
+}
+
+/** Skips `target.upstreams[index]` until `untilMs` (epoch ms; a connect to it failed). */
+export function markUpstreamDown(target: ProxyTarget, index: number, untilMs = Date.now() + UPSTREAM_DOWN_MS): void {
+  if (index < 0 || index >= target.upstreams.length) return;
+  target.downUntil ??= new Float64Array(target.upstreams.length);
+  target.downUntil[index] = untilMs;
+}
+
+/** True while `target.upstreams[index]` is skipped ({@link markUpstreamDown}). */
+export function isUpstreamDown(target: ProxyTarget, index: number, now = Date.now()): boolean {
+  const down = target.downUntil;
+  return down !== null && (down[index] as number) > now;
 }
 
 /**
- * The index in `target.upstreams` this request goes to, or -1 when there is none. A request
+ * The index in `target.upstreams` this request goes to, or -1 when there is none (or every one
+ * is marked down, {@link markUpstreamDown}: down upstreams are never chosen). A request
  * carrying the sticky key goes to the instance with the highest rendezvous score for it: the
  * same instance while the list is unchanged, and when an instance is added or removed only the
  * keys that must move do (plain modulo hashing would reshuffle nearly all sessions).
@@ -46,6 +74,8 @@ export function createProxyTarget(release: RouteRelease, sticky: Route['sticky']
 export function pickUpstream(target: ProxyTarget, req: IncomingMessage): number {
   const n = target.upstreams.length;
   if (n === 0) return -1;
+  const down = target.downUntil;
+  if (down !== null) return pickAmongUp(target, req, down);
   if (n === 1) return 0;
   const key = target.sticky === null ? undefined : stickyKey(req, target.sticky);
   if (key === undefined) {
@@ -53,10 +83,37 @@ export function pickUpstream(target: ProxyTarget, req: IncomingMessage): number 
     target.cursor = index + 1;
     return index;
   }
+  return rendezvous(target, key, null);
+}
+
+/** {@link pickUpstream} once some upstream has been marked down: the same rules, over the rest. */
+function pickAmongUp(target: ProxyTarget, req: IncomingMessage, down: Float64Array): number {
+  const n = target.upstreams.length;
+  const now = Date.now();
+  // Every mark has run out: back to the path that reads no clock.
+  if (down.every((until) => until <= now)) {
+    target.downUntil = null;
+    return pickUpstream(target, req);
+  }
+  const key = target.sticky === null ? undefined : stickyKey(req, target.sticky);
+  if (key !== undefined) return rendezvous(target, key, { down, now });
+  for (let step = 0; step < n; step++) {
+    const index = (target.cursor + step) % n;
+    if ((down[index] as number) > now) continue;
+    target.cursor = index + 1;
+    return index;
+  }
+  return -1;
+}
+
+/** The highest-scoring upstream for `key` that is not down; -1 when all are. */
+function rendezvous(target: ProxyTarget, key: string, skip: { down: Float64Array; now: number } | null): number {
+  const n = target.upstreams.length;
   const keyHash = hashString(key);
-  let best = 0;
+  let best = -1;
   let bestScore = -1;
   for (let i = 0; i < n; i++) {
+    if (skip !== null && (skip.down[i] as number) > skip.now) continue;
     const score = mix32(keyHash ^ (target.hashes[i] as number));
     if (score > bestScore) {
       bestScore = score;

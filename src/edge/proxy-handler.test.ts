@@ -89,7 +89,7 @@ test('forwarding headers: X-Forwarded-*, the original Host, hop-by-hop stripped 
   assert.equal(behindTls['x-forwarded-for'], '127.0.0.1');
 });
 
-test('no instances: 503 with Retry-After; refused: retried once for GET, else 502', async (t) => {
+test('no instances: 503 with Retry-After; refused: another instance, else 503, never 502', async (t) => {
   const good = await startNamedUpstream(t, 'good');
   const dead = await closedAddress();
   const { port } = await startProxyEdge(t, [
@@ -100,16 +100,40 @@ test('no instances: 503 with Retry-After; refused: retried once for GET, else 50
   const empty = await get(port, '/', { host: 'empty.localhost' });
   assert.equal(empty.status, 503);
   assert.equal(empty.headers['retry-after'], '1');
+  // A refused connect means the instance is gone: the request was never sent, so 503, not 502.
   const refused = await get(port, '/', { host: 'dead.localhost' });
-  assert.equal(refused.status, 502);
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers['retry-after'], '1');
   assert.ok(refused.body.length < 200, 'a small body');
   assert.equal(refused.headers['cache-control'], 'no-store');
   const post = await get(port, '/', { host: 'dead.localhost', method: 'POST', headers: { 'content-length': '0' } });
-  assert.equal(post.status, 502);
+  assert.equal(post.status, 503);
   for (let i = 0; i < 4; i++) {
     const res = await get(port, '/', { host: 'half.localhost' });
     assert.equal(res.status, 200, 'a GET refused by one instance is retried on the other');
     assert.equal(res.body.toString(), 'good');
   }
   assert.equal((await get(port, '/_slipway/health')).status, 200);
+});
+
+test('an instance that dies leaves the pool at once: no request is sent to it again, bodies included', async (t) => {
+  const a = await startNamedUpstream(t, 'a');
+  const b = await startNamedUpstream(t, 'b');
+  // Long enough that the mark cannot run out under a slow test machine.
+  const { port } = await startProxyEdge(t, [dynamicRoute('app', [[a.address, b.address]])], { upstreamDownMs: 60_000 });
+  const seen = new Set<string>();
+  for (let i = 0; i < 2; i++) seen.add((await get(port, '/', { host: 'app.localhost' })).body.toString());
+  assert.deepEqual([...seen].sort(), ['a', 'b']);
+  // Killed: its port refuses from now on, and the route still names it (no change came yet).
+  a.server.closeAllConnections();
+  await new Promise<void>((resolve) => a.server.close(() => resolve()));
+  const first = await get(port, '/', { host: 'app.localhost' });
+  const second = await get(port, '/', { host: 'app.localhost' });
+  assert.deepEqual([first.status, second.status], [200, 200], 'the GET that found it dead went to the other');
+  // A request with a body cannot be replayed: only skipping the dead address saves it.
+  for (let i = 0; i < 4; i++) {
+    const res = await get(port, '/', { host: 'app.localhost', method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } });
+    assert.equal(res.status, 200, `POST ${i} went to the live instance`);
+    assert.equal(res.body.toString(), 'b');
+  }
 });

@@ -5,7 +5,7 @@ import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NO_UPSTREAM, sendCanned } fr
 import { affinityCookie, pinnedUpstream, sharedCacheable, usesAffinity, type AffinityConfig } from './edge-affinity.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
 import type { EdgeLogger } from './logger.js';
-import { pickUpstream, type ProxyTarget } from './pick-upstream.js';
+import { isUpstreamDown, markUpstreamDown, pickUpstream, UPSTREAM_DOWN_MS, type ProxyTarget } from './pick-upstream.js';
 import type { UpstreamPools, UpstreamSlot } from './upstream-pool.js';
 
 /** What {@link createProxyHandler} needs. */
@@ -16,6 +16,8 @@ export interface ProxyHandlerConfig {
   forwardedProto: 'http' | 'https';
   /** The edge's own session affinity for routes without a sticky rule; absent: none. */
   affinity?: AffinityConfig;
+  /** How long an instance whose connect failed is skipped; default {@link UPSTREAM_DOWN_MS}. */
+  upstreamDownMs?: number;
 }
 
 /** Serves one request of a dynamic release by proxying it to one of its instances. */
@@ -31,12 +33,20 @@ const RETRIABLE = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EINVAL', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
 ]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+/**
+ * Errors of the connect itself: the upstream never saw the request, and its address is dead
+ * (nothing listens, or the instance's network is gone). The address is skipped for a moment
+ * (passive health) and the request goes to another instance, or gets 503, never 502.
+ */
+const CONNECT_FAILED = new Set(['ECONNREFUSED', 'EINVAL', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Creates the proxy: undici `Pool.stream()` (the fastest Node path measured, MEASUREMENTS.md)
  * writes the upstream's response straight into the client's ServerResponse, and the client's
  * request is the upstream request's body, so both directions stream with backpressure and
- * nothing is buffered. Failures before the response starts become 502 (after one retry for
+ * nothing is buffered. A connect that fails marks its instance down for a moment and the request
+ * goes to another one (any method without a body: it was never sent), else 503 with
+ * `Retry-After`; other failures before the response starts become 502 (after one retry for
  * GET/HEAD without a body), 504 on a timeout, 503 when there is no instance; failures after it
  * cut the client connection, which is all HTTP allows once a status was sent. A client that
  * goes away aborts the upstream request.
@@ -48,7 +58,7 @@ export function createProxyHandler(config: ProxyHandlerConfig): ProxyHandler {
     if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return sendCanned(res, isHead, BAD_REQUEST);
     const affinity = config.affinity !== undefined && usesAffinity(target) ? config.affinity : null;
     const pinned = affinity === null ? -1 : pinnedUpstream(target, req.headers.cookie, affinity);
-    const index = pinned !== -1 ? pinned : pickUpstream(target, req);
+    const index = pinned !== -1 && !isUpstreamDown(target, pinned) ? pinned : pickUpstream(target, req);
     if (index === -1) return sendCanned(res, isHead, NO_UPSTREAM);
     new ProxyExchange(config, { req, res, target, pinned: affinity === null ? null : pinned }).send(index);
   };
@@ -136,15 +146,30 @@ class ProxyExchange {
       return;
     }
     const code = (err as { code?: string }).code ?? '';
+    if (CONNECT_FAILED.has(code)) return this.#connectFailed(err, code);
     const idempotent = req.method === 'GET' || req.method === 'HEAD';
     if (!this.#retried && idempotent && !this.#hasBody && RETRIABLE.has(code)) {
       this.#retried = true;
-      this.send((this.#index + 1) % this.#target.upstreams.length);
+      const next = pickUpstream(this.#target, req);
+      this.send(next === -1 ? (this.#index + 1) % this.#target.upstreams.length : next);
       return;
     }
     const timedOut = TIMEOUTS.has(code);
     this.#config.logger.warn({ err, upstream: this.#address, code }, timedOut ? 'upstream timed out' : 'upstream unreachable');
     sendCanned(res, req.method === 'HEAD', timedOut ? GATEWAY_TIMEOUT : BAD_GATEWAY);
+  }
+
+  /**
+   * The instance at this address is gone (or not there yet): skip it, and try the others that
+   * are not marked down; each failure marks one, so this ends. A request with a body cannot be
+   * replayed (its body streamed into the failed attempt) and gets the 503 at once.
+   */
+  #connectFailed(err: Error, code: string): void {
+    markUpstreamDown(this.#target, this.#index, Date.now() + (this.#config.upstreamDownMs ?? UPSTREAM_DOWN_MS));
+    const next = this.#hasBody ? -1 : pickUpstream(this.#target, this.req);
+    if (next !== -1) return this.send(next);
+    this.#config.logger.warn({ err, upstream: this.#address, code }, 'no reachable instance');
+    sendCanned(this.res, this.req.method === 'HEAD', NO_UPSTREAM);
   }
 
   get #address(): string | undefined {

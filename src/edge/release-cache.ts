@@ -3,8 +3,9 @@ import { totalmem } from 'node:os';
 import { SlipwayError, isSlipwayError } from '../core/errors.js';
 import type { EdgeLogger } from './logger.js';
 import { createLimiter } from '../util/limiter.js';
+import { FileReleases } from './file-releases.js';
 import { reloadBodies, readReleaseFile } from './release-reader.js';
-import { downloadRelease, releaseFilePath, type ReleaseSourceConfig } from './release-source.js';
+import { downloadRelease, releaseFilePath, releaseManifestPath, type ReleaseSourceConfig } from './release-source.js';
 import { dropBodies } from './site-builder.js';
 import type { Site } from './site.js';
 
@@ -53,7 +54,10 @@ export interface ReleaseCacheStats {
   reloads: number;
 }
 
-/** Sites by `artifact_sha256`: memory, then `<stateDir>/releases/`, then the server. */
+/**
+ * Sites by `artifact_sha256`: memory, then `<stateDir>/releases/` (a tar, or a format-2
+ * manifest whose files are in `<stateDir>/files/`), then the server.
+ */
 export interface ReleaseCache {
   /** The site if the cache knows it (in memory or evicted to disk); never does I/O. */
   get(sha256: string): Site | undefined;
@@ -73,13 +77,32 @@ export interface ReleaseCache {
 }
 
 /**
+ * What a bound on the edge's disk cache needs from the release cache: which per-file blobs
+ * must stay, and a removal that is safe against a release loading at the same moment.
+ */
+export interface ReleaseFileRefs {
+  /**
+   * The per-file cache blobs (`<stateDir>/files/`) that known releases, and releases loading
+   * now, read: a size bound must keep these. Every other cached file is safe to remove.
+   */
+  referencedFiles(): ReadonlySet<string>;
+  /**
+   * Deletes a per-file cache blob unless a known or loading release reads it; true when it was
+   * deleted (or absent). A release that needs it later fetches it again.
+   */
+  removeFile(sha256: string): Promise<boolean>;
+  /** Files and variants of format-2 releases fetched from the server so far, and their bytes. */
+  fetchStats(): { files: number; bytes: number };
+}
+
+/**
  * Creates a release cache. Small files of every known release are held in memory within one
  * budget; when it is exceeded the least recently used releases (active ones too) give their
  * memory back and serve from disk, and the next request to one reads its small files back in
  * the background. Large files always stream from disk. A release whose small files alone
  * exceed the budget is never held in memory.
  */
-export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
+export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache & ReleaseFileRefs {
   const budget = config.memoryBytes ?? defaultEdgeMemoryBytes();
   // Previews are loaded on request, so any number may be asked for at once; each read keeps up to
   // a budget of bodies before enforce() counts them, so reads are READ_SLOTS at a time: the
@@ -99,16 +122,24 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
   /** Tars being deleted: a load of the same sha waits, so it never opens a file being removed. */
   const removing = new Map<string, Promise<void>>();
   const reloading = new Set<Site>();
+  const fileReleases = new FileReleases({ ...config, readOptions });
+  const untrack = (sha: string, site: Site): string[] => {
+    tracked.delete(sha);
+    return fileReleases.untrack(site);
+  };
   // A site whose tar no longer matches what was loaded keeps serving from disk, not retrying.
   const broken = new WeakSet<Site>();
 
   const evictable = (site: Site) => site.resident && site.tarPath !== null;
 
-  const forget = (sha: string, site: Site) => {
-    tracked.delete(sha);
-    if (!evictable(site)) return;
-    residentBytes -= site.memoryBytes;
-    dropBodies(site);
+  /** Forgets a site; returns the per-file blobs no other release reads. */
+  const forget = (sha: string, site: Site): string[] => {
+    const free = untrack(sha, site);
+    if (evictable(site)) {
+      residentBytes -= site.memoryBytes;
+      dropBodies(site);
+    }
+    return free;
   };
 
   const track = (sha: string, site: Site) => {
@@ -116,6 +147,7 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
     if (old === site) return;
     if (old !== undefined) forget(sha, old);
     tracked.set(sha, site);
+    fileReleases.track(site);
     shaOf.set(site, sha);
     site.onUse = use;
     if (evictable(site)) residentBytes += site.memoryBytes;
@@ -135,7 +167,7 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
       dropBodies(victim);
       const sha = shaOf.get(victim) as string;
       // Without `keep` nothing bounds how many evicted previews would stay known.
-      if (!pinned.has(sha) && keep === null) tracked.delete(sha);
+      if (!pinned.has(sha) && keep === null) untrack(sha, victim);
     }
   };
 
@@ -183,17 +215,27 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
     }
   };
 
-  /** Deletes the tar of a release no route names any more (it is downloaded again if one does). */
-  const removeTar = (sha: string) => {
+  /**
+   * Deletes the tar or manifest of a release no route names any more, and the cached files
+   * only it read (it is downloaded again if a route names it again).
+   */
+  const removeTar = (sha: string, freeFiles: readonly string[]) => {
+    fileReleases.remove(freeFiles);
     if (inflight.has(sha) || inflight.has(`offline:${sha}`) || removing.has(sha)) return;
-    const done = rm(releaseFilePath(config.stateDir, sha), { force: true })
+    const paths = [releaseFilePath(config.stateDir, sha), releaseManifestPath(config.stateDir, sha)];
+    const done = Promise.all(paths.map((path) => rm(path, { force: true })))
+      .then(() => {})
       .catch((err: unknown) => logger.warn({ err, sha256: sha }, 'could not delete a release from the disk cache'))
       .finally(() => removing.delete(sha));
     removing.set(sha, done);
   };
 
+  const loadFiles = (sha: string, offline: boolean) => readLimit(() => fileReleases.load(sha, offline));
+
   const fromDiskOrServer = async (sha: string, offline: boolean): Promise<Site> => {
     await removing.get(sha);
+    const fromFiles = await loadFiles(sha, offline);
+    if (fromFiles !== 'missing') return fromFiles;
     const cached = await read(sha);
     if (cached !== 'missing') return cached;
     if (offline) {
@@ -201,6 +243,14 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
     }
     downloads++;
     const path = await downloadRelease(config, sha);
+    if (path === releaseManifestPath(config.stateDir, sha)) {
+      const site = await loadFiles(sha, offline).catch(async (err: unknown) => {
+        if (isSlipwayError(err, 'invalid_archive')) await rm(path, { force: true });
+        throw err;
+      });
+      if (site === 'missing') throw new SlipwayError('blob_not_found', 'release manifest vanished from the disk cache', { details: { sha256: sha } });
+      return site;
+    }
     try {
       return await readLimit(() => readReleaseFile(path, sha, readOptions));
     } catch (err) {
@@ -240,8 +290,7 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
       for (const [sha, site] of sites) track(sha, site);
       for (const [sha, site] of tracked) {
         if (wanted(sha)) continue;
-        forget(sha, site);
-        removeTar(sha);
+        removeTar(sha, forget(sha, site));
       }
       enforce();
     },
@@ -253,5 +302,8 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache {
       downloads,
       reloads,
     }),
+    fetchStats: () => fileReleases.fetchStats(),
+    referencedFiles: () => fileReleases.referenced(),
+    removeFile: (sha) => fileReleases.removeUnreferenced(sha),
   };
 }

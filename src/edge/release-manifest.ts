@@ -8,8 +8,8 @@ import {
 } from '../core/release-format.js';
 import { isSha256Hex } from '../util/sha256.js';
 
-// Header values go to the wire verbatim, so a CR or LF here would be response splitting.
-const HEADER_VALUE_RE = /^[\x20-\x7e]+$/;
+/** Header values go to the wire verbatim, so a CR or LF here would be response splitting. */
+export const HEADER_VALUE_RE = /^[\x20-\x7e]+$/;
 
 function invalid(message: string, details: Record<string, unknown> = {}): SlipwayError {
   return new SlipwayError('invalid_archive', `release manifest: ${message}`, { details });

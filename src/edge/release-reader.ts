@@ -92,20 +92,31 @@ async function readBody(reader: FileChunks, builder: SiteBuilder, entry: { path:
 }
 
 /**
- * Reads an evicted site's small bodies back from its tar and checks each against the hash
- * taken at load, then puts them all back at once (the site is resident again). Neighbouring
- * bodies share one read. Throws `blob_corrupt` if the file changed; the site then stays
- * evicted.
+ * Reads an evicted site's small bodies back from disk (its release tar, or the per-file cache
+ * for a format-2 release) and checks each against the hash taken at load, then puts them all
+ * back at once (the site is resident again). Neighbouring bodies in one file share one read.
+ * Throws `blob_corrupt` if a file changed; the site then stays evicted.
  */
 export async function reloadBodies(site: Site): Promise<void> {
   if (site.tarPath === null || site.resident) return;
-  const variants: FileVariant[] = [];
+  const byFile = new Map<string, FileVariant[]>();
   for (const entry of site.files.values()) {
-    for (const v of [entry.identity, entry.br, entry.gzip]) if (v !== null && v.small) variants.push(v);
+    for (const v of [entry.identity, entry.br, entry.gzip]) {
+      if (v === null || !v.small || v.tarPath === null) continue;
+      const list = byFile.get(v.tarPath);
+      if (list === undefined) byFile.set(v.tarPath, [v]);
+      else list.push(v);
+    }
   }
-  variants.sort((a, b) => a.offset - b.offset);
   const bodies = new Map<FileVariant, Buffer>();
-  const handle = await open(site.tarPath, 'r');
+  for (const [path, variants] of byFile) await reloadFrom(path, variants, bodies);
+  for (const [variant, body] of bodies) variant.body = body;
+  site.resident = true;
+}
+
+async function reloadFrom(path: string, variants: FileVariant[], bodies: Map<FileVariant, Buffer>): Promise<void> {
+  variants.sort((a, b) => a.offset - b.offset);
+  const handle = await open(path, 'r');
   try {
     for (let i = 0; i < variants.length; ) {
       const first = variants[i] as FileVariant;
@@ -118,10 +129,10 @@ export async function reloadBodies(site: Site): Promise<void> {
       const last = variants[j - 1] as FileVariant;
       const window = Buffer.allocUnsafe(last.offset + last.size - first.offset);
       const { bytesRead } = await handle.read(window, 0, window.length, first.offset);
-      if (bytesRead !== window.length) throw corrupt(site.tarPath);
+      if (bytesRead !== window.length) throw corrupt(path);
       for (const v of variants.slice(i, j)) {
         const body = Buffer.from(window.subarray(v.offset - first.offset, v.offset - first.offset + v.size));
-        if (createHash('sha256').update(body).digest('hex') !== v.sha256) throw corrupt(site.tarPath);
+        if (createHash('sha256').update(body).digest('hex') !== v.sha256) throw corrupt(path);
         bodies.set(v, body);
       }
       i = j;
@@ -129,6 +140,4 @@ export async function reloadBodies(site: Site): Promise<void> {
   } finally {
     await handle.close();
   }
-  for (const [variant, body] of bodies) variant.body = body;
-  site.resident = true;
 }

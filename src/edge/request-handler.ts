@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteRelease } from '../core/routes.js';
-import { BAD_REQUEST, HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, UNAVAILABLE, sendCanned } from './canned-responses.js';
+import { BAD_REQUEST, HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, ROUTES_LOADING, UNAVAILABLE, sendCanned } from './canned-responses.js';
 import type { EdgeLogger } from './logger.js';
 import type { ProxyHandler } from './proxy-handler.js';
 import type { ReleaseCache } from './release-cache.js';
 import { requestHost } from './request-host.js';
 import type { ProxyTarget } from './pick-upstream.js';
 import { MALFORMED_HOST, type PreviewMatch, type RouteEntry, type RouteTable } from './route-table.js';
+import type { RoutesLoaded } from './routes-loaded.js';
 import { sendWakeAnswer } from './starting-page.js';
 import { serveStatic } from './static-handler.js';
 import type { WakeClient } from './wake-client.js';
@@ -26,20 +27,66 @@ export interface RequestHandlerDeps {
   proxy: ProxyHandler;
   /** Wakes dynamic versions with no instance and hears which ones serve; absent: plain 503. */
   wake?: WakeClient;
+  /**
+   * Whether the table is the server's yet; absent: always. Until it is, a host the table lacks
+   * waits up to {@link loadWaitMs} for it, then gets 503 with `Retry-After`, never the 404.
+   */
+  routesLoaded?: RoutesLoaded;
+  /** How long such a request waits for the table; default {@link ROUTES_LOAD_WAIT_MS}. */
+  loadWaitMs?: number;
+}
+
+/**
+ * A restarted edge hears the server's snapshot within a few hundred milliseconds when the
+ * server runs; a request for a host it does not know yet is held that long rather than failed.
+ */
+export const ROUTES_LOAD_WAIT_MS = 2_000;
+
+/**
+ * How long a preview release that failed to load is answered 503 straight away, without
+ * another download or log line: the `Retry-After` of that 503 (canned-responses.ts), so a
+ * client that honours it asks again just as the edge will try again. Without it every request
+ * to a lost release would download again and log a warning. Always 503, never 404, also for
+ * `blob_not_found`: the release cache throws that for an offline disk-cache miss too, which is
+ * "not right now", not "no such version".
+ */
+export const PREVIEW_RETRY_MS = 5_000;
+
+/** Preview releases that failed to load: sha → until when (epoch ms) not to try again. */
+class FailedPreviews {
+  private readonly until = new Map<string, number>();
+
+  has(sha: string): boolean {
+    const until = this.until.get(sha);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.until.delete(sha);
+    return false;
+  }
+
+  add(sha: string): void {
+    const now = Date.now();
+    // Bounded by the shas that failed in the last window; expired ones go as new ones come.
+    for (const [known, until] of this.until) if (until <= now) this.until.delete(known);
+    this.until.set(sha, now + PREVIEW_RETRY_MS);
+  }
 }
 
 /**
  * The edge's request listener: health probe, then `<slug>.<base>` → the active release
  * (synchronous; the site is already in memory, or the request is proxied to an instance when
  * the release is dynamic), then `v<N>--<slug>.<base>` → that version's release (proxied when
- * dynamic; else from memory, or loaded once on first use). Unknown hosts get the neutral 404;
- * a missing (HTTP/1.1), doubled or malformed `Host` gets 400 and the connection is closed.
+ * dynamic; else from memory, or loaded once on first use). Unknown hosts get the neutral 404,
+ * but only once the table is the server's (`routes-loaded.ts`): before that they wait for it
+ * briefly, then get 503 with `Retry-After`. A missing (HTTP/1.1), doubled or malformed `Host`
+ * gets 400 and the connection is closed.
  */
 export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { table, logger } = deps;
   /** Connections whose last answer is a 400 that closes them. */
   const refused = new WeakSet<object>();
-  return (req, res) => {
+  const failedPreviews = new FailedPreviews();
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     // node:http goes on parsing requests pipelined behind the 400: none of them may run (an
     // app would do the work and its answer would never be sent).
     if (refused.has(req.socket)) return;
@@ -63,18 +110,24 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
         return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
       }
       const preview = host === null ? null : table.preview(host);
-      if (preview === null) return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
-      servePreview(req, res, { ...deps, preview });
+      if (preview !== null) return servePreview(req, res, { ...deps, preview, failedPreviews });
+      const loading = deps.routesLoaded;
+      if (host === null || loading === undefined || loading.loaded) return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
+      // Once loaded, `handle` answers for real (the app, or the 404); it never waits twice.
+      loading.wait(deps.loadWaitMs ?? ROUTES_LOAD_WAIT_MS).then(
+        (loaded) => (loaded ? handle(req, res) : sendCanned(res, req.method === 'HEAD', ROUTES_LOADING)),
+      ).catch((err: unknown) => fail(res, logger, err));
     } catch (err) {
       fail(res, logger, err);
     }
   };
+  return handle;
 }
 
 function servePreview(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: RequestHandlerDeps & { preview: PreviewMatch },
+  deps: RequestHandlerDeps & { preview: PreviewMatch; failedPreviews: FailedPreviews },
 ): void {
   const { entry, release } = deps.preview;
   const proxy = entry.previewProxies.get(release.version_number);
@@ -86,10 +139,12 @@ function servePreview(
   }
   const site = deps.cache.get(sha);
   if (site !== undefined) return serveStatic(req, res, { site, spaFallback });
+  if (deps.failedPreviews.has(sha)) return sendCanned(res, req.method === 'HEAD', UNAVAILABLE);
   deps.cache.load(sha).then(
     (loaded) => serveStatic(req, res, { site: loaded, spaFallback }),
     (err: unknown) => {
-      deps.logger.warn({ err, sha256: sha, version: release.version_number }, 'preview release unavailable');
+      deps.failedPreviews.add(sha);
+      deps.logger.warn({ err, sha256: sha, version: release.version_number, retryInMs: PREVIEW_RETRY_MS }, 'preview release unavailable');
       sendCanned(res, req.method === 'HEAD', UNAVAILABLE);
     },
   ).catch((err: unknown) => fail(res, deps.logger, err));

@@ -1,11 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { testRoute } from '../../test/support/edge/fake-control-plane.js';
-import { silentLogger } from './logger.js';
-import { createRouteStateWriter, readRouteState, routeStatePath } from './route-state.js';
 import { createRouteEntry, MALFORMED_HOST, normalizeHost, RouteTable, upstreamAddresses } from './route-table.js';
 import { loadSite } from '../../test/support/edge/load-site.js';
 import { buildReleaseTar } from '../../test/support/edge/test-helpers.js';
@@ -52,26 +47,6 @@ test('active hosts and immutable preview hosts resolve; others do not', () => {
   }
 });
 
-test('route state is written atomically and read back; a corrupt file is ignored', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'edge-state-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  assert.equal(await readRouteState(dir, silentLogger), null);
-  const writer = createRouteStateWriter(dir, silentLogger);
-  for (let revision = 1; revision <= 20; revision++) {
-    writer.save({ revision, routes: [testRoute('shop', [A], {})] });
-  }
-  await writer.flush();
-  const state = await readRouteState(dir, silentLogger);
-  assert.equal(state?.revision, 20);
-  assert.equal(state?.routes[0]?.slug, 'shop');
-  assert.deepEqual(await readdir(dir), ['routes.json'], 'no temp files left behind');
-
-  await writeFile(routeStatePath(dir), '{"revision": 1, "routes": [{"slug": "../x"}]}');
-  assert.equal(await readRouteState(dir, silentLogger), null);
-  await writeFile(routeStatePath(dir), 'not json');
-  assert.equal(await readRouteState(dir, silentLogger), null);
-});
-
 test('dynamic releases resolve to proxy targets, active and preview; static ones do not', () => {
   const table = new RouteTable('localhost');
   const site = loadSite(buildReleaseTar({ 'index.html': 'x' }).tar);
@@ -102,4 +77,35 @@ test('nextChange resolves at the next publish, not before, and every waiter shar
   void table.nextChange().then(() => (later = true));
   await new Promise<void>((resolve) => setImmediate(resolve));
   assert.equal(later, false, 'a waiter after a publish waits for the one after it');
+});
+
+test('update changes only the routes it names, in place, and a freed slug keeps its new owner', () => {
+  const table = new RouteTable('localhost');
+  const site = loadSite(buildReleaseTar({ 'index.html': 'x' }).tar);
+  const shop = createRouteEntry(testRoute('shop', [A]), site);
+  const blog = createRouteEntry(testRoute('blog', [A]), site);
+  table.publish(1, [shop, blog]);
+  const live = table.current;
+
+  const shop2 = createRouteEntry(testRoute('shop', [A, B]), site);
+  table.update(2, [shop2]);
+  assert.equal(table.current, live, 'the same maps, changed in place');
+  assert.equal(table.current.revision, 2);
+  assert.equal(table.active('shop.localhost'), shop2);
+  assert.equal(table.active('blog.localhost'), blog, 'an untouched route keeps its entry');
+
+  // `shop` is deleted and its slug given to another deployment; a late removal of the old one
+  // must not take the new owner's host with it.
+  const reused = createRouteEntry({ ...testRoute('shop', [B]), deployment_id: 'dep_other' }, site);
+  table.update(3, [reused], ['dep_shop']);
+  table.update(4, [], ['dep_shop']);
+  assert.equal(table.active('shop.localhost'), reused);
+  assert.deepEqual([...table.current.byId.keys()].sort(), ['dep_blog', 'dep_other']);
+
+  // A slug change moves the host.
+  const renamed = createRouteEntry({ ...testRoute('journal', [A]), deployment_id: 'dep_blog' }, site);
+  table.update(5, [renamed]);
+  assert.equal(table.active('blog.localhost'), undefined);
+  assert.equal(table.active('journal.localhost'), renamed);
+  assert.equal(table.current.byHost.size, 2);
 });

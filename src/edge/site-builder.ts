@@ -7,6 +7,9 @@ function invalid(message: string, details: Record<string, unknown> = {}): Slipwa
   return new SlipwayError('invalid_archive', `release tar: ${message}`, { details });
 }
 
+/** Shared by every release tar's site: thousands of them need no set each. */
+const NO_FILE_BLOBS: ReadonlySet<string> = new Set();
+
 /** Options for {@link SiteBuilder}. */
 export interface SiteBuilderOptions {
   /** Variants up to this size are kept in memory; larger ones are served from the tar. */
@@ -77,10 +80,15 @@ export class SiteBuilder {
     slot.pending[slot.kind] = { ...source, small: source.size <= this.#options.maxMemoryFileBytes };
   }
 
-  /** The site, once every listed entry was added; `tarPath` is where bodies not in memory are. */
+  /**
+   * The site, once every listed entry was added; `tarPath` is the release file on disk (the tar
+   * bodies not in memory are read from, or a format-2 manifest whose sources name their files).
+   */
   finish(tarPath: string | null): Site {
     const files = new Map<string, FileEntry>();
+    const fileBlobs = new Set<string>();
     for (const { file, identity, br, gzip } of this.#files) {
+      for (const source of [identity, br, gzip]) if (source?.path !== undefined) fileBlobs.add(source.sha256);
       if (identity === undefined) throw invalid('listed entry missing', { entry: `files/${file.path}` });
       for (const [encoding, source] of [['br', br], ['gzip', gzip]] as const) {
         if (file.encodings.includes(encoding) && source === undefined) throw invalid('listed entry missing', { entry: `${encoding}/${file.path}` });
@@ -93,6 +101,7 @@ export class SiteBuilder {
       index: files.get('index.html') ?? null,
       notFound: files.get('404.html') ?? null,
       tarPath,
+      fileBlobs: fileBlobs.size === 0 ? NO_FILE_BLOBS : fileBlobs,
       memoryBytes: this.#memoryBytes,
       resident: true,
       lastUsed: 0,

@@ -4,7 +4,8 @@ export type { FileEntry, FileVariant } from './file-entry.js';
 
 /**
  * A loaded static release. Small bodies are held in memory while the site is resident; large
- * ones, and every body of an evicted site, are streamed from the release tar on disk.
+ * ones, and every body of an evicted site, are streamed from disk (the release tar, or the
+ * per-file cache for a format-2 release).
  */
 export interface Site {
   /**
@@ -19,8 +20,14 @@ export interface Site {
   readonly index: FileEntry | null;
   /** The release's own `404.html` at the root. */
   readonly notFound: FileEntry | null;
-  /** The release tar bodies not in memory are read from; null when all are (from a Buffer). */
+  /**
+   * The release on disk: its tar (format 1, which holds the bodies not in memory) or its
+   * manifest (format 2, whose bodies are in the per-file cache, see `fileBlobs`); null when all
+   * bodies are in memory for good (from a Buffer).
+   */
   readonly tarPath: string | null;
+  /** The per-file cache blobs (format 2) the site's bodies are read from; empty for a tar. */
+  readonly fileBlobs: ReadonlySet<string>;
   /** Bytes of the small bodies: what the site holds in memory while resident. */
   readonly memoryBytes: number;
   /** True while the small bodies are in memory; the release cache clears and restores it. */

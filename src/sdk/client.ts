@@ -1,6 +1,6 @@
 import type { PublishOptions, PublishSource } from './publish-request.js';
 import type {
-  Deployment, DetectResult, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateEnvInput, UpdateServiceInput, Version,
+  Deployment, DetectResult, EnvVar, GcReport, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateEnvInput, UpdateServiceInput, Version,
 } from './types.js';
 
 /** Options of {@link createClient}. */
@@ -207,4 +207,13 @@ export interface SlipwayClient {
    * if (op.state === 'failed') console.error(op.error?.message);
    */
   waitForOperation(id: string, options?: WaitForOperationOptions): Promise<Operation>;
+  /**
+   * Collects garbage now (an admin key not limited to a project): the releases retention lets
+   * go, blobs nothing names, scratch crashes left. With `dryRun`, only says what would go.
+   *
+   * @example
+   * const report = await client.gc({ dryRun: true });
+   * console.log(`${report.versions.length} releases, ${report.blobs.bytes} bytes would go`);
+   */
+  gc(options?: { dryRun?: boolean }): Promise<GcReport>;
 }

@@ -4,7 +4,7 @@ import { parseSse } from '../core/sse.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
 import { buildPublishRequest } from './publish-request.js';
 import type {
-  Deployment, DetectResult, EnvVar, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
+  Deployment, DetectResult, EnvVar, GcReport, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
 } from './types.js';
 
 const DEFAULT_USER_AGENT = 'slipway-sdk';
@@ -118,6 +118,9 @@ export function createClient(options: ClientOptions): SlipwayClient {
       if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey;
       const json = o.version === undefined ? {} : { version: o.version };
       return (await http.json<PublishResult>({ method: 'POST', path: apiPath`/deployments/${deployment}/redeploy`, json, headers })).data;
+    },
+    async gc(o = {}) {
+      return (await http.json<GcReport>({ method: 'POST', path: apiPath`/admin/gc`, json: { dry_run: o.dryRun === true } })).data;
     },
     async listEvents(deployment, list) {
       return toPage(await http.json<SlipwayEvent[]>({ method: 'GET', path: apiPath`/deployments/${deployment}/events`, query: listQuery(list) }));

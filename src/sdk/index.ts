@@ -34,6 +34,7 @@ export type {
   Event,
   EventType,
   FailureInfo,
+  GcReport,
   Health,
   Operation,
   OperationRef,

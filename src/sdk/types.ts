@@ -52,6 +52,11 @@ export interface Version {
   artifact_sha256: string | null;
   /** `blob:sha256:<hex>` once the release exists. */
   artifact_uri: string | null;
+  /**
+   * True when garbage collection deleted the release (retention): the version cannot be rolled
+   * back to (`release_collected`); redeploying it builds it again from its snapshot.
+   */
+  artifact_collected: boolean;
   /** The version's own immutable host (`http://v3--my-site.localhost:8080`). */
   preview_url: string;
   build_command: string | null;
@@ -92,6 +97,7 @@ export const EVENT_TYPES = [
   'instance.failed',
   'version.idle_stopped',
   'version.wake_failed',
+  'version.artifact_collected',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -277,4 +283,21 @@ export interface UpdateEnvInput {
   /** name → plain value, or `{ value, secret: true }` for a write-only secret. */
   set?: Record<string, string | { value: string; secret?: boolean }>;
   unset?: string[];
+}
+
+/**
+ * What `POST /api/v1/admin/gc` did, or with `dry_run` would do (docs/operations.md#disk-and-garbage-collection).
+ */
+export interface GcReport {
+  dry_run: boolean;
+  started_at: Timestamp;
+  duration_ms: number;
+  /** Versions whose releases were (would be) deleted; their records and snapshots stay. */
+  versions: Array<{ id: string; deployment_id: string; version_number: number }>;
+  /** Blobs no version names any more, older than the grace time: deleted (would be). */
+  blobs: { count: number; bytes: number };
+  /** Blobs kept. */
+  kept_blobs: { count: number; bytes: number };
+  /** Build trees, build logs and uploads left by crashes. */
+  scratch: { entries: number; bytes: number };
 }

@@ -74,6 +74,7 @@ export async function startAgentProcess(config: SlipwayConfig): Promise<RunningA
   const agent = await startAgent({
     serverUrl: serverUrl(config), token: await readInternalToken(config), hostId: config.hostId,
     stateDir: homePaths(config.home).agent, driver: runtime.driver, docker: engine?.api,
+    startConcurrency: config.agentStartConcurrency,
   });
   const images = runtime.images && engine ? { driver: runtime.images, engine: await engineName(engine) } : undefined;
   console.log([driverLine(runtime.local, images, engineFailure), ...runtime.local.warnings.map((w) => `WARNING: ${w}`)].join('; '));

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import { DEFAULT_MAX_JSON_BODY_BYTES, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../core/limits.js';
 import { COOKIE_NAME_RE, DEFAULT_AFFINITY_COOKIE } from '../edge/edge-affinity.js';
+import { DEFAULT_GC_INTERVAL_MS, DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_VERSIONS, defaultGcGraceMs } from '../services/gc/gc-config.js';
 
 /**
  * Every setting, read once from the environment at start-up. docs/configuration.md lists them;
@@ -71,8 +72,22 @@ export interface SlipwayConfig {
   wakeMaxVersions: number;
   /** SLIPWAY_EDGE_MEMORY_BYTES: the edge's memory budget for release files; undefined is 1/8 of RAM. */
   edgeMemoryBytes: number | undefined;
+  /** SLIPWAY_EDGE_CACHE_MAX_BYTES: most bytes of release files the edge keeps on disk; undefined is no bound. */
+  edgeCacheMaxBytes: number | undefined;
   /** SLIPWAY_EDGE_AFFINITY_COOKIE: the edge's session affinity cookie (default `edge_affinity`). */
   edgeAffinityCookie: string;
+  /** SLIPWAY_AGENT_START_CONCURRENCY: instance starts in flight at once; undefined is twice the cores. */
+  agentStartConcurrency: number | undefined;
+  /** SLIPWAY_UP_STOP_APPS=1: stopping `up` stops the edge and every instance too (default: they outlive it). */
+  upStopApps: boolean;
+  /** SLIPWAY_RETAIN_VERSIONS: the newest this many ready versions of a deployment keep their releases. */
+  retainVersions: number;
+  /** SLIPWAY_RETAIN_DAYS: versions active at any moment in this many past days keep their releases. */
+  retainDays: number;
+  /** SLIPWAY_GC_GRACE_MS: blobs younger than this are never collected (longer than any upload and build). */
+  gcGraceMs: number;
+  /** SLIPWAY_GC_INTERVAL_MS: how often the server collects garbage on its own; 0 never. */
+  gcIntervalMs: number;
   /** SLIPWAY_SECRETS_KEY as given; unset uses (and first creates) `home/secrets.key`. */
   secretsKey: string | undefined;
   /** SLIPWAY_DISCARD_UNREADABLE_SECRETS=1: start with a new key, deleting secrets sealed under a lost one. */
@@ -158,6 +173,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     wakeMaxVersions: int(env, 'SLIPWAY_WAKE_MAX_VERSIONS', { fallback: 3, min: 1 }),
     edgeMemoryBytes: env.SLIPWAY_EDGE_MEMORY_BYTES ? int(env, 'SLIPWAY_EDGE_MEMORY_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
     edgeAffinityCookie: affinityCookieName(env),
+    edgeCacheMaxBytes: env.SLIPWAY_EDGE_CACHE_MAX_BYTES ? int(env, 'SLIPWAY_EDGE_CACHE_MAX_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
+    agentStartConcurrency: env.SLIPWAY_AGENT_START_CONCURRENCY ? int(env, 'SLIPWAY_AGENT_START_CONCURRENCY', { fallback: 0, min: 1 }) : undefined,
+    upStopApps: env.SLIPWAY_UP_STOP_APPS === '1',
+    ...gcSettings(env),
+  };
+}
+
+/**
+ * Retention and garbage collection. The grace must outlast any publish's unreferenced blobs
+ * (its upload plus its build), so it defaults to an hour or twice the build time limit.
+ */
+function gcSettings(env: NodeJS.ProcessEnv): Pick<SlipwayConfig, 'retainVersions' | 'retainDays' | 'gcGraceMs' | 'gcIntervalMs'> {
+  const buildTimeoutMs = int(env, 'SLIPWAY_BUILD_TIMEOUT_MS', { fallback: 15 * 60 * 1000, min: 1000 });
+  return {
+    retainVersions: int(env, 'SLIPWAY_RETAIN_VERSIONS', { fallback: DEFAULT_RETAIN_VERSIONS, min: 1 }),
+    retainDays: int(env, 'SLIPWAY_RETAIN_DAYS', { fallback: DEFAULT_RETAIN_DAYS }),
+    gcGraceMs: int(env, 'SLIPWAY_GC_GRACE_MS', { fallback: defaultGcGraceMs(buildTimeoutMs), min: 60_000 }),
+    gcIntervalMs: int(env, 'SLIPWAY_GC_INTERVAL_MS', { fallback: DEFAULT_GC_INTERVAL_MS }),
   };
 }
 

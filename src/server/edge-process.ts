@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import { createEdgeServer, type EdgeServer } from '../edge/edge-server.js';
 import { homePaths, type SlipwayConfig } from './config.js';
+import { removeEdgeRecord, writeEdgeRecord } from './edge-record.js';
 
 /** The internal key for the edge and agents: `SLIPWAY_INTERNAL_TOKEN`, else the home's file. */
 export async function readInternalToken(config: SlipwayConfig, env: NodeJS.ProcessEnv = process.env): Promise<string> {
@@ -22,7 +23,8 @@ export function serverUrl(config: SlipwayConfig, env: NodeJS.ProcessEnv = proces
 
 /**
  * Starts `slipway edge`: serves the last known routes from its own state directory at once,
- * then follows the server's route stream.
+ * then follows the server's route stream. Once it listens it records itself in `edge/edge.json`
+ * (edge-record.ts), so that an `up` started later can adopt it.
  */
 export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { port: number }> {
   const edge = createEdgeServer({
@@ -34,8 +36,18 @@ export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { p
     stateDir: join(homePaths(config.home).edge),
     tunnelIdleTimeoutMs: config.edgeTunnelIdleTimeoutMs,
     memoryBytes: config.edgeMemoryBytes,
+    diskCacheMaxBytes: config.edgeCacheMaxBytes,
     affinityCookie: config.edgeAffinityCookie,
   });
   const { port } = await edge.start();
-  return Object.assign(edge, { port });
+  const edgeDir = homePaths(config.home).edge;
+  await writeEdgeRecord(edgeDir);
+  return {
+    ...edge,
+    port,
+    async close() {
+      await edge.close();
+      await removeEdgeRecord(edgeDir);
+    },
+  };
 }

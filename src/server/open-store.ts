@@ -1,7 +1,10 @@
 import type { Store } from '../store/store.js';
 import { migrateToLatest } from '../store/migrate.js';
-import { openPgliteStore } from '../store/pglite/pglite-store.js';
-import { openPostgresStore } from '../store/postgres/postgres-store.js';
+
+// Loaded when chosen: a server on PostgreSQL never loads PGlite, nor one on PGlite `pg`
+// (docs/operations.md#memory).
+const loadPglite = () => import('../store/pglite/pglite-store.js');
+const loadPostgres = () => import('../store/postgres/postgres-store.js');
 
 /**
  * The one place a store driver is chosen: PostgreSQL when a URL is given (the `cluster`
@@ -14,8 +17,8 @@ export async function openStore(options: {
   onIdleError?: (err: Error) => void;
 }): Promise<Store> {
   const store = options.databaseUrl
-    ? await openPostgresStore({ url: options.databaseUrl, onIdleError: options.onIdleError })
-    : await openPgliteStore({ dataDir: options.pgliteDir });
+    ? await (await loadPostgres()).openPostgresStore({ url: options.databaseUrl, onIdleError: options.onIdleError })
+    : await (await loadPglite()).openPgliteStore({ dataDir: options.pgliteDir });
   try {
     await migrateToLatest(store);
   } catch (err) {

@@ -18,6 +18,9 @@ import { acquirePidLock } from './pid-lock.js';
 import { sweepUploadDir } from './sweep-uploads.js';
 import { loadSecretBox } from './secrets-key.js';
 
+/** The first automatic garbage collection waits this long, so a start is not slowed by one. */
+const GC_FIRST_RUN_DELAY_MS = 5 * 60 * 1000;
+
 /** A running `slipway server`. */
 export interface RunningServer {
   url: string;
@@ -69,6 +72,10 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         buildSandbox: builds.sandbox, buildNetwork: builds.network,
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
         wakeIdleMs: config.wakeIdleMs, wakeMaxVersions: config.wakeMaxVersions, hostId: config.hostId,
+        gc: {
+          keepVersions: config.retainVersions, keepDays: config.retainDays, graceMs: config.gcGraceMs,
+          intervalMs: config.gcIntervalMs, firstRunDelayMs: Math.min(config.gcIntervalMs, GC_FIRST_RUN_DELAY_MS),
+        },
         // `up` starts the engine before the server; a server run alone finds it (or builds of
         // a Dockerfile fail, `unavailable`, until there is one).
         docker,
@@ -83,6 +90,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     await services.worker.resume();
     services.reconciler.start();
     services.wake.start();
+    services.gc.start();
     const sweep = () => {
       sweepIdempotencyKeys(store.db).catch((err) => logger.warn({ err }, 'idempotency sweep failed'));
       services.logs.sweep().catch((err) => logger.warn({ err }, 'log retention sweep failed'));
@@ -97,6 +105,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         clearInterval(sweeper);
         await services.worker.stop();
         await services.wake.stop();
+        await services.gc.stop();
         await services.reconciler.stop();
         services.routes.stop();
         await app.close();

@@ -1,12 +1,25 @@
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homePaths, type SlipwayConfig } from './config.js';
 import type { DockerEngine } from '../runtime/docker/engine.js';
-import { destroyRuntime } from './agent-startup.js';
+import { SlipwayError } from '../core/errors.js';
+import type { LocalDriver } from '../runtime/local/local-driver.js';
+import { createRuntimeDriver, destroyRuntime } from './agent-startup.js';
 import { startContainerEngine } from './container-engine.js';
 import { acquirePidLock } from './pid-lock.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type ChildSpec } from './supervisor.js';
 import { waitForHttp } from './wait-http.js';
+import { findLeftEdge } from './edge-record.js';
+import { stopProcess } from './stop-process.js';
+
+/**
+ * `<home>/up.stop-apps`: written by `slipway down --stop-apps` before it signals `up`, so that
+ * this stop takes the apps and the edge with it.
+ */
+export function stopAppsMarker(home: string): string {
+  return join(home, 'up.stop-apps');
+}
 
 /** How to start this same program again as a child (`node [--import tsx] <entry>`). */
 export function selfArgv(command: string): string[] {
@@ -16,6 +29,12 @@ export function selfArgv(command: string): string[] {
 /**
  * `slipway up`: the server, the edge and the agent as separate processes under one supervisor,
  * in the foreground, until Ctrl-C. A second `up` on the same SLIPWAY_HOME is refused.
+ *
+ * Stopping it stops the control plane (server, agent) and leaves the data plane running: the
+ * instances, and the edge serving its last routes (docs/architecture.md §4). The next `up`
+ * adopts that edge when it runs this very build of the program, and replaces it otherwise; its agent
+ * re-adopts the instances. With SLIPWAY_UP_STOP_APPS=1, or when `slipway down --stop-apps`
+ * asked, the stop takes the edge and every instance too and cleans the host, as before.
  */
 export async function runUp(config: SlipwayConfig, print: (line: string) => void): Promise<void> {
   const paths = homePaths(config.home);
@@ -30,12 +49,23 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   let stopping: Promise<void> | undefined;
   // Kept while it starts: a Ctrl-C then must wait for it and stop it, not leave dockerd running.
   let engineStart: Promise<DockerEngine | null> = Promise.resolve(null);
-  // Stopping `up` stops the apps too (unlike an agent restart, which leaves them running), and
-  // the Docker engine last, once its containers are gone.
-  const stop = () => (stopping ??= supervisor.stop()
-    .then(() => engineStart.catch(() => null))
-    .then((engine) => destroyRuntime(config, engine).catch((err: Error) => print(`slipway: could not stop every instance: ${err.message}`)))
-    .then(() => lock.release()));
+  const marker = stopAppsMarker(config.home);
+  await rm(marker, { force: true });
+  // By default the apps, the edge and (with the docker driver) the engine their containers run
+  // on outlive `up`; stopping the apps too stops the Docker engine last, once its containers
+  // are gone.
+  const stop = () => (stopping ??= (async () => {
+    const withApps = config.upStopApps || existsSync(marker);
+    const left = await supervisor.stop({ leave: withApps ? [] : ['edge'] });
+    if (withApps) {
+      const engine = await engineStart.catch(() => null);
+      await destroyRuntime(config, engine).catch((err: Error) => print(`slipway: could not stop every instance: ${err.message}`));
+    } else {
+      print(`slipway: left running: the apps${left.includes('edge') ? ', the edge' : ''}${config.runtimeDriver === 'docker' ? ', the Docker engine' : ''} (stop them with: slipway down --stop-apps)`);
+    }
+    await rm(marker, { force: true });
+    await lock.release();
+  })());
   // `on`, not `once`: a second signal (npm forwarding the one the group already got) must not
   // kill `up` with the default action before it has stopped the apps and cleaned the host.
   process.on('SIGINT', () => void stop().then(() => process.exit(0)));
@@ -55,10 +85,14 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
       // The first start creates the embedded database, which takes several seconds.
       ready: (signal) => waitForHttp(`http://${apiHost}:${config.apiPort}/api/v1/healthz`, { timeoutMs: 120_000, signal }),
     });
-    await supervisor.start({
+    // An edge started now serves the instance addresses it saved (after a reboot, or a stop
+    // with the apps, their instances are gone): the subnet's blackhole route must be in place
+    // before it dials one, or that connect would leave the host. The agent does this too, later.
+    await prepareInstanceNetwork(createRuntimeDriver(config).local, print);
+    await startOrAdoptEdge(supervisor, {
       name: 'edge', argv: selfArgv('edge'), env,
       ready: (signal) => waitForHttp(`http://${edgeHost}:${config.httpPort}/_slipway/health`, { timeoutMs: 30_000, signal }),
-    });
+    }, { config, print });
     await supervisor.start({ name: 'agent', argv: selfArgv('agent'), env });
   } catch (err) {
     await stop();
@@ -78,4 +112,40 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
     '',
   ].join('\n'));
   await new Promise<never>(() => undefined);
+}
+
+/**
+ * Prepares the instance network (the subnet's blackhole route) before the edge starts: an edge
+ * serves the instance addresses it saved, and with isolated networking those are 10.x
+ * addresses that, without the route, a connect would send off the host once their instances
+ * are gone. So where networking is isolated a failure stops `up`, as it stops the agent's
+ * instance starts; with plain processes (loopback addresses, nothing to prepare) it only warns.
+ */
+export async function prepareInstanceNetwork(local: Pick<LocalDriver, 'prepare' | 'capabilities'>, print: (line: string) => void): Promise<void> {
+  try {
+    await local.prepare();
+  } catch (err) {
+    if (local.capabilities.isolatedNetwork) {
+      throw new SlipwayError('isolation_unavailable', `could not prepare the instance network (its blackhole route), so the edge cannot start safely: ${(err as Error).message}`, { cause: err });
+    }
+    print(`slipway: could not prepare the instance network before the edge: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The edge a previous `up` left running keeps serving: adopted when it runs this build, else
+ * stopped (it drains its requests) and replaced. Its port is free only once it has exited, so a
+ * replacement leaves a gap of one edge start-up; handing the listening socket over is not built.
+ */
+async function startOrAdoptEdge(supervisor: Supervisor, spec: ChildSpec, at: { config: SlipwayConfig; print: (line: string) => void }): Promise<void> {
+  const left = await findLeftEdge(homePaths(at.config.home).edge, at.config.home);
+  if (left?.sameBuild) {
+    at.print(`slipway: adopting the edge left running (pid ${left.pid})`);
+    return supervisor.adopt(spec, left.pid);
+  }
+  if (left) {
+    at.print(`slipway: replacing the edge left running (pid ${left.pid}, version ${left.version}): it runs other code than this up`);
+    await stopProcess(left.pid);
+  }
+  return supervisor.start(spec);
 }

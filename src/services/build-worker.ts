@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { toSlipwayError } from '../core/errors.js';
 import { createCachingCompressor } from '../build/precompress.js';
-import { buildRelease } from '../build/build-release.js';
+import { buildRelease, type LentSnapshot } from '../build/build-release.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { IN_MEMORY_SOURCE_BYTES } from '../core/limits.js';
 import { deployments, operations, rings, versions } from '../store/schema.js';
 import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
@@ -12,6 +14,7 @@ import { recordEvent } from './event-log.js';
 import { recordRouteChange } from './route-log.js';
 import type { RolloutService } from './rollout-service.js';
 import type { EnvService } from './env-service.js';
+import { fileReleaseTarget } from './static-release-store.js';
 import { createLineRedactor, redactSecrets } from '../core/redact.js';
 
 type VersionRow = typeof versions.$inferSelect;
@@ -143,9 +146,9 @@ export class BuildWorker {
         if (network) netSlot = slot;
         const netns = network ? await network.create(slot) : undefined;
         const snapshotPath = join(dir, 'source.tar');
-        await this.ctx.blobs.readToFile(version.sourceSha256, snapshotPath);
         const release = await buildRelease({
-          snapshotPath, workDir: dir, kind: version.requestedKind as 'auto' | 'static' | 'dynamic',
+          snapshotPath, snapshot: await fetchSnapshot(this.ctx.blobs, version.sourceSha256, { path: snapshotPath }), fileRelease: await fileReleaseTarget(this.ctx, version.deploymentId),
+          workDir: dir, kind: version.requestedKind as 'auto' | 'static' | 'dynamic',
           buildCommand: version.buildCommand ?? undefined, outputPath: version.outputPath ?? undefined,
           runCommand: version.runCommand ?? undefined, port: version.port ?? undefined, asIs: version.asIs, env: buildEnv,
           staticInclude: version.staticInclude ?? undefined,
@@ -154,7 +157,8 @@ export class BuildWorker {
           // A Dockerfile is built into an image on this engine when the host has one.
           docker: this.ctx.config.docker, imageTag: `slipway/${version.deploymentId}:v${version.versionNumber}`,
         });
-        const artifact = await this.ctx.blobs.putFile(release.releasePath);
+        // A format-2 static release is stored already, file by file; the others are one file.
+        const artifact = 'stored' in release ? { sha256: release.sha256, size: release.size } : await this.ctx.blobs.putFile(release.releasePath);
         onLog(`release ${artifact.sha256} (${artifact.size} bytes)\n`);
         built = { kind: release.kind, artifactSha256: artifact.sha256, note: release.kind === 'static' ? { files: release.manifest.files.length } : { detected: release.manifest.detected } };
         if (release.kind === 'dynamic') {
@@ -248,6 +252,22 @@ export class BuildWorker {
     if (next) next(slot);
     else this.freeSlots.push(slot);
   }
+}
+
+/**
+ * Fetches a build's snapshot: into memory when it is at most `maxInMemoryBytes` (default
+ * {@link IN_MEMORY_SOURCE_BYTES}; then a plain site is packaged with no tree on disk), else
+ * streamed to `path` as the build's snapshot file.
+ * The bytes are lent to `buildRelease`, which drops them once it has written the tree a build
+ * needs, so a long build command does not hold them; the caller keeps only the holder.
+ */
+export async function fetchSnapshot(
+  blobs: BlobStore, sha256: string, o: { path: string; maxInMemoryBytes?: number },
+): Promise<LentSnapshot | undefined> {
+  const info = await blobs.stat(sha256);
+  if (info !== null && info.size <= (o.maxInMemoryBytes ?? IN_MEMORY_SOURCE_BYTES)) return { bytes: await blobs.read(sha256) };
+  await blobs.readToFile(sha256, o.path);
+  return undefined;
 }
 
 /**

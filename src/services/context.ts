@@ -6,6 +6,7 @@ import type { UploadLimits } from '../core/limits.js';
 import type { ApiKeyRole } from '../core/states.js';
 import type { EngineApi } from '../runtime/docker/engine-api.js';
 import type { Store } from '../store/store.js';
+import type { GcConfig } from './gc/gc-config.js';
 import type { Notifier } from './notifier.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -52,6 +53,8 @@ export interface ServicesConfig {
    * its agent, started with the same id, runs them. One host per server for now.
    */
   hostId?: string;
+  /** Retention and garbage collection (default `DEFAULT_GC_CONFIG` of `gc/gc-config.ts`). */
+  gc?: GcConfig;
 }
 
 /** Retention of instance logs. */

@@ -79,6 +79,8 @@ export function presentVersion(config: ServicesConfig, row: VersionRow, slug: st
     source_sha256: row.sourceSha256,
     artifact_sha256: row.artifactSha256,
     artifact_uri: row.artifactSha256 ? `blob:sha256:${row.artifactSha256}` : null,
+    // The record stays; the release went to garbage collection and a redeploy rebuilds it.
+    artifact_collected: row.artifactCollectedAt !== null,
     preview_url: edgeUrl(config, `v${row.versionNumber}--${slug}.${config.baseDomain}`),
     build_command: row.buildCommand,
     output_path: row.outputPath,

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { writeFileMap, type FileMapValue } from '../build/archive/file-map.js';
-import { createSnapshot } from '../build/snapshot.js';
+import { readFileMap, type FileMapValue } from '../build/archive/file-map.js';
+import { encodeSnapshot, freezeUpload, type MemoryUploadEntry } from '../build/memory-source.js';
+import { createSnapshot, normalizeOutputPath } from '../build/snapshot.js';
 import { deployments, operations, versions } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import type { DeploymentRow } from './deployment-queries.js';
@@ -14,10 +15,12 @@ import type { RuntimeOptions } from '../core/runtime-options.js';
 
 /**
  * Where the source of a publish comes from; already received by the API layer. An archive is
- * unpacked (and checked) while its body is read, so it arrives as a `tree`: a private folder
- * holding exactly the approved files, which the caller removes afterwards.
+ * checked while its body is read, so it arrives as `memory` (the approved entries, when their
+ * files fit the upload's memory budget) or as a `tree`: a private folder holding exactly the
+ * approved files, which the caller removes afterwards.
  */
 export type PublishSource =
+  | { type: 'memory'; entries: MemoryUploadEntry[] }
   | { type: 'tree'; dir: string }
   | { type: 'files'; files: Record<string, FileMapValue> };
 
@@ -148,17 +151,25 @@ export class PublishService {
     return { versionId, operationId };
   }
 
-  /** Writes a file map into scratch space (refusing unsafe input whole) and stores the snapshot blob. */
+  /**
+   * Freezes the source as its snapshot blob: an upload held in memory, or a file map (checked
+   * whole, unsafe input refused), is frozen there (the same tar, byte for byte, as its tree on
+   * disk would give); an upload that went to disk is frozen from its tree.
+   */
   private async snapshot(source: PublishSource, options: PublishOptions): Promise<string> {
+    // A prebuilt output folder (output_path without build_command) is the site: keep it.
+    const keepPath = options.buildCommand ? undefined : options.outputPath;
+    if (source.type !== 'tree') {
+      const entries = source.type === 'memory' ? source.entries : readFileMap({ files: source.files, limits: this.ctx.config.limits });
+      const { files } = freezeUpload(entries, keepPath === undefined ? undefined : normalizeOutputPath(keepPath));
+      if (files.length === 0) throw new SlipwayError('empty_source', 'the source has no files left after exclusions');
+      return (await this.ctx.blobs.put(encodeSnapshot(files))).sha256;
+    }
     await mkdir(this.ctx.config.uploadDir, { recursive: true, mode: 0o700 });
     const work = join(this.ctx.config.uploadDir, `snapshot-${newId('op').slice(3)}`);
     try {
       await mkdir(work, { mode: 0o700 });
-      const tree = source.type === 'tree' ? source.dir : join(work, 'tree');
-      if (source.type === 'files') await writeFileMap({ files: source.files, destDir: tree, limits: this.ctx.config.limits });
-      // A prebuilt output folder (output_path without build_command) is the site: keep it.
-      const keepPath = options.buildCommand ? undefined : options.outputPath;
-      const snap = await createSnapshot({ sourceDir: tree, outPath: join(work, 'snapshot.tar'), keepPath });
+      const snap = await createSnapshot({ sourceDir: source.dir, outPath: join(work, 'snapshot.tar'), keepPath });
       if (snap.fileCount === 0) throw new SlipwayError('empty_source', 'the source has no files left after exclusions');
       const blob = await this.ctx.blobs.putFile(join(work, 'snapshot.tar'));
       return blob.sha256;

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
-import { runtimeInstances } from '../store/schema.js';
+import { runtimeInstances, versions } from '../store/schema.js';
+import { markReleasesCollected } from './gc/collect-release.js';
 import { EnvService } from './env-service.js';
 import { InstanceService } from './instance-service.js';
 import { RolloutService, failureCode } from './rollout-service.js';
@@ -93,4 +94,43 @@ test('a rollout fails with the reason an instance could not start, not with a he
   assert.equal(failureCode('health_check_failed'), 'health_check_failed');
   assert.equal(failureCode('something_new'), 'health_check_failed');
   assert.equal(failureCode(null), 'health_check_failed');
+});
+
+test('garbage collection and a boot of the same version (a wake, a rollback) exclude each other: whichever goes second sees the first', async () => {
+  const { store, cleanup } = await openTestStore();
+  const ctx = seedContext(store);
+  const routes = new RouteFeed(ctx);
+  const rollouts = new RolloutService(ctx, new InstanceService(ctx, new EnvService(ctx)), routes);
+  const abort = new AbortController();
+  const boots: Promise<unknown>[] = [];
+  const liveOf = async (id: string) => (await store.db.select().from(runtimeInstances).where(eq(runtimeInstances.versionId, id)))
+    .filter((r) => r.desired === 'running').map((r) => r.id);
+  try {
+    await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }, { n: 2, state: 'ready' }, { n: 3, state: 'ready' }], active: 3, switchedAt: new Date() });
+    await store.db.update(versions).set({ artifactSha256: 'b'.repeat(64) });
+    const target = (n: number) => ({ id: `ver_${n}`, tenantId: SEED.tenantId, deploymentId: SEED.deploymentId, versionNumber: n, artifactSha256: 'b'.repeat(64) });
+
+    // Collected after the caller checked the version, before its boot: the boot is refused and starts nothing.
+    assert.deepEqual(await markReleasesCollected(store.db, [target(1)], 'test'), ['ver_1']);
+    let settled: { error: unknown } | undefined;
+    const refused = rollouts.boot(target(1), { runtime: {}, actor: 'system', onDemand: true, count: 1, signal: abort.signal });
+    boots.push(refused.then(() => { settled = { error: undefined }; }, (error: unknown) => { settled = { error }; }));
+    // Either the boot ends or it started an instance; without the check it would wait for health.
+    await waitFor(async () => settled !== undefined || (await liveOf('ver_1')).length > 0, { timeoutMs: 15_000, description: 'the boot to end or start' });
+    assert.deepEqual(await liveOf('ver_1'), [], 'nothing starts on a collected release');
+    assert.equal((settled?.error as { code?: string } | undefined)?.code, 'release_collected');
+
+    // Booted first: collection sees the instance and leaves the release.
+    const booting = rollouts.boot(target(2), { runtime: {}, actor: 'system', onDemand: true, count: 1, signal: abort.signal });
+    boots.push(booting.catch(() => undefined));
+    await waitFor(async () => (await liveOf('ver_2')).length === 1, { timeoutMs: 15_000, description: 'the boot\'s instance' });
+    assert.deepEqual(await markReleasesCollected(store.db, [target(2)], 'test'), []);
+    const [v2] = await store.db.select().from(versions).where(eq(versions.id, 'ver_2'));
+    assert.equal(v2!.artifactCollectedAt, null);
+  } finally {
+    abort.abort();
+    await Promise.allSettled(boots);
+    routes.stop();
+    await cleanup();
+  }
 });

@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { ERROR_CODES, SlipwayError, type ErrorCode } from '../core/errors.js';
 import type { RuntimeOptions } from '../core/runtime-options.js';
-import { runtimeInstances, services } from '../store/schema.js';
+import { runtimeInstances, services, versions } from '../store/schema.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
@@ -36,6 +36,13 @@ export interface BootOptions {
   count?: number;
 }
 
+/** What {@link RolloutService.boot} started. */
+export interface BootResult {
+  service: ServiceRow;
+  /** The instances this boot created (all healthy when it resolves). */
+  instanceIds: string[];
+}
+
 /** Extra time over the health settings for an agent to fetch and unpack the release. */
 const START_SLACK_MS = 60_000;
 
@@ -58,15 +65,31 @@ export class RolloutService {
    * Starts the service's replicas of `version` (or `options.count` instances); resolves when all
    * are healthy, or throws why not. Boots of the same version run one after another.
    */
-  boot(version: BootTarget, options: BootOptions): Promise<ServiceRow> {
+  boot(version: BootTarget, options: BootOptions): Promise<BootResult> {
     return this.#boots.run(version.id, () => this.#boot(version, options));
   }
 
-  async #boot(version: BootTarget, options: BootOptions): Promise<ServiceRow> {
+  /** Stops instances a boot started, when its caller gives up on them (a refused rollback). */
+  async stopBooted(ids: readonly string[], reason: string): Promise<void> {
+    if (ids.length === 0) return;
+    if (await this.instances.stop(this.ctx.store.db, { ids: [...ids] }, reason) > 0) this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
+  }
+
+  async #boot(version: BootTarget, options: BootOptions): Promise<BootResult> {
     if (options.signal?.aborted) throw new SlipwayError('interrupted', 'the rollout was stopped because the server is shutting down');
     const log = options.onLog ?? (() => undefined);
     const { db } = this.ctx.store;
     const { service, ids } = await db.transaction(async (tx) => {
+      // The version row is held (FOR SHARE) until the instances are in: garbage collection locks
+      // it FOR UPDATE before it looks for live instances, so either it sees these instances and
+      // keeps the release, or it collected first and this boot is refused here, never started
+      // on a release being swept (docs/architecture.md §7).
+      const [row] = await tx.select({ collectedAt: versions.artifactCollectedAt }).from(versions).where(eq(versions.id, version.id)).for('share');
+      if (row?.collectedAt != null) {
+        throw new SlipwayError('release_collected', `version ${version.versionNumber}'s release was deleted by garbage collection (retention); redeploy it to build it again from its snapshot`, {
+          details: { version_number: version.versionNumber },
+        });
+      }
       const service = await applyRuntimeOptions(tx, { id: version.deploymentId, tenantId: version.tenantId }, options.runtime);
       // Left-overs of an interrupted attempt at this same version are replaced, not reused. Woken
       // instances are not left-overs: they serve requests and stop when idle (WakeService).
@@ -109,7 +132,7 @@ export class RolloutService {
             details: { runtime_instance_id: failed.id, reason_code: failed.reasonCode },
           });
         }
-        if (rows.length === ids.length && rows.every((r) => r.state === 'healthy')) return service;
+        if (rows.length === ids.length && rows.every((r) => r.state === 'healthy')) return { service, instanceIds: ids };
         const left = deadline - Date.now();
         if (left <= 0) {
           const states = rows.map((r) => r.state).join(', ');

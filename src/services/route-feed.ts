@@ -190,7 +190,8 @@ export class RouteFeed {
     if (deps.length === 0) return [];
     const depIds = deps.map((d) => d.id);
     const ready = await db.select({ id: versions.id, deploymentId: versions.deploymentId, n: versions.versionNumber, sha: versions.artifactSha256, kind: versions.kind })
-      .from(versions).where(and(inArray(versions.deploymentId, depIds), eq(versions.state, 'ready')));
+      // A collected release is nothing to serve: its preview host goes (GC records the change).
+      .from(versions).where(and(inArray(versions.deploymentId, depIds), eq(versions.state, 'ready'), isNull(versions.artifactCollectedAt)));
     // Healthy instances that are meant to run are the upstreams; draining ones get no new requests.
     const healthy = await db.select({ versionId: runtimeInstances.versionId, address: runtimeInstances.address })
       .from(runtimeInstances).where(and(inArray(runtimeInstances.deploymentId, depIds), eq(runtimeInstances.state, 'healthy'), eq(runtimeInstances.desired, 'running')))

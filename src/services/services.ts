@@ -5,6 +5,8 @@ import { BuildWorker } from './build-worker.js';
 import { DeploymentService } from './deployment-service.js';
 import { EnvService } from './env-service.js';
 import { EventService } from './event-service.js';
+import { DEFAULT_GC_CONFIG } from './gc/gc-config.js';
+import { GcService } from './gc-service.js';
 import { IdempotencyService } from './idempotency.js';
 import { OperationService } from './operation-service.js';
 import { PublishService } from './publish-service.js';
@@ -43,6 +45,8 @@ export interface Services {
   worker: BuildWorker;
   /** Boots versions on request and stops them when idle. */
   wake: WakeService;
+  /** Retention and garbage collection of releases, blobs and scratch. */
+  gc: GcService;
 }
 
 /** Builds the services over one context. */
@@ -73,5 +77,6 @@ export function createServices(ctx: ServiceContext): Services {
     rollouts,
     worker: new BuildWorker(ctx, rollouts, env),
     wake: new WakeService(ctx, { instances, rollouts }, { idleMs: ctx.config.wakeIdleMs ?? DEFAULT_WAKE_IDLE_MS, maxVersions: ctx.config.wakeMaxVersions }),
+    gc: new GcService(ctx, ctx.config.gc ?? DEFAULT_GC_CONFIG),
   };
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
-import { events, runtimeInstances, services } from '../store/schema.js';
+import { events, runtimeInstances, services, versions } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { waitFor } from '../util/wait-for.js';
 import { EnvService } from './env-service.js';
@@ -159,5 +159,15 @@ test('when the other woken versions are all still booting, a wake past the cap i
 test('once stopping (server shutdown), wakes are unavailable and boot nothing', () => withWake(async ({ wake, stub }) => {
   await wake.stop();
   assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'unavailable');
+  assert.equal(stub.boots.length, 0);
+}));
+
+test('a version whose release garbage collection deleted is not found, not booted', () => withWake(async ({ wake, store, stub }) => {
+  await store.db.update(versions).set({ artifactCollectedAt: new Date() }).where(eq(versions.id, 'ver_1'));
+  await assert.rejects(wake.wake(SEED.deploymentId, 1), (err: { code?: string; details?: Record<string, unknown> }) => {
+    assert.equal(err.code, 'version_not_found');
+    assert.equal(err.details?.artifact_collected, true);
+    return true;
+  });
   assert.equal(stub.boots.length, 0);
 }));

@@ -119,6 +119,14 @@ export class WakeService {
     if (!row || row.v.kind !== 'dynamic' || row.v.state !== 'ready') {
       throw new SlipwayError('version_not_found', `no ready dynamic version ${versionNumber} of ${deploymentId}`);
     }
+    if (row.v.artifactCollectedAt !== null) {
+      // Nothing left to boot: the edge answers its plain 404, as for a version that never was.
+      // A collection after this check is caught by the boot, which re-checks under the version's
+      // row lock before it inserts instances (RolloutService.boot), so it starts nothing.
+      throw new SlipwayError('version_not_found', `version ${versionNumber} of ${deploymentId} has no release any more (garbage collection); redeploy it`, {
+        details: { version_number: versionNumber, artifact_collected: true },
+      });
+    }
     const version = row.v;
     if (this.#registry.isBooting(version.id)) return STARTING;
     const running = await db.select().from(runtimeInstances)

@@ -98,6 +98,8 @@ export const versions = pgTable('versions', {
   createdAt: ts('created_at').notNull(),
   startedAt: ts('started_at'),
   finishedAt: ts('finished_at'),
+  /** When garbage collection deleted the release (migration 0010); the record and snapshot stay. */
+  artifactCollectedAt: ts('artifact_collected_at'),
 }, (t) => [
   unique('versions_deployment_id_version_number_key').on(t.deploymentId, t.versionNumber),
   index('versions_pending_idx').on(t.state).where(sql`state IN ('queued', 'building')`),
@@ -180,6 +182,7 @@ export const runtimeInstances = pgTable('runtime_instances', {
 }, (t) => [
   index('runtime_instances_version_idx').on(t.versionId),
   index('runtime_instances_live_idx').on(t.hostId).where(sql`state NOT IN ('stopped', 'failed')`),
+  index('runtime_instances_deployment_idx').on(t.deploymentId, t.state),
 ]);
 
 export const instanceLogs = pgTable('instance_logs', {

@@ -4,11 +4,13 @@
 // production; and a server crash does not drop a request nor restart the app.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PublishResult } from '../../src/sdk/index.js';
 import { findExecutable } from '../../src/build/find-executable.js';
+import { processTree } from '../../src/runtime/local/process-tree.js';
 import { waitFor } from '../../src/util/wait-for.js';
 import { runtimeLeftovers, startIsolatedPlatform } from '../support/isolated-platform.js';
 import { repoRoot, type Platform } from '../support/platform.js';
@@ -62,16 +64,21 @@ async function getJson(slug: string, path = '/'): Promise<Record<string, unknown
   return JSON.parse(res.text) as Record<string, unknown>;
 }
 
-test('node-http: a package.json start script is detected and runs as `npm start` on port 3000', async () => {
+test('node-http: a plain start script (`node server.js`) runs directly on port 3000: the instance is the app alone, no npm or shell', async () => {
   const { log } = await publishReady('node-http', 'nhttp');
   assert.match(log, /detected node \(npm\)/);
-  assert.match(log, /run `npm start` on port 3000/);
+  assert.ok(log.includes('run `PATH="$PWD/node_modules/.bin:$PATH" npm_package_name=node-http npm_package_version=1.0.0 exec node server.js` on port 3000'), log);
   const answer = await getJson('nhttp', '/some/path?q=1');
   assert.equal(answer.app, 'node-http');
   assert.equal(answer.path, '/some/path?q=1');
   assert.equal(answer.port, 3000);
   const [instance] = await platform.client.listInstances('nhttp');
   assert.match(instance?.address ?? '', /^10\.\d+\.\d+\.\d+:3000$/, 'an isolated instance has its own address, not a loopback port');
+  // The sandbox's own bubblewrap processes aside, the tree is the app: npm start would leave
+  // sh > npm > sh above it.
+  const handle = JSON.parse(await readFile(join(platform.home, 'agent', 'instances', `${instance!.id}.json`), 'utf8')) as { data: { pid: number } };
+  const names = processTree(handle.data.pid, null).map((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+  assert.deepEqual(names.filter((n) => n !== 'bwrap'), ['node'], `the instance's processes: ${names.join(' > ')}`);
 });
 
 test('node-dep: npm ci installs the locked dependency at build time; the sandbox needs no network to use it', async () => {

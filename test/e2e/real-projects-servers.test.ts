@@ -1,7 +1,8 @@
 // Plain servers as users write them, published with no flags: an Express app (`"start": "node
-// server.js"`, express from the npm registry, its lockfile) runs as `npm start` on 3000 with
-// NODE_ENV=production, and a standard-library Python server with no requirements.txt runs with
-// python3 on Python's port 8000; neither leaks its source through the edge.
+// server.js"`, express from the npm registry, its lockfile) runs its start script directly (no
+// npm left resident) on 3000 with NODE_ENV=production, and a standard-library Python server
+// with no requirements.txt runs with python3 on Python's port 8000; neither leaks its source
+// through the edge.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expressApp, pythonStdlibServer } from '../support/real-projects.js';
@@ -10,7 +11,7 @@ import { QUICK_HEALTH, assertReady, edgeGet, publishProject, seconds, realProjec
 const suite = realProjectSuite('servers');
 const { projects, timings } = suite;
 
-test('an Express app with a start script, no flags: `npm start` on 3000 with NODE_ENV=production', async () => {
+test('an Express app with a start script, no flags: the script run directly on 3000 with NODE_ENV=production', async () => {
   const project = await expressApp();
   projects.push(project);
   const published = await publishProject(suite.platform, { dir: project.dir, slug: 'rpexpress', extra: QUICK_HEALTH });
@@ -18,7 +19,7 @@ test('an Express app with a start script, no flags: `npm start` on 3000 with NOD
   assertReady(published, 'dynamic');
   assert.match(published.log, /detect: node (\(npm\) )?\(dynamic\)/);
   assert.match(published.log, /npm ci/, 'the lockfile is installed as locked');
-  assert.match(published.log, /run `npm start` on port 3000/);
+  assert.ok(published.log.includes('run `PATH="$PWD/node_modules/.bin:$PATH" npm_package_name=rp-express npm_package_version=1.0.0 exec node server.js` on port 3000'), published.log);
 
   const page = await edgeGet(suite.platform, 'rpexpress', '/');
   assert.equal(page.status, 200, page.text);

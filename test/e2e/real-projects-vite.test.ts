@@ -4,6 +4,7 @@
 // package.json; and a user's explicit `npm ci && npm run build` (an install again) builds it too.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../../src/util/wait-for.js';
 import { addLockfile, viteReactTs, type RealProject } from '../support/real-projects.js';
 import { IMMUTABLE, REVALIDATED, assertReady, assetIn, edgeGet, header, publishProject, seconds, realProjectSuite } from '../support/real-projects-publish.js';
 
@@ -57,8 +58,11 @@ test('create-vite react-ts with no flags: detected as Vite, built with its devDe
 
 test('the same app with SPA fallback on: a deep link serves index.html, a missing asset is still 404', async () => {
   await suite.platform.client.updateDeployment('rpvite', { spaFallback: true });
-  const deep = await edgeGet(suite.platform, 'rpvite', '/todos/42/edit');
-  assert.equal(deep.status, 200, deep.text);
+  // The edge learns the setting from the route feed, after the update has answered.
+  const deep = await waitFor(async () => {
+    const r = await edgeGet(suite.platform, 'rpvite', '/todos/42/edit');
+    return r.status === 200 ? r : undefined;
+  }, { timeoutMs: 10_000, description: 'the edge to serve the deep link with SPA fallback on' });
   assert.match(deep.text, /<title>rp-vite<\/title>/);
   assert.match(header(deep, 'cache-control'), REVALIDATED);
   assert.equal((await edgeGet(suite.platform, 'rpvite', '/assets/missing-AbCdEf12.js')).status, 404);

@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RouteState } from '../../src/edge/route-state.js';
+import { silentLogger } from '../../src/edge/logger.js';
+import { readRouteState } from '../../src/edge/route-state.js';
 import type { PublishSetting } from '../../src/sdk/index.js';
 import { waitFor } from '../../src/util/wait-for.js';
 import { repoRoot, startPlatform, type Platform } from '../support/platform.js';
@@ -52,8 +53,8 @@ async function allStopped(versionId: string, description: string): Promise<void>
  */
 async function edgeHasNoInstanceOf(n: number): Promise<void> {
   await waitFor(async () => {
-    const state = JSON.parse(await readFile(join(platform.home, 'edge', 'routes.json'), 'utf8')) as RouteState;
-    const release = state.routes.find((r) => r.slug === SLUG)?.versions.find((v) => v.version_number === n);
+    const state = await readRouteState(join(platform.home, 'edge'), silentLogger);
+    const release = state?.routes.find((r) => r.slug === SLUG)?.versions.find((v) => v.version_number === n);
     return release !== undefined && (release.upstreams ?? []).length === 0;
   }, { timeoutMs: 30_000, intervalMs: 100, description: `the edge routes v${n} to no instance` });
 }

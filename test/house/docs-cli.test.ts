@@ -70,7 +70,9 @@ test('docs/cli.md describes every command and every option of the slipway execut
   assert.ok(all.length > 15, `walked only ${all.length} commands: the program changed shape`);
 
   // An option every user command has (`--json`) may be described once, before the first section.
-  const userCommands = all.filter((c) => !c.grouping && c.options.length > 0);
+  // User commands are the CLI's own; the process commands (`up`, `down`, …) are not among them.
+  const user = new Set(commands(createCliProgram({ stdout: () => {}, stderr: () => {}, env: {} })).map((c) => c.path));
+  const userCommands = all.filter((c) => !c.grouping && c.options.length > 0 && user.has(c.path));
   const common = userCommands[0]!.options.filter((o) => userCommands.every((c) => c.options.includes(o)));
   const intro = doc.split(/^## /m)[0]!;
 

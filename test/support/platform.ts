@@ -80,6 +80,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     ...(process.env as Record<string, string>),
     SLIPWAY_HOME: home,
     SLIPWAY_LOG_LEVEL: 'warn',
+    // A test platform leaves nothing behind when it stops: its apps and edge go with `up`
+    // (a test that proves they outlive it sets this to '0' and cleans up itself).
+    SLIPWAY_UP_STOP_APPS: '1',
     // Platforms of test files running side by side must not share build users: each server
     // kills every process of its build uids after a build.
     SLIPWAY_BUILD_UID_BASE: String(200_000 + randomInt(0, 50_000) * 16),

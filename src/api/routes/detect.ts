@@ -8,6 +8,10 @@ import { z } from 'zod';
 import type { AppPlan } from '../../build/app-plan.js';
 import { writeFileMap } from '../../build/archive/file-map.js';
 import { detectApp } from '../../build/detect-app.js';
+import type { SourceView } from '../../build/detect-support.js';
+import { createSourceView, freezeUpload } from '../../build/memory-source.js';
+import { normalizeOutputPath } from '../../build/snapshot.js';
+import type { UploadMemoryPool } from '../upload.js';
 import type { Services } from '../../services/services.js';
 import { toPublishOptions } from '../publish-options.js';
 import { ErrorSchema, PublishQuery, one } from '../schemas.js';
@@ -35,7 +39,7 @@ export const DetectResultSchema = z.object({
  * `build_toolchain_missing`, `dockerfile_requires_container_driver` on a host without a Docker
  * engine, …). A Dockerfile plan answers `run_command: ''` when the image's own command runs.
  */
-export function detectRoutes(app: FastifyInstance, services: Services): void {
+export function detectRoutes(app: FastifyInstance, services: Services, uploadMemory: UploadMemoryPool): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const receiving = new Set<Readable>();
   app.addHook('preClose', async () => {
@@ -48,13 +52,17 @@ export function detectRoutes(app: FastifyInstance, services: Services): void {
       response: { 200: one(DetectResultSchema), 400: ErrorSchema, 401: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 422: ErrorSchema },
     },
   }, async (req) => {
-    const received = await receiveSource(req, services, receiving);
+    const received = await receiveSource(req, services, { receiving, memory: uploadMemory });
     const work = join(services.ctx.config.uploadDir, `detect-${randomUUID()}`);
     try {
       const options = toPublishOptions(received.options);
-      let tree: string;
+      let tree: string | SourceView;
       if (received.source.type === 'tree') {
         tree = received.source.dir;
+      } else if (received.source.type === 'memory') {
+        // As the build sees it: the snapshot's files, in memory.
+        const keep = options.buildCommand === undefined ? options.outputPath : undefined;
+        tree = createSourceView(freezeUpload(received.source.entries, keep === undefined ? undefined : normalizeOutputPath(keep)).files);
       } else {
         await mkdir(work, { recursive: true, mode: 0o700 });
         tree = join(work, 'tree');

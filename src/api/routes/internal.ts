@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { MAX_BLOB_BATCH_COUNT } from '../../core/blob-batch.js';
 import { SlipwayError } from '../../core/errors.js';
 import { INSTANCE_STATES } from '../../core/runtime.js';
 import { requireRole } from '../../services/api-keys.js';
@@ -96,6 +97,15 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
   }, async (req, reply) => {
     requireRole(principalOf(req), ['internal']);
     const { size, stream } = await services.blobs.download(req.params.sha256);
+    return reply.type('application/octet-stream').header('content-length', size).send(stream);
+  });
+
+  // Many small blobs in one answer (the files of a format-2 static release the edge lacks).
+  r.post('/api/v1/internal/blobs/batch', {
+    schema: { hide: true, body: z.object({ sha256: z.array(z.string().max(64)).min(1).max(MAX_BLOB_BATCH_COUNT) }) },
+  }, async (req, reply) => {
+    requireRole(principalOf(req), ['internal']);
+    const { size, stream } = await services.blobs.downloadBatch(req.body.sha256);
     return reply.type('application/octet-stream').header('content-length', size).send(stream);
   });
 }

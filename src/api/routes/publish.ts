@@ -14,8 +14,9 @@ import { principalOf } from '../auth.js';
 import { renderPublish } from '../publish-view.js';
 import { toPublishOptions } from '../publish-options.js';
 import { DeploymentParams, ErrorSchema, type PublishOptionsInput, PublishJsonBody, PublishQuery, PublishResultSchema, RedeployBody, RollbackBody, flag, one } from '../schemas.js';
-import { meterBody, uploadTooLarge } from '../upload.js';
+import { type UploadMemoryGrant, type UploadMemoryPool, meterBody, uploadTooLarge } from '../upload.js';
 import { extractUpload } from '../../build/archive/extract-upload.js';
+import type { MemoryUploadEntry } from '../../build/memory-source.js';
 import { toWireError } from '../error-handler.js';
 import { untilEdgesServe } from '../edge-wait.js';
 
@@ -34,8 +35,11 @@ export const ARCHIVE_TYPES = Object.keys(ARCHIVE_FORMATS);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Publish and rollback: the two writes that move what a deployment serves. */
-export function publishRoutes(app: FastifyInstance, services: Services): void {
+/**
+ * Publish and rollback: the two writes that move what a deployment serves. Uploads keep their
+ * files in memory only with a share of `uploadMemory`, the pool all of the server's uploads share.
+ */
+export function publishRoutes(app: FastifyInstance, services: Services, uploadMemory: UploadMemoryPool): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema };
   // Uploads still arriving when the server stops are cut off: closing waits for every request,
@@ -54,7 +58,8 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
   }, async (req, reply) => {
     const principal = principalOf(req);
     const dep = await services.deployments.find(principal, req.params.deployment);
-    const received = await receiveSource(req, services, receiving);
+    const received = await receiveSource(req, services, { receiving, memory: uploadMemory });
+    let answer: StoredAnswer;
     try {
       const options = toPublishOptions(received.options);
       const key = idempotencyKey(req);
@@ -62,12 +67,13 @@ export function publishRoutes(app: FastifyInstance, services: Services): void {
         const accepted = await services.publishes.accept({ principal, deployment: dep, source: received.source, options, idempotencyKey: key });
         return { status: 202, body: { data: await renderPublish(services, principal, { deploymentId: dep.id, ...accepted }) } };
       };
-      const answer = await answerOnce(reply, { idempotency: services.idempotency, principal, key, request: ['publish', dep.id, options, received.bodySha256] }, work);
-      if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
-      return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
+      answer = await answerOnce(reply, { idempotency: services.idempotency, principal, key, request: ['publish', dep.id, options, received.bodySha256] }, work);
     } finally {
+      // The snapshot is stored: the upload's memory and folder are freed before any `?wait`.
       await received.cleanup();
     }
+    if (!flag(req.query.wait)) return reply.status(answer.status).send(answer.body as never);
+    return reply.status(200).send({ data: await waitForPublish(services, principal, { deploymentId: dep.id, body: answer.body }) });
   });
 
   r.post('/api/v1/deployments/:deployment/redeploy', {
@@ -149,16 +155,25 @@ export interface ReceivedSource {
   source: PublishSource;
   bodySha256: string;
   options: PublishOptionsInput;
+  /**
+   * Frees what the upload holds: its folder, its files in memory (the source is empty
+   * afterwards) and its share of the upload memory pool.
+   */
   cleanup(): Promise<void>;
 }
 
 /**
  * Reads the body: a JSON file map is validated here; an archive is unpacked while it streams
  * in (hashed, gunzipped off the event loop, every entry checked before it is written) into a
- * private folder under the uploads scratch space, removed by `cleanup` or on refusal. Also
- * used by `POST /api/v1/detect`, so a detection sees what a publish would.
+ * private folder under the uploads scratch space, removed by `cleanup` or on refusal; with
+ * `memory`, an upload that gets a share of that pool and whose files fit the share stays in
+ * memory instead (`type: 'memory'`); one that gets no share goes to disk from its first byte.
+ * Also used by `POST /api/v1/detect`, so a detection sees what a publish would.
  */
-export async function receiveSource(req: FastifyRequest, services: Services, receiving: Set<Readable>): Promise<ReceivedSource> {
+export async function receiveSource(
+  req: FastifyRequest, services: Services, o: { receiving: Set<Readable>; memory?: UploadMemoryPool },
+): Promise<ReceivedSource> {
+  const { receiving } = o;
   const { wait: _wait, ...query } = req.query as PublishOptionsInput & { wait?: string };
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type === 'application/json') {
@@ -182,18 +197,32 @@ export async function receiveSource(req: FastifyRequest, services: Services, rec
   receiving.add(raw);
   raw.once('close', () => receiving.delete(raw));
   const work = join(uploadDir, `upload-${randomUUID()}`);
-  const cleanup = () => rm(work, { recursive: true, force: true });
+  let grant: UploadMemoryGrant | undefined;
+  let entries: MemoryUploadEntry[] | undefined;
+  const cleanup = async (): Promise<void> => {
+    // Emptied rather than dropped: the source given out still names this array.
+    entries?.splice(0);
+    grant?.release();
+    await rm(work, { recursive: true, force: true });
+  };
   try {
     // A body that says it is too large is refused before any of it is read.
     if (Number(req.headers['content-length']) > limits.maxUploadBytes) throw uploadTooLarge(limits.maxUploadBytes);
     await mkdir(uploadDir, { recursive: true, mode: 0o700 });
     await mkdir(work, { mode: 0o700 });
     const tree = join(work, 'tree');
-    await extractUpload({ input: body.stream, format, declaredBy: `Content-Type ${type}`, destDir: tree, limits });
+    grant = o.memory?.reserve();
+    const extracted = await extractUpload({
+      input: body.stream, format, declaredBy: `Content-Type ${type}`, destDir: tree, limits, memoryBudgetBytes: grant?.bytes,
+    });
+    entries = extracted.memory;
+    // Past its share the upload went to disk: the share is free for the next one at once.
+    if (entries === undefined) grant?.release();
     const digest = body.digest();
     // zlib ignores zero padding after the gzip stream; the hash must still cover every byte.
     if (!digest.complete) throw new SlipwayError('invalid_archive', 'data after the end of the archive');
-    return { source: { type: 'tree', dir: tree }, bodySha256: digest.sha256, options: query, cleanup };
+    const source: PublishSource = entries ? { type: 'memory', entries } : { type: 'tree', dir: tree };
+    return { source, bodySha256: digest.sha256, options: query, cleanup };
   } catch (err) {
     await cleanup();
     throw err;

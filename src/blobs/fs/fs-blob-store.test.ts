@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSlipwayError } from '../../core/errors.js';
 import { sha256Buffer } from '../../util/sha256.js';
@@ -11,7 +11,14 @@ import { createFsBlobStore } from './fs-blob-store.js';
 
 runBlobStoreConformance('fs', async () => {
   const root = await makeTempDir('fs-blob-conformance-');
-  return { store: await createFsBlobStore({ root }), cleanup: () => removeDir(root) };
+  return {
+    store: await createFsBlobStore({ root }),
+    cleanup: () => removeDir(root),
+    ageBlob: async (sha256, ageMs) => {
+      const then = new Date(Date.now() - ageMs);
+      await utimes(join(root, 'sha256', sha256.slice(0, 2), sha256), then, then);
+    },
+  };
 });
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
@@ -69,16 +76,30 @@ describe('fs blob store', () => {
     assert.deepEqual(await readdir(join(root, 'tmp')), []);
   });
 
-  test('an existing blob is never overwritten', async () => {
+  test('an existing blob is never overwritten, only its time refreshed', async () => {
     const store = await createFsBlobStore({ root });
     const data = Buffer.from('keep me');
     const { sha256 } = await store.put(data);
     const file = join(root, 'sha256', sha256.slice(0, 2), sha256);
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(file, twoHoursAgo, twoHoursAgo);
     const first = await stat(file);
     await store.put(data);
     const second = await stat(file);
     assert.equal(second.ino, first.ino);
-    assert.equal(second.mtimeMs, first.mtimeMs);
+    assert.ok(second.mtimeMs > first.mtimeMs + 60 * 60 * 1000);
+    assert.deepEqual(await readdir(join(root, 'tmp')), []);
+  });
+
+  test('a delete a crash cut short is undone at the next start', async () => {
+    const store = await createFsBlobStore({ root });
+    const data = Buffer.from('moved aside, then the server died');
+    const { sha256 } = await store.put(data);
+    const file = join(root, 'sha256', sha256.slice(0, 2), sha256);
+    await rename(file, join(root, 'tmp', `gc-${sha256}-abcdef`));
+    const again = await createFsBlobStore({ root });
+    assert.deepEqual(await again.read(sha256), data);
+    assert.deepEqual((await readdir(join(root, 'tmp'))).filter((n) => n.startsWith('gc-')), []);
   });
 
   test('stale temp files are removed at creation, fresh ones kept', async () => {

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, opendir, readdir, readFile, rename, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
-import type { BlobInfo, BlobStore } from '../blob-store.js';
+import type { BlobDeleteOptions, BlobInfo, BlobListEntry, BlobStore } from '../blob-store.js';
 import { assertBlobAddress, blobCorrupt, blobNotFound } from '../blob-address.js';
-import { sha256Buffer, Sha256Tap } from '../../util/sha256.js';
+import { isSha256Hex, sha256Buffer, Sha256Tap } from '../../util/sha256.js';
 
 /** Configuration of {@link createFsBlobStore}. */
 export interface FsBlobStoreConfig {
@@ -29,7 +29,8 @@ const DIR_MODE = 0o700;
 /**
  * A blob store on the local filesystem: `root/sha256/ab/<hex>`, written to `root/tmp/`, synced,
  * then hard-linked into place. `link()` fails when the name exists, so a blob is never
- * overwritten, even by two writers racing with the same content.
+ * overwritten, even by two writers racing with the same content. A blob's mtime is its
+ * last-written time: storing existing content sets it to now.
  */
 export async function createFsBlobStore(config: FsBlobStoreConfig): Promise<BlobStore> {
   const store = new FsBlobStore(config.root);
@@ -53,6 +54,16 @@ class FsBlobStore implements BlobStore {
     const tmp = join(this.#root, 'tmp');
     const cutoff = Date.now() - maxAgeMs;
     for (const name of await readdir(tmp)) {
+      const aside = /^gc-([0-9a-f]{64})-/.exec(name);
+      if (aside) {
+        // A delete that stopped half-way (a crash): the blob may have been stored again just
+        // before it was moved aside, so it goes back; the next collection decides again.
+        await link(join(tmp, name), this.#path(aside[1]!)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        });
+        await unlink(join(tmp, name)).catch(ignoreMissing);
+        continue;
+      }
       const st = await lstat(join(tmp, name)).catch(() => null);
       if (st && st.mtimeMs < cutoff) await unlink(join(tmp, name)).catch(ignoreMissing);
     }
@@ -71,14 +82,18 @@ class FsBlobStore implements BlobStore {
       }
       const final = this.#path(info.sha256);
       await makeOwnDir(dirname(final));
-      try {
-        await link(tmp, final);
-        await syncDir(dirname(final));
-      } catch (err) {
-        // Already stored: same address, same bytes. Keep the existing blob.
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      for (;;) {
+        try {
+          await link(tmp, final);
+          await syncDir(dirname(final));
+          return info;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        // Already stored: same address, same bytes. Keep the existing blob, but as just written,
+        // so a collection running now leaves it. Gone between the two calls (collected): link again.
+        if (await this.touch(info.sha256)) return info;
       }
-      return info;
     } finally {
       await unlink(tmp).catch(ignoreMissing);
     }
@@ -90,6 +105,62 @@ class FsBlobStore implements BlobStore {
 
   async has(sha256: string): Promise<boolean> {
     return (await this.stat(sha256)) !== null;
+  }
+
+  async touch(sha256: string): Promise<boolean> {
+    assertBlobAddress(sha256);
+    const now = new Date();
+    try {
+      await utimes(this.#path(sha256), now, now);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async *list(): AsyncIterable<BlobListEntry> {
+    const top = join(this.#root, 'sha256');
+    for (const prefix of await readdir(top)) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const dir = await opendir(join(top, prefix)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+        throw err;
+      });
+      if (dir === null) continue;
+      for await (const entry of dir) {
+        if (!isSha256Hex(entry.name) || !entry.name.startsWith(prefix)) continue;
+        const st = await lstat(join(top, prefix, entry.name)).catch(() => null);
+        if (st?.isFile()) yield { sha256: entry.name, size: st.size, writtenAtMs: st.mtimeMs };
+      }
+    }
+  }
+
+  /**
+   * Moves the blob aside first, then decides on the moved file: a put racing with this either
+   * touched the blob before the move (the time says so, and it is put back) or finds it gone
+   * and links its own copy in. Checking the time before an unlink in place would lose a blob
+   * touched between the check and the unlink.
+   */
+  async delete(sha256: string, options: BlobDeleteOptions = {}): Promise<boolean> {
+    assertBlobAddress(sha256);
+    const final = this.#path(sha256);
+    const aside = join(this.#root, 'tmp', `gc-${sha256}-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(final, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    const st = await lstat(aside);
+    if (options.writtenBeforeMs !== undefined && st.mtimeMs >= options.writtenBeforeMs) {
+      await putBack(aside, final);
+      await unlink(aside);
+      return false;
+    }
+    // Not synced: a delete a crash undoes only leaves a blob for the next collection.
+    await unlink(aside);
+    return true;
   }
 
   async stat(sha256: string): Promise<BlobInfo | null> {
@@ -193,4 +264,25 @@ async function syncDir(path: string): Promise<void> {
 
 function ignoreMissing(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
+
+/** How many times {@link putBack} tries before it gives up. */
+const PUT_BACK_ATTEMPTS = 3;
+
+/**
+ * Links `aside` back to `final`, trying again after a failure (a full inode table or a
+ * momentary I/O error must not leave a blob a put just refreshed in `tmp/` until the next
+ * start). `EEXIST` is success: a put linked a fresh copy in meanwhile, same bytes. After the
+ * last failure it throws and leaves `aside` in place: `removeStaleTemps` puts it back at the next start.
+ */
+async function putBack(aside: string, final: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await link(aside, final);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+      if (attempt >= PUT_BACK_ATTEMPTS) throw err;
+    }
+  }
 }

@@ -52,6 +52,30 @@ export async function writeDeterministicTar(entries: readonly TarEntry[], outPat
   }
 }
 
+/**
+ * The same tar as {@link writeDeterministicTar} writes, built in memory from entries that all
+ * carry their `data`: byte for byte what the file would hold, so a snapshot made from an upload
+ * held in memory has the `source_sha256` the tree on disk would give.
+ */
+export function encodeDeterministicTar(entries: readonly TarEntry[]): Buffer {
+  checkEntries(entries);
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    const data = entry.data;
+    if (data === undefined) throw new SlipwayError('internal_error', `tar entry ${JSON.stringify(entry.path)} has no data`);
+    if (data.length > MAX_USTAR_SIZE) {
+      throw new SlipwayError('build_output_too_large', `${entry.path} is larger than a release file may be`, {
+        details: { path: entry.path, limit: MAX_USTAR_SIZE },
+      });
+    }
+    parts.push(encodeHeaders(entry.path, entry.mode ?? 0o644, data.length), data);
+    const pad = padding(data.length);
+    if (pad) parts.push(Buffer.alloc(pad));
+  }
+  parts.push(Buffer.alloc(2 * BLOCK));
+  return Buffer.concat(parts);
+}
+
 function checkEntries(entries: readonly TarEntry[]): void {
   const seen = new Set<string>();
   for (const entry of entries) {

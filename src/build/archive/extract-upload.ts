@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { SlipwayError } from '../../core/errors.js';
 import type { UploadLimits } from '../../core/limits.js';
 import { normalizeEntryPath, unsafeEntry } from './entry-path.js';
+import { SpillingTreeWriter, type MemoryUploadEntry } from './spilling-writer.js';
 import { TRAILING_ALLOWANCE_BYTES, type TarReadEntry } from './tar-reader.js';
 import { TREE_KIND_BY_TYPE, unpackTree, type Placement } from './unpack-tree.js';
 
@@ -19,6 +20,11 @@ export interface ExtractUploadOptions {
   /** Created when missing; must be empty. Left empty when the upload is refused. */
   destDir: string;
   limits: UploadLimits;
+  /**
+   * Keep the entries in memory instead of writing them while their files total at most this
+   * many bytes (see `SpillingTreeWriter`); past it they go to `destDir` as usual.
+   */
+  memoryBudgetBytes?: number;
 }
 
 /** What an extraction wrote. */
@@ -27,6 +33,8 @@ export interface ExtractResult {
   fileCount: number;
   /** Bytes of file content written. */
   totalBytes: number;
+  /** With `memoryBudgetBytes`: the approved entries when they stayed in memory (`destDir` is then empty). */
+  memory?: MemoryUploadEntry[];
 }
 
 const REFUSED_TYPES: Partial<Record<string, string>> = {
@@ -75,6 +83,8 @@ export async function extractUpload(options: ExtractUploadOptions): Promise<Extr
       });
     }
   }
+  let spilling: SpillingTreeWriter | undefined;
+  const budget = options.memoryBudgetBytes;
   const checker = await unpackTree({
     read: {
       archivePath,
@@ -89,8 +99,10 @@ export async function extractUpload(options: ExtractUploadOptions): Promise<Extr
     verify: (checked) => {
       if (checked.fileCount === 0) throw new SlipwayError('empty_source', 'the archive contains no files');
     },
+    ...(budget === undefined ? {} : { writer: async (dir: string) => (spilling = new SpillingTreeWriter(dir, budget)) }),
   });
-  return { fileCount: checker.fileCount, totalBytes: checker.totalBytes };
+  const memory = spilling?.entries ?? undefined;
+  return { fileCount: checker.fileCount, totalBytes: checker.totalBytes, ...(memory ? { memory } : {}) };
 }
 
 /** Maps a tar entry to a checked tree entry, or `root` for the root directory itself (`./`). */

@@ -5,6 +5,7 @@ import type { UploadLimits } from '../../core/limits.js';
 import { emptyDir, prepareEmptyDir } from './dest-dir.js';
 import { normalizeEntryPath, unsafeEntry } from './entry-path.js';
 import type { ExtractResult } from './extract-upload.js';
+import type { MemoryUploadEntry } from './spilling-writer.js';
 import { TreeChecker } from './tree-checker.js';
 
 /** One file of a JSON file map: text, or `{content, encoding}` for base64 bytes. */
@@ -27,7 +28,32 @@ export interface WriteFileMapOptions {
  * Files are written 0644. An empty map is `empty_source`.
  */
 export async function writeFileMap(options: WriteFileMapOptions): Promise<ExtractResult> {
-  const { files, destDir, limits } = options;
+  const { destDir } = options;
+  const { planned, checker } = planFileMap(options);
+  await prepareEmptyDir(destDir);
+  try {
+    for (const { path, data } of planned) {
+      const target = join(destDir, path);
+      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+      await writeFile(target, data, { flag: 'wx', mode: 0o644 });
+    }
+  } catch (err) {
+    await emptyDir(destDir);
+    throw err;
+  }
+  return { fileCount: checker.fileCount, totalBytes: checker.totalBytes };
+}
+
+/**
+ * Checks and decodes a file map under the rules of {@link writeFileMap} without writing it: the
+ * files as upload entries held in memory (mode 0644), for a publish that needs no tree.
+ */
+export function readFileMap(options: Omit<WriteFileMapOptions, 'destDir'>): MemoryUploadEntry[] {
+  return planFileMap(options).planned.map(({ path, data }) => ({ path, kind: 'file', data, mode: 0o644 }));
+}
+
+function planFileMap(options: Omit<WriteFileMapOptions, 'destDir'>): { planned: Array<{ path: string; data: Buffer }>; checker: TreeChecker } {
+  const { files, limits } = options;
   if (typeof files !== 'object' || files === null || Array.isArray(files)) {
     throw new SlipwayError('invalid_request', 'files must be an object of path to content', { details: { field: 'files' } });
   }
@@ -41,19 +67,7 @@ export async function writeFileMap(options: WriteFileMapOptions): Promise<Extrac
     planned.push({ path, data });
   }
   if (planned.length === 0) throw new SlipwayError('empty_source', 'the file map contains no files');
-
-  await prepareEmptyDir(destDir);
-  try {
-    for (const { path, data } of planned) {
-      const target = join(destDir, path);
-      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-      await writeFile(target, data, { flag: 'wx', mode: 0o644 });
-    }
-  } catch (err) {
-    await emptyDir(destDir);
-    throw err;
-  }
-  return { fileCount: checker.fileCount, totalBytes: checker.totalBytes };
+  return { planned, checker };
 }
 
 function decode(path: string, value: unknown): Buffer {

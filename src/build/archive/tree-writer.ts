@@ -66,33 +66,42 @@ export class TreeWriter {
     }
     if (checked.kind === 'dir') {
       entry.resume();
-      await this.#queue.add(0, () => this.#dir(checked.path));
-      return;
+      return this.addDir(checked.path);
     }
-    const target = join(this.#root, checked.path);
-    const parent = parentOf(checked.path);
     if (checked.kind === 'symlink') {
       entry.resume();
-      const linkpath = checked.linkpath ?? '';
-      await this.#queue.add(0, async () => {
-        await this.#dir(parent);
-        await symlink(linkpath, target);
-      });
-      return;
+      return this.addSymlink(checked.path, checked.linkpath ?? '');
     }
     const mode = entry.mode & 0o111 ? 0o755 : 0o644;
     if (checked.size > this.#bufferedFileBytes) {
       this.#queue.check();
-      await this.#dir(parent);
-      const handle = await this.#open(target, mode);
+      await this.#dir(parentOf(checked.path));
+      const handle = await this.#open(join(this.#root, checked.path), mode);
       // The write stream closes the handle when it ends or fails.
       await pipeline(entry, handle.createWriteStream());
       return;
     }
-    const body = await readBody(entry);
-    await this.#queue.add(body.length, async () => {
-      await this.#dir(parent);
-      const handle = await this.#open(target, mode);
+    return this.addFile(checked.path, await readBody(entry), mode);
+  }
+
+  /** Queues folder `path` (checked, relative). */
+  addDir(path: string): Promise<void> {
+    return this.#queue.add(0, () => this.#dir(path));
+  }
+
+  /** Queues a symlink at `path` (checked, relative) to `linkpath`. */
+  addSymlink(path: string, linkpath: string): Promise<void> {
+    return this.#queue.add(0, async () => {
+      await this.#dir(parentOf(path));
+      await symlink(linkpath, join(this.#root, path));
+    });
+  }
+
+  /** Queues a file at `path` (checked, relative) with bytes already in memory. */
+  addFile(path: string, body: Buffer, mode: 0o644 | 0o755): Promise<void> {
+    return this.#queue.add(body.length, async () => {
+      await this.#dir(parentOf(path));
+      const handle = await this.#open(join(this.#root, path), mode);
       try {
         await handle.writeFile(body);
       } finally {

@@ -31,7 +31,12 @@ export interface UnpackTreeOptions {
   place(entry: TarReadEntry, index: number): Promise<Placement> | Placement;
   /** The caller's last checks, once every entry is written and checked; throwing empties `destDir` too. */
   verify?(checker: TreeChecker): void;
+  /** Makes the writer of checked entries (default a {@link TreeWriter} into `destDir`). */
+  writer?: (destDir: string) => Promise<EntryWriter>;
 }
+
+/** What takes the checked entries: a {@link TreeWriter}, or one that may keep them in memory. */
+export type EntryWriter = Pick<TreeWriter, 'add' | 'finish' | 'settle'>;
 
 /**
  * Unpacks an archive into `destDir` in one pass, all or nothing: each entry is placed by the
@@ -51,7 +56,7 @@ export async function unpackTree(options: UnpackTreeOptions): Promise<TreeChecke
   await prepareEmptyDir(destDir).catch(abandon);
   try {
     const checker = new TreeChecker(options.limits);
-    const writer = await TreeWriter.create(destDir).catch(abandon);
+    const writer = await (options.writer ?? ((dir) => TreeWriter.create(dir)))(destDir).catch(abandon);
     let index = 0;
     try {
       await readTar({

@@ -134,8 +134,12 @@ test('sveltekit: the adapter decides; adapter-auto is refused with what to chang
   assert.match(auto.message, /adapter-node/);
 });
 
-test('remix and react router: npm start, or SPA mode build/client', async () => {
-  assert.deepEqual(app(await detect({ 'package.json': pkg({ '@react-router/node': '7' }, { build: 'react-router build', start: 'react-router-serve ./build/server/index.js' }), ...lock })), { detected: 'remix', build: 'npm run build', run: 'npm start', port: 3000, root: undefined });
+test('remix and react router: the start script (directly when plain, else npm start), or SPA mode build/client', async () => {
+  assert.deepEqual(app(await detect({ 'package.json': pkg({ '@react-router/node': '7' }, { build: 'react-router build', start: 'react-router-serve ./build/server/index.js' }), ...lock })), {
+    detected: 'remix', build: 'npm run build', run: 'PATH="$PWD/node_modules/.bin:$PATH" exec react-router-serve ./build/server/index.js', port: 3000, root: undefined,
+  });
+  const hooked = await detect({ 'package.json': pkg({ '@remix-run/serve': '2' }, { build: 'remix build', start: 'remix-serve build/index.js', prestart: 'node check.js' }), ...lock });
+  assert.equal(hooked.kind === 'dynamic' && hooked.runCommand, 'npm start', 'a prestart script keeps npm');
   assert.deepEqual(site(await detect({ 'package.json': pkg({ '@remix-run/react': '2' }), ...lock })), { detected: 'remix', install: npmDev, build: 'npm run build', output: 'build/client' });
 });
 
@@ -149,8 +153,9 @@ test('hugo and jekyll need their tools and publish public and _site', async () =
 
 test('node servers start from start, main or server.js', async () => {
   const express = await detect({ 'package.json': pkg({ express: '4' }, { start: 'node index.js' }), ...lock });
-  assert.deepEqual(app(express), { detected: 'node (npm)', build: undefined, run: 'npm start', port: 3000, root: undefined });
-  assert.ok(express.reasons.includes('run: npm start (the start script: node index.js)'));
+  const direct = 'PATH="$PWD/node_modules/.bin:$PATH" exec node index.js';
+  assert.deepEqual(app(express), { detected: 'node (npm)', build: undefined, run: direct, port: 3000, root: undefined });
+  assert.ok(express.reasons.includes(`run: ${direct} (the start script \`node index.js\`, run directly with node_modules/.bin on PATH as npm would, so no npm stays resident)`), express.reasons.join('\n'));
 });
 
 test('python: stdlib, flask, fastapi and django each start the way they are meant to', async () => {

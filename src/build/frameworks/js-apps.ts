@@ -1,6 +1,7 @@
 import { SlipwayError } from '../../core/errors.js';
 import { buildStep, execBinary, nodeToolchain } from '../detect-node.js';
 import { readSourceFile } from '../detect-support.js';
+import { startScriptRun } from '../start-script.js';
 import type { FrameworkRule } from './framework-rule.js';
 import { found, nodeApp, nodeSite } from './node-rule-kit.js';
 import { configFile, dependency, dependencyWithPrefix, dependsOn } from './source-facts.js';
@@ -123,11 +124,15 @@ export const sveltekit: FrameworkRule = {
   },
 };
 
-/** Remix and React Router 7 (framework mode): `npm start` after the build, or SPA mode's `build/client`. */
+/**
+ * Remix and React Router 7 (framework mode): the start script after the build (run directly
+ * when it is a plain command such as `react-router-serve ./build/server/index.js`, else
+ * `npm start`), or SPA mode's `build/client`.
+ */
 export const remix: FrameworkRule = {
   id: 'remix', name: 'Remix / React Router', ecosystem: 'node',
   looksFor: 'an `@remix-run/*` or `@react-router/*` package in package.json',
-  summary: { build: 'install with devDependencies, `npm run build`', serves: 'server: `npm start`; no start script (SPA mode): static `build/client`', port: 3000 },
+  summary: { build: 'install with devDependencies, `npm run build`', serves: 'server: the start script (run directly when it is a plain command, else `npm start`); no start script (SPA mode): static `build/client`', port: 3000 },
   async detect(facts) {
     const pkg = dependencyWithPrefix(facts, '@remix-run/') ?? dependencyWithPrefix(facts, '@react-router/');
     if (pkg === undefined) return null;
@@ -136,8 +141,9 @@ export const remix: FrameworkRule = {
     if (start === undefined) {
       return nodeSite(facts, { id: 'remix', found: [...reasons, 'no start script: SPA mode'], fallbackBuild: 'react-router build', outputPath: 'build/client', outputWhy: 'the client build' });
     }
+    const run = await startScriptRun(facts, start);
     return nodeApp(facts, {
-      id: 'remix', found: reasons, fallbackBuild: 'react-router build', runCommand: 'npm start', runWhy: `the start script: ${start}`,
+      id: 'remix', found: reasons, fallbackBuild: 'react-router build', runCommand: run.command, runWhy: run.why,
       port: 3000, portWhy: "the serve command's default (it reads PORT)",
     });
   },

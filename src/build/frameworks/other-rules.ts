@@ -95,7 +95,7 @@ export const jekyll: FrameworkRule = {
 export const nodeServer: FrameworkRule = {
   id: 'node', name: 'Node server (Express, Fastify, Koa, Nest, …)', ecosystem: 'node',
   looksFor: 'a `package.json` that no framework above claimed',
-  summary: { build: 'install (devDependencies too when it builds), `npm run build` when there is a build script', serves: 'server: `npm start`, else `node <main>`, else `node server.js`; none of them: a static site built by the build script', port: DEFAULT_PORTS.node },
+  summary: { build: 'install (devDependencies too when it builds), `npm run build` when there is a build script', serves: 'server: the start script (run directly when it is a plain command, else `npm start`), else `node <main>`, else `node server.js`; none of them: a static site built by the build script', port: DEFAULT_PORTS.node },
   detect: detectNode,
 };
 

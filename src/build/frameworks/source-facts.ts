@@ -1,6 +1,5 @@
-import { readdir } from 'node:fs/promises';
 import { SlipwayError } from '../../core/errors.js';
-import { readSourceFile, type DetectContext } from '../detect-support.js';
+import { listSourceDir, readSourceFile, type DetectContext } from '../detect-support.js';
 
 /** The root `package.json`, reduced to what detection reads. */
 export interface PackageJson {
@@ -31,9 +30,9 @@ const CONFIG_EXTENSIONS = ['js', 'mjs', 'cjs', 'ts', 'mts', 'cts'] as const;
 
 /** Reads the facts of `ctx.srcDir`; `containerImages` is the host's, passed through. */
 export async function loadSourceFacts(ctx: DetectContext & { containerImages?: boolean }): Promise<SourceFacts> {
-  const entries = await readdir(ctx.srcDir, { withFileTypes: true });
-  const rootFiles = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
-  const rootDirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+  const entries = await listSourceDir(ctx, '');
+  const rootFiles = new Set(entries.filter((e) => e.isFile).map((e) => e.name));
+  const rootDirs = new Set(entries.filter((e) => e.isDirectory).map((e) => e.name));
   const text = rootFiles.has('package.json') ? await readSourceFile(ctx, 'package.json') : undefined;
   return { ...ctx, containerImages: ctx.containerImages ?? false, rootFiles, rootDirs, pkg: text === undefined ? null : parsePackageJson(text) };
 }

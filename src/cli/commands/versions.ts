@@ -28,7 +28,8 @@ export function registerVersionsCommand(program: Command, ctx: CommandContext): 
       }
       const { active_version_id: activeId } = await client.getDeployment(slug);
       const rows = versions.map((v) => [
-        formatVersion(v.version_number), v.state, v.kind, formatTime(v.created_at), v.id === activeId ? '* active' : '',
+        // A collected release is redeployed, not rolled back to: say so where versions are picked.
+        formatVersion(v.version_number), v.artifact_collected ? `${v.state} (release collected)` : v.state, v.kind, formatTime(v.created_at), v.id === activeId ? '* active' : '',
       ]);
       ctx.io.stdout(formatTable(['VERSION', 'STATE', 'KIND', 'CREATED', 'ACTIVE'], rows));
     }));

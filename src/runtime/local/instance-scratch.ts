@@ -129,7 +129,7 @@ export function createInstanceScratch(cfg: InstanceScratchConfig): InstanceScrat
       await ensureRoot();
       for (const id of await knownIds()) if (!keep.has(id)) await remove(id);
     },
-    create: (id, options) => oneAtATime(() => create(id, options)),
+    create,
     remove,
     async sweep() {
       for (const id of await knownIds()) await remove(id);
@@ -138,19 +138,35 @@ export function createInstanceScratch(cfg: InstanceScratchConfig): InstanceScrat
     },
   };
 
-  async function create(id: string, { uid, sizeMb }: { uid: number; sizeMb: number }): Promise<string> {
+  /**
+   * The room check and the sparse image that claims the room, one start at a time: once the
+   * image has its size, the next check counts it. Formatting and mounting then run in
+   * parallel with other starts (many instances starting at once would otherwise queue here).
+   */
+  async function reserve(id: string, sizeMb: number): Promise<string> {
     await ensureRoot();
     await mkdir(cfg.dir, { recursive: true, mode: 0o700 });
     await assertRoomFor(cfg.dir, Math.max(1, sizeMb) * MIB);
     const image = scratchImagePath(cfg.dir, cfg.label, id);
-    const target = scratchMountPath(cfg.label, id);
     // Exclusive: an image already there is never taken over, nor removed by this call.
     await writeFile(image, '', { mode: 0o600, flag: 'wx' });
     try {
-      // Sparse: only what the app writes takes host disk. No journal (the contents die with
-      // the instance), no reserved blocks (disk_mb is all the app's), and inode tables left
-      // uninitialised (a fresh sparse file reads as zeros): formatting takes milliseconds.
+      // Sparse: only what the app writes takes host disk.
       await truncate(image, Math.max(1, sizeMb) * 1024 * 1024);
+    } catch (err) {
+      await remove(id);
+      throw err;
+    }
+    return image;
+  }
+
+  async function create(id: string, { uid, sizeMb }: { uid: number; sizeMb: number }): Promise<string> {
+    const image = await oneAtATime(() => reserve(id, sizeMb));
+    const target = scratchMountPath(cfg.label, id);
+    try {
+      // No journal (the contents die with the instance), no reserved blocks (disk_mb is all
+      // the app's), and inode tables left uninitialised (a fresh sparse file reads as zeros):
+      // formatting takes milliseconds.
       await runCommand([
         tools.mkfs, '-q', '-F', '-O', '^has_journal', '-m', '0',
         '-E', `nodiscard,lazy_itable_init=1,root_owner=${uid}:${uid}`, image,
@@ -170,7 +186,7 @@ export function createInstanceScratch(cfg: InstanceScratchConfig): InstanceScrat
 const MIB = 1024 * 1024;
 /** Host disk kept free beyond every image's `disk_mb`: the database and blobs live there too. */
 const RESERVE_BYTES = 1024 * MIB;
-// The room check and the image it makes must not interleave with another start's.
+// The room check and the image it makes must not interleave with another start's (`reserve`).
 const oneAtATime = createLimiter(1);
 
 /**

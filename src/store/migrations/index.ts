@@ -7,6 +7,8 @@ import { sql as asIs } from './0006-as-is.js';
 import { sql as onDemandInstances } from './0008-on-demand-instances.js';
 import { sql as staticInclude } from './0007-static-include.js';
 import { sql as routeRevision } from './0009-route-revision.js';
+import { sql as instancesByDeployment } from './0012-instances-by-deployment.js';
+import { sql as artifactCollected } from './0010-artifact-collected.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -25,4 +27,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0007-static-include', sql: staticInclude },
   { id: '0008-on-demand-instances', sql: onDemandInstances },
   { id: '0009-route-revision', sql: routeRevision },
+  { id: '0010-artifact-collected', sql: artifactCollected },
+  { id: '0012-instances-by-deployment', sql: instancesByDeployment },
 ];

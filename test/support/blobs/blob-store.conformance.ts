@@ -13,6 +13,16 @@ import type { BlobStore } from '../../../src/blobs/blob-store.js';
 export interface ConformanceStore {
   store: BlobStore;
   cleanup: () => Promise<void>;
+  /** Makes a stored blob look last written `ageMs` ago, as if stored long before the test. */
+  ageBlob: (sha256: string, ageMs: number) => Promise<void>;
+}
+
+const HOUR = 60 * 60 * 1000;
+
+async function listed(store: BlobStore): Promise<Map<string, { size: number; writtenAtMs: number }>> {
+  const all = new Map<string, { size: number; writtenAtMs: number }>();
+  for await (const entry of store.list()) all.set(entry.sha256, { size: entry.size, writtenAtMs: entry.writtenAtMs });
+  return all;
 }
 
 const MISSING = 'f'.repeat(64);
@@ -31,9 +41,10 @@ export function runBlobStoreConformance(name: string, makeStore: () => Promise<C
   describe(`BlobStore conformance: ${name}`, () => {
     let store: BlobStore;
     let cleanup: () => Promise<void>;
+    let ageBlob: ConformanceStore['ageBlob'];
     let scratch: string;
     before(async () => {
-      ({ store, cleanup } = await makeStore());
+      ({ store, cleanup, ageBlob } = await makeStore());
       scratch = await makeTempDir('blob-conformance-');
     });
     after(async () => {
@@ -135,6 +146,70 @@ export function runBlobStoreConformance(name: string, makeStore: () => Promise<C
       const target = join(scratch, 'out.bin');
       await store.readToFile(info.sha256, target);
       assert.deepEqual(await readFile(target), data);
+    });
+
+    test('list names every stored blob with its size and last-written time', async () => {
+      const datas = Array.from({ length: 5 }, (_, i) => Buffer.from(`listed ${i}`));
+      const infos = await Promise.all(datas.map((d) => store.put(d)));
+      const all = await listed(store);
+      for (const info of infos) {
+        const entry = all.get(info.sha256);
+        assert.ok(entry, `${info.sha256} is listed`);
+        assert.equal(entry.size, info.size);
+        assert.ok(Math.abs(entry.writtenAtMs - Date.now()) < HOUR, 'written just now');
+      }
+    });
+
+    test('storing existing content again, or touching it, refreshes its last-written time', async () => {
+      const data = Buffer.from('stored long ago');
+      const { sha256 } = await store.put(data);
+      await ageBlob(sha256, 2 * HOUR);
+      assert.ok((await listed(store)).get(sha256)!.writtenAtMs < Date.now() - HOUR, 'aged');
+      await store.put(Readable.from([data]));
+      assert.ok((await listed(store)).get(sha256)!.writtenAtMs > Date.now() - HOUR, 'refreshed by put');
+      await ageBlob(sha256, 2 * HOUR);
+      const path = join(scratch, 'again.bin');
+      await writeFile(path, data);
+      await store.putFile(path);
+      assert.ok((await listed(store)).get(sha256)!.writtenAtMs > Date.now() - HOUR, 'refreshed by putFile');
+      await ageBlob(sha256, 2 * HOUR);
+      assert.equal(await store.touch(sha256), true);
+      assert.ok((await listed(store)).get(sha256)!.writtenAtMs > Date.now() - HOUR, 'refreshed by touch');
+      assert.equal(await store.touch(MISSING), false);
+      assert.deepEqual(await store.read(sha256), data);
+    });
+
+    test('delete removes a blob; writtenBeforeMs keeps one written since', async () => {
+      const old = await store.put(Buffer.from('old and unreferenced'));
+      const fresh = await store.put(Buffer.from('fresh'));
+      await ageBlob(old.sha256, 2 * HOUR);
+      const cutoff = Date.now() - HOUR;
+      assert.equal(await store.delete(fresh.sha256, { writtenBeforeMs: cutoff }), false);
+      assert.equal(await store.delete(old.sha256, { writtenBeforeMs: cutoff }), true);
+      assert.equal(await store.has(old.sha256), false);
+      assert.equal(await store.has(fresh.sha256), true);
+      assert.deepEqual(await store.read(fresh.sha256), Buffer.from('fresh'));
+      assert.equal((await listed(store)).has(old.sha256), false);
+      assert.equal(await store.delete(old.sha256), false, 'deleting a missing blob is false');
+      await assert.rejects(store.read(old.sha256), (e) => isSlipwayError(e, 'blob_not_found'));
+      assert.equal(await store.delete(fresh.sha256), true, 'no condition: deleted');
+      // Stored again after a delete: a blob like any other.
+      await store.put(Buffer.from('old and unreferenced'));
+      assert.deepEqual(await store.read(old.sha256), Buffer.from('old and unreferenced'));
+      await assert.rejects(store.delete('../x'), (e) => isSlipwayError(e, 'invalid_request'));
+    });
+
+    test('puts of the same content racing with deletes always leave the blob stored once they return', async () => {
+      const data = Buffer.from('raced');
+      const { sha256 } = await store.put(data);
+      for (let round = 0; round < 20; round++) {
+        await ageBlob(sha256, 2 * HOUR);
+        const cutoff = Date.now() - HOUR;
+        await Promise.all([store.put(data), store.delete(sha256, { writtenBeforeMs: cutoff })]);
+        // Whichever came first, the put holds: it refreshed the blob before the delete looked,
+        // or stored it again after the delete took the old one.
+        assert.deepEqual(await store.read(sha256), data, `round ${round}`);
+      }
     });
 
     test('different contents stored concurrently all survive', async () => {

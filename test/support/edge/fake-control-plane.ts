@@ -4,6 +4,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodeBlobFrameHeader } from '../../../src/core/blob-batch.js';
 import type { Route, RouteMessage } from '../../../src/core/routes.js';
 
 /** A running fake control plane. */
@@ -12,8 +13,10 @@ export interface FakeControlPlane {
   readonly token: string;
   /** Blobs served by `GET /api/v1/internal/blobs/:sha256`. */
   readonly blobs: Map<string, Buffer>;
-  /** How many times each blob was requested. */
+  /** How many times each blob was requested with `GET /api/v1/internal/blobs/:sha256`. */
   readonly blobRequests: Map<string, number>;
+  /** The shas each `POST /api/v1/internal/blobs/batch` asked for, one list per request. */
+  readonly batchRequests: string[][];
   /** Open watch streams. */
   readonly streams: number;
   /** Current revision (one per change). */
@@ -38,6 +41,7 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
   const routes = new Map<string, Route>();
   const blobs = new Map<string, Buffer>();
   const blobRequests = new Map<string, number>();
+  const batchRequests: string[][] = [];
   const streams = new Set<ServerResponse>();
   let revision = 0;
 
@@ -70,6 +74,24 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
       res.on('close', () => streams.delete(res));
       return;
     }
+    if (req.method === 'POST' && url === '/api/v1/internal/blobs/batch') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const shas = (JSON.parse(Buffer.concat(chunks).toString()) as { sha256: string[] }).sha256;
+      batchRequests.push(shas);
+      if (fake.blobGate !== null) await fake.blobGate;
+      if (fake.failBlobs || shas.some((sha) => !blobs.has(sha))) {
+        res.writeHead(fake.failBlobs ? 503 : 404).end();
+        return;
+      }
+      const frames = shas.flatMap((sha) => {
+        const bytes = blobs.get(sha) as Buffer;
+        return [encodeBlobFrameHeader(sha, bytes.length), bytes];
+      });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(Buffer.concat(frames));
+      return;
+    }
     const blob = /^\/api\/v1\/internal\/blobs\/([0-9a-f]{64})$/.exec(url);
     if (blob !== null) {
       const sha = blob[1] as string;
@@ -94,6 +116,7 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
     token,
     blobs,
     blobRequests,
+    batchRequests,
     get streams() {
       return streams.size;
     },

@@ -17,7 +17,7 @@ export function fakeVersion(overrides: Partial<Version> = {}): Version {
   const n = overrides.version_number ?? 3;
   return {
     id: `ver_${n}`, deployment_id: 'dep_01jtest', version_number: n, kind: 'static', state: 'ready',
-    source_sha256: 'a'.repeat(64), artifact_sha256: 'b'.repeat(64), artifact_uri: `blob:sha256:${'b'.repeat(64)}`,
+    source_sha256: 'a'.repeat(64), artifact_sha256: 'b'.repeat(64), artifact_uri: `blob:sha256:${'b'.repeat(64)}`, artifact_collected: false,
     preview_url: `http://v${n}--my-site.localhost:8080`, build_command: null, output_path: null, env: [], error: null,
     created_by: 'key_01jtest', idempotency_key: null, created_at: T0, started_at: T0, finished_at: T0, ...overrides,
   };

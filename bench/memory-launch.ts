@@ -1,0 +1,105 @@
+/**
+ * Starts `slipway up` from a built copy the way a user would (`node bin/slipway.mjs up`,
+ * `npm run up` or `npx slipway up`) in a temp home on free ports, in its own process group, and
+ * stops it again: the whole group, then whatever still names the home in its environment.
+ */
+import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type SlipwayClient } from '../src/sdk/index.js';
+import { waitFor } from '../src/util/wait-for.js';
+import { claimHostValue } from '../test/support/host-claims.js';
+import { freePort } from '../test/support/platform.js';
+import type { Cleanup } from './cleanup.js';
+
+/** How `up` is started, from the copy's root. */
+export type Launcher = 'node bin/slipway.mjs up' | 'npm run up' | 'npx slipway up';
+
+/** A running `up`. */
+export interface LaunchedUp {
+  /** The launcher's pid: the top of the process tree. */
+  pid: number;
+  home: string;
+  httpPort: number;
+  client: SlipwayClient;
+  stop(): Promise<void>;
+}
+
+const ARGV: Record<Launcher, string[]> = {
+  'node bin/slipway.mjs up': [process.execPath, 'bin/slipway.mjs', 'up'],
+  'npm run up': ['npm', 'run', 'up'],
+  'npx slipway up': ['npx', 'slipway', 'up'],
+};
+
+/** Starts `up` from `root` with `launcher`; `databaseUrl` selects PostgreSQL. */
+export async function launchUp(options: { root: string; launcher: Launcher; databaseUrl?: string; cleanup: Cleanup }): Promise<LaunchedUp> {
+  const home = await mkdtemp(join(tmpdir(), 'slipway-bench-mem-'));
+  const instanceNet = claimHostValue('instance-subnet', 100, 200);
+  const buildNet = claimHostValue('build-subnet', 200, 250);
+  const httpPort = await freePort();
+  const apiPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLIPWAY_HOME: home, SLIPWAY_API_PORT: String(apiPort), SLIPWAY_HTTP_PORT: String(httpPort), SLIPWAY_LOG_LEVEL: 'warn',
+    SLIPWAY_BUILD_UID_BASE: String(200_000 + randomInt(0, 50_000) * 16),
+    SLIPWAY_INSTANCE_UID_BASE: String(1_100_000 + randomInt(0, 10_000) * 1000),
+    SLIPWAY_INSTANCE_SUBNET: `10.${instanceNet.value}.0.0/16`,
+    SLIPWAY_BUILD_SUBNET: `10.${buildNet.value}.0.0/16`,
+    SLIPWAY_RUNTIME_LABEL: `m${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
+    ...(options.databaseUrl ? { SLIPWAY_DATABASE_URL: options.databaseUrl } : {}),
+  };
+  delete env.SLIPWAY_API_URL;
+  delete env.SLIPWAY_TOKEN;
+  const [cmd, ...args] = ARGV[options.launcher];
+  const child = spawn(cmd!, args, { cwd: options.root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    const group = child.pid!;
+    const signal = (s: NodeJS.Signals) => {
+      try {
+        process.kill(-group, s);
+      } catch {
+        // The group is gone.
+      }
+    };
+    if (child.exitCode === null && child.signalCode === null) {
+      signal('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+    }
+    signal('SIGKILL');
+    await killProcessesOf(home);
+    await rm(home, { recursive: true, force: true });
+    instanceNet.release();
+    buildNet.release();
+  })());
+  options.cleanup.add(`stop ${options.launcher}`, stop);
+  try {
+    await waitFor(() => out.includes('Slipway is up.') || child.exitCode !== null, { timeoutMs: 300_000, intervalMs: 100, description: options.launcher });
+    if (!out.includes('Slipway is up.')) throw new Error(`${options.launcher} failed:\n${out.slice(-2000)}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const credentials = JSON.parse(await readFile(join(home, 'credentials.json'), 'utf8')) as { token: string };
+  return { pid: child.pid!, home, httpPort, client: createClient({ baseUrl: `http://127.0.0.1:${apiPort}`, token: credentials.token }), stop };
+}
+
+/** SIGKILLs every process whose environment has `SLIPWAY_HOME=<home>`. */
+async function killProcessesOf(home: string): Promise<void> {
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
+    if (!env.split('\0').includes(`SLIPWAY_HOME=${home}`)) continue;
+    try {
+      process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { SlipwayError } from '../../core/errors.js';
+import { requireRole } from '../../services/api-keys.js';
+import type { Services } from '../../services/services.js';
+import { principalOf } from '../auth.js';
+import { ErrorSchema, one } from '../schemas.js';
+
+const Bytes = z.object({ count: z.number().int(), bytes: z.number().int() });
+
+/** The answer of `POST /api/v1/admin/gc` (`GcReport` in src/services/gc-service.ts). */
+export const GcReportSchema = z.object({
+  dry_run: z.boolean(),
+  started_at: z.string(),
+  duration_ms: z.number().int(),
+  versions: z.array(z.object({ id: z.string(), deployment_id: z.string(), version_number: z.number().int() }))
+    .describe('versions whose releases were (or would be) deleted; their records stay'),
+  blobs: Bytes.describe('blobs nothing names any more, older than the grace time: deleted (or would be)'),
+  kept_blobs: Bytes.describe('blobs kept'),
+  scratch: z.object({ entries: z.number().int(), bytes: z.number().int() }).describe('build trees, build logs and uploads left by crashes'),
+}).meta({ id: 'GcReport' });
+
+const GcBody = z.object({ dry_run: z.boolean().default(false) });
+
+/** Operator endpoints: an admin key of the whole tenant, not one limited to a project. */
+export function adminRoutes(app: FastifyInstance, services: Services): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.post('/api/v1/admin/gc', {
+    schema: {
+      summary: 'Collect garbage now: releases retention lets go, unreferenced blobs, crash scratch (`dry_run`: only say what would go)',
+      tags: ['admin'], body: GcBody.optional(),
+      response: { 200: one(GcReportSchema), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+    },
+  }, async (req) => {
+    const principal = principalOf(req);
+    // A collection spans every tenant's deployments (retention runs over the whole store), so
+    // any admin key may start it only because there is one tenant. When tenants land (issue 11)
+    // this must become operator-only: a tenant's admin key must not act on other tenants.
+    requireRole(principal, ['admin']);
+    if (principal.projectId !== null) throw new SlipwayError('forbidden', 'garbage collection needs an admin key not limited to a project');
+    return { data: await services.gc.run({ dryRun: req.body?.dry_run === true }) };
+  });
+}
