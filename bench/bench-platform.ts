@@ -47,7 +47,7 @@ async function sweep(home: string, runtime: Record<string, string>, log: (line: 
 }
 
 /** SIGKILLs every process whose environment has `SLIPWAY_HOME=<home>`; returns their pids. */
-async function killProcessesOf(home: string): Promise<number[]> {
+export async function killProcessesOf(home: string): Promise<number[]> {
   const killed: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;

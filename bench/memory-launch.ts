@@ -5,7 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { killProcessesOf } from './bench-platform.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type SlipwayClient } from '../src/sdk/index.js';
@@ -88,18 +89,4 @@ export async function launchUp(options: { root: string; launcher: Launcher; data
   }
   const credentials = JSON.parse(await readFile(join(home, 'credentials.json'), 'utf8')) as { token: string };
   return { pid: child.pid!, home, httpPort, client: createClient({ baseUrl: `http://127.0.0.1:${apiPort}`, token: credentials.token }), stop };
-}
-
-/** SIGKILLs every process whose environment has `SLIPWAY_HOME=<home>`. */
-async function killProcessesOf(home: string): Promise<void> {
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
-    if (!env.split('\0').includes(`SLIPWAY_HOME=${home}`)) continue;
-    try {
-      process.kill(Number(name), 'SIGKILL');
-    } catch {
-      // Gone meanwhile.
-    }
-  }
 }

@@ -20,7 +20,7 @@ import { processTree } from '../src/runtime/local/process-tree.js';
 import { killTree } from '../test/support/processes.js';
 import { edgeRequest, freePort, startPlatform, type Platform } from '../test/support/platform.js';
 import { copyPgliteTemplate, testDatabaseUrl } from '../test/support/test-store.js';
-import { instanceHandleDir } from './bench-platform.js';
+import { instanceHandleDir, killProcessesOf } from './bench-platform.js';
 import { APP_PORT, APP_SETTINGS, ensureDeployment, RUN_COMMAND, serverJs } from './dynamic-app.js';
 import { verdict } from './report.js';
 import { log, section, type Context } from './section.js';
@@ -79,16 +79,7 @@ async function killEverything(home: string): Promise<void> {
     const handle = JSON.parse(await readFile(join(instanceHandleDir(home), name), 'utf8').catch(() => '{}')) as { data?: { pid?: number } };
     if (handle.data?.pid) killTree(processTree(handle.data.pid, null));
   }
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
-    if (!env.split('\0').includes(`SLIPWAY_HOME=${home}`)) continue;
-    try {
-      process.kill(Number(name), 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
+  await killProcessesOf(home);
 }
 
 /** Section 12 of `npm run bench` (group `restart`). */
