@@ -46,7 +46,7 @@ test('a host that did not route before only lets replies to builds in through it
 
 test('a build joining its namespace starts as root with a fixed environment and drops to the build user before bubblewrap', () => {
   const argv = sandboxedArgv(
-    { bwrap: '/usr/bin/bwrap', hide: ['/root', '/var/tmp'], net: { nsenter: '/usr/bin/nsenter', setpriv: '/usr/bin/setpriv' } },
+    { bwrap: '/usr/bin/bwrap', hide: ['/root', '/var/tmp'], root: ['--ro-bind', '/usr', '/usr'], net: { nsenter: '/usr/bin/nsenter', setpriv: '/usr/bin/setpriv' } },
     { cwd: '/w/1/src', writable: '/w/1', netns: 'slwab12-b0', user: { uid: 100_000, gid: 100_000 } },
     ['/bin/sh', '-c', 'npm ci; echo $HOME'],
   );
@@ -60,7 +60,7 @@ test('a build joining its namespace starts as root with a fixed environment and 
   assert.deepEqual(argv.slice(-4), ['--', '/bin/sh', '-c', 'npm ci; echo $HOME'], 'the command stays one argument');
   assert.equal(sandboxEnvArgs({ A: 'x y', B: '' }), '--setenv\0A\0x y\0--setenv\0B\0\0');
   // Without a namespace (no build network), bubblewrap runs as the caller with the environment it was given.
-  const plain = sandboxedArgv({ bwrap: '/usr/bin/bwrap', hide: [] }, { cwd: '/w', writable: '/w' }, ['true']);
+  const plain = sandboxedArgv({ bwrap: '/usr/bin/bwrap', hide: [], root: [] }, { cwd: '/w', writable: '/w' }, ['true']);
   assert.equal(plain[0], '/usr/bin/bwrap');
   assert.ok(!plain.includes('--clearenv'));
 });

@@ -6,7 +6,7 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { parseBuildSubnet } from '../build/build-net-rules.js';
 import { buildNetworkSlots, destroyBuildNetwork, prepareBuildNetwork, type BuildNetworkConfig, type BuildNetworkSlots } from '../build/build-network.js';
-import type { BuildSandbox } from '../build/build-sandbox.js';
+import { hostRootArgs, type BuildSandbox } from '../build/build-sandbox.js';
 import type { SlipwayConfig } from './config.js';
 
 /** What builds get on this host. */
@@ -50,10 +50,11 @@ export async function setupBuildIsolation(config: SlipwayConfig): Promise<BuildI
   // Shortest first: a home inside /root is hidden after /root itself. /var/tmp holds every
   // home's build trees when their homes are closed (see buildWorkDir).
   const hide = [...new Set(['/root', '/var/tmp', config.home])].sort((a, b) => a.length - b.length);
+  const root = hostRootArgs();
   const tools = { ip: findTool('ip'), nft: findTool('nft'), nsenter: findTool('nsenter'), setpriv: findTool('setpriv') };
   const missing = Object.entries(tools).filter(([, path]) => path === null).map(([name]) => name);
   if (missing.length > 0) {
-    return { ...none(`builds run sandboxed, but on the host network (${missing.join(', ')} not installed)`), sandbox: { bwrap, hide } };
+    return { ...none(`builds run sandboxed, but on the host network (${missing.join(', ')} not installed)`), sandbox: { bwrap, hide, root } };
   }
   const cfg: BuildNetworkConfig = {
     label: config.runtimeLabel, subnet: parseBuildSubnet(config.buildSubnet), instanceSubnet: config.instanceSubnet,
@@ -66,11 +67,11 @@ export async function setupBuildIsolation(config: SlipwayConfig): Promise<BuildI
     await destroyBuildNetwork(cfg).catch(() => undefined);
     return {
       ...none(`builds run sandboxed, but on the host network (the build network could not be set up: ${(err as Error).message})`),
-      sandbox: { bwrap, hide },
+      sandbox: { bwrap, hide, root },
     };
   }
   const sandbox: BuildSandbox = {
-    bwrap, hide, net: { nsenter: tools.nsenter!, setpriv: tools.setpriv!, ...(prepared.resolvConf ? { resolvConf: prepared.resolvConf } : {}) },
+    bwrap, hide, root, net: { nsenter: tools.nsenter!, setpriv: tools.setpriv!, ...(prepared.resolvConf ? { resolvConf: prepared.resolvConf } : {}) },
   };
   const egress = prepared.egress ? `egress through ${prepared.egress}` : 'no egress (the host has no default route)';
   return {

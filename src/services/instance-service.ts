@@ -55,15 +55,20 @@ export class InstanceService {
     return `${this.epoch}:${this.revision}`;
   }
 
-  /** Waits until the revision differs from `seen` or `timeoutMs` passes; returns the revision. */
-  async waitForChange(seen: string | undefined, timeoutMs: number): Promise<string> {
-    if (seen !== this.currentRevision) return this.currentRevision;
+  /**
+   * Waits until the revision differs from `seen`, `timeoutMs` passes or `signal` aborts (the API
+   * closing: a long poll must not hold a shutdown); returns the revision.
+   */
+  async waitForChange(seen: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+    if (seen !== this.currentRevision || signal?.aborted) return this.currentRevision;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       const offs = [this.ctx.notifier.on('assignments', done), this.ctx.notifier.on('resync', done)];
+      signal?.addEventListener('abort', done, { once: true });
       function done() {
         clearTimeout(timer);
         for (const off of offs) off();
+        signal?.removeEventListener('abort', done);
         resolve();
       }
     });

@@ -50,6 +50,9 @@ test('as root with bubblewrap, a build has its own pid namespace, sees no state 
     // The host is read-only outside the build tree and /tmp.
     '(touch /usr/local/slipway-build-probe 2>/dev/null && echo writable || echo read-only) > out/usr.txt',
     '(touch /tmp/probe && echo writable || echo read-only) > out/tmp.txt',
+    // Mount points inside the sandbox: none of the host's that come and go (network namespaces,
+    // instances' mounts, Docker's overlays), which made bubblewrap fail a build now and then.
+    "awk '{print $5}' /proc/self/mountinfo > out/mounts.txt",
   ].join('; ');
   const result = await publish(probe);
   assert.equal(result.version.state, 'ready', JSON.stringify(result.version.error));
@@ -59,4 +62,8 @@ test('as root with bubblewrap, a build has its own pid namespace, sees no state 
   assert.equal(await read('work.txt'), result.version.id, 'no other build is visible');
   assert.equal(await read('usr.txt'), 'read-only');
   assert.equal(await read('tmp.txt'), 'writable');
+  const mounts = (await read('mounts.txt')).split('\n');
+  assert.ok(mounts.includes('/usr'), mounts.join(' '));
+  const volatile = mounts.filter((m) => /^\/(run|var|mnt|media)\/./.test(m) && m !== '/var/tmp' && !m.startsWith('/var/tmp/'));
+  assert.deepEqual(volatile, [], 'no host mount under /run, /var, /mnt or /media');
 });

@@ -117,7 +117,14 @@ async function restartedServer(oldPid: number): Promise<number> {
   }, { timeoutMs: 60_000, description: 'the supervisor to restart the server' });
 }
 
-test('SIGTERM while an upload is still arriving stops the server promptly', async () => {
+test('SIGTERM while an upload is still arriving and an agent long poll waits stops the server promptly', async () => {
+  // An agent's long poll for its assignments, waiting a minute for a change that will not come.
+  const assignments = `${platform.apiUrl}/api/v1/internal/hosts/local/assignments`;
+  const internal = { authorization: `Bearer ${platform.internalToken}` };
+  const now = (await (await fetch(`${assignments}?wait_ms=0`, { headers: internal })).json()) as { data: { revision: string } };
+  const poll = new AbortController();
+  const polled = fetch(`${assignments}?wait_ms=60000&after=${encodeURIComponent(now.data.revision)}`, { headers: internal, signal: poll.signal })
+    .catch(() => undefined);
   const archive = gzipSync(rawTar([{ name: 'big.bin', body: randomBytes(512 * 1024).toString('base64') }]));
   const upload = request({
     host: '127.0.0.1', port: platform.apiPort, method: 'POST', path: '/api/v1/deployments/other/publish',
@@ -138,6 +145,8 @@ test('SIGTERM while an upload is still arriving stops the server promptly', asyn
     await restartedServer(pid);
   } finally {
     upload.destroy();
+    poll.abort();
+    await polled;
   }
 });
 

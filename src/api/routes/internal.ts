@@ -13,6 +13,10 @@ import { openSse } from '../sse.js';
 /** What the edge and agents read: the routing table stream and release blobs. */
 export function internalRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  // Closing waits for every request in flight: the agents' long polls are answered at once
+  // instead of holding a shutdown for up to their whole wait.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
 
   r.get('/api/v1/internal/routes', {
     schema: { hide: true, querystring: z.object({ watch: z.string().optional(), edge_id: z.string().max(100).optional() }) },
@@ -62,7 +66,7 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
     },
   }, async (req) => {
     requireRole(principalOf(req), ['internal']);
-    const revision = await services.instances.waitForChange(req.query.after, req.query.wait_ms);
+    const revision = await services.instances.waitForChange(req.query.after, req.query.wait_ms, closing.signal);
     return { data: { revision, assignments: await services.instances.assignments(req.params.host) } };
   });
 
