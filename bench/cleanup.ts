@@ -40,10 +40,17 @@ export function createCleanup(report: (line: string) => void): Cleanup {
 /**
  * On SIGINT, SIGTERM or SIGHUP: clean up, then exit 130. Ctrl-C reaches the whole process
  * group (so `slipway up` also stops itself); cleaning up covers a signal sent to us alone.
+ * Signals that come while it cleans up are ignored: a second Ctrl-C, or a wrapper such as
+ * `timeout` passing the signal on to the group again, would otherwise end the process halfway
+ * and leave namespaces, mounts and cgroups on the host.
  */
 export function cleanUpOnSignals(cleanup: Cleanup, report: (line: string) => void): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (cleanup.started) {
+        report(`${signal}: still cleaning up, please wait …`);
+        return;
+      }
       report(`\n${signal}: stopping everything the bench started …`);
       void cleanup.run().finally(() => process.exit(130));
     });

@@ -15,6 +15,7 @@ import { openPgliteStore } from '../src/store/pglite/pglite-store.js';
 import { deployments, projects, rings, tenants, versions } from '../src/store/schema.js';
 import { freePort, startPlatform, type Platform } from '../test/support/platform.js';
 import { testDatabaseUrl } from '../test/support/test-store.js';
+import { claimHostNames, cleanHostOf } from './host-cleanup.js';
 import { log, section, type Context } from './section.js';
 import { bytes, ms, table } from './stats.js';
 
@@ -36,7 +37,15 @@ export async function gcSection(ctx: Context): Promise<void> {
     ctx.cleanup.add('remove the gc bench home', () => rm(home, { recursive: true, force: true }));
     // The same ports for both starts: the CLI finds the API where the first start's
     // credentials.json says it is.
-    const env = { ...ENV, SLIPWAY_API_PORT: String(await freePort()), SLIPWAY_HTTP_PORT: String(await freePort()) };
+    const names = claimHostNames('g');
+    const env = { ...ENV, ...names.env, SLIPWAY_API_PORT: String(await freePort()), SLIPWAY_HTTP_PORT: String(await freePort()) };
+    ctx.cleanup.add('clean the host of the gc bench home', async () => {
+      try {
+        await cleanHostOf(home, env);
+      } finally {
+        names.release();
+      }
+    });
     // A first start makes the database, the tenant and the admin key.
     let platform: Platform = await startPlatform({ home, env });
     await platform.stop();

@@ -1,19 +1,18 @@
 /**
  * Starts `slipway up` from a built copy the way a user would (`node bin/slipway.mjs up`,
  * `npm run up` or `npx slipway up`) in a temp home on free ports, in its own process group, and
- * stops it again: the whole group, then whatever still names the home in its environment.
+ * stops it again: the whole group, then whatever still names the home in its environment, and
+ * what the home made on the host (bench/host-cleanup.ts).
  */
 import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { killProcessesOf } from './bench-platform.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type SlipwayClient } from '../src/sdk/index.js';
 import { waitFor } from '../src/util/wait-for.js';
-import { claimHostValue } from '../test/support/host-claims.js';
 import { freePort } from '../test/support/platform.js';
 import type { Cleanup } from './cleanup.js';
+import { claimHostNames, cleanHostOf } from './host-cleanup.js';
 
 /** How `up` is started, from the copy's root. */
 export type Launcher = 'node bin/slipway.mjs up' | 'npm run up' | 'npx slipway up';
@@ -37,18 +36,13 @@ const ARGV: Record<Launcher, string[]> = {
 /** Starts `up` from `root` with `launcher`; `databaseUrl` selects PostgreSQL. */
 export async function launchUp(options: { root: string; launcher: Launcher; databaseUrl?: string; cleanup: Cleanup }): Promise<LaunchedUp> {
   const home = await mkdtemp(join(tmpdir(), 'slipway-bench-mem-'));
-  const instanceNet = claimHostValue('instance-subnet', 100, 200);
-  const buildNet = claimHostValue('build-subnet', 200, 250);
+  const names = claimHostNames('m');
   const httpPort = await freePort();
   const apiPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SLIPWAY_HOME: home, SLIPWAY_API_PORT: String(apiPort), SLIPWAY_HTTP_PORT: String(httpPort), SLIPWAY_LOG_LEVEL: 'warn',
-    SLIPWAY_BUILD_UID_BASE: String(200_000 + randomInt(0, 50_000) * 16),
-    SLIPWAY_INSTANCE_UID_BASE: String(1_100_000 + randomInt(0, 10_000) * 1000),
-    SLIPWAY_INSTANCE_SUBNET: `10.${instanceNet.value}.0.0/16`,
-    SLIPWAY_BUILD_SUBNET: `10.${buildNet.value}.0.0/16`,
-    SLIPWAY_RUNTIME_LABEL: `m${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
+    ...names.env,
     ...(options.databaseUrl ? { SLIPWAY_DATABASE_URL: options.databaseUrl } : {}),
   };
   delete env.SLIPWAY_API_URL;
@@ -74,10 +68,13 @@ export async function launchUp(options: { root: string; launcher: Launcher; data
       await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
     }
     signal('SIGKILL');
-    await killProcessesOf(home);
-    await rm(home, { recursive: true, force: true });
-    instanceNet.release();
-    buildNet.release();
+    try {
+      // `up` leaves the apps and the edge running when it stops: stop them, clean the host.
+      await cleanHostOf(home, env);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+      names.release();
+    }
   })());
   options.cleanup.add(`stop ${options.launcher}`, stop);
   try {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPlatform, type Platform } from '../test/support/platform.js';
 import { createTestDatabase, testDatabaseUrl } from '../test/support/test-store.js';
+import { claimHostNames, cleanHostOf } from './host-cleanup.js';
 import { createEdgeProbe, now } from './edge-probe.js';
 import { verdict } from './report.js';
 import { log, section, type Context } from './section.js';
@@ -79,8 +80,17 @@ async function twoPlatforms(ctx: Context, url: string): Promise<[Platform, Platf
   for (const name of ['a', 'b']) {
     const home = join(root, name);
     await mkdir(home);
+    const names = claimHostNames('p');
+    const env = { ...shared, ...names.env, SLIPWAY_HOST_ID: `bench-${name}` };
+    ctx.cleanup.add(`clean the host of server ${name.toUpperCase()}`, async () => {
+      try {
+        await cleanHostOf(home, env);
+      } finally {
+        names.release();
+      }
+    });
     log(`  starting server ${name.toUpperCase()} (slipway up, home ${home}) …`);
-    const platform = await startPlatform({ home, env: { ...shared, SLIPWAY_HOST_ID: `bench-${name}` } });
+    const platform = await startPlatform({ home, env });
     ctx.cleanup.add(`stop server ${name.toUpperCase()}`, () => platform.stop());
     platforms.push(platform);
   }

@@ -11,16 +11,15 @@
  *      with starts one at a time (`SLIPWAY_AGENT_START_CONCURRENCY=1`, the baseline) and with
  *      the default bound.
  */
-import { randomInt } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalDriver } from '../src/runtime/local/local-driver.js';
 import { processTree } from '../src/runtime/local/process-tree.js';
 import { killTree } from '../test/support/processes.js';
 import { edgeRequest, freePort, startPlatform, type Platform } from '../test/support/platform.js';
 import { copyPgliteTemplate, testDatabaseUrl } from '../test/support/test-store.js';
-import { instanceHandleDir, killProcessesOf } from './bench-platform.js';
+import { instanceHandleDir } from './bench-platform.js';
+import { claimHostNames, cleanHostOf, killProcessesOf } from './host-cleanup.js';
 import { APP_PORT, APP_SETTINGS, ensureDeployment, RUN_COMMAND, serverJs } from './dynamic-app.js';
 import { verdict } from './report.js';
 import { log, section, type Context } from './section.js';
@@ -85,12 +84,11 @@ async function killEverything(home: string): Promise<void> {
 /** Section 12 of `npm run bench` (group `restart`). */
 export async function restartSection(ctx: Context): Promise<void> {
   const home = await mkdtemp(join(tmpdir(), 'slipway-bench-restart-'));
+  const names = claimHostNames('r');
   const env: Record<string, string> = {
     SLIPWAY_API_PORT: String(await freePort()),
     SLIPWAY_HTTP_PORT: String(await freePort()),
-    SLIPWAY_INSTANCE_UID_BASE: String(1_100_000 + randomInt(0, 10_000) * 1000),
-    SLIPWAY_INSTANCE_SUBNET: `10.${randomInt(100, 200)}.0.0/16`,
-    SLIPWAY_RUNTIME_LABEL: `r${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
+    ...names.env,
     // Each stop says what it takes: `slipway down --stop-apps` (as `up` used to stop) or `down`.
     SLIPWAY_UP_STOP_APPS: '0',
   };
@@ -98,12 +96,13 @@ export async function restartSection(ctx: Context): Promise<void> {
   let platform: Platform | undefined;
   const start = async (extra: Record<string, string>) => (platform = await startPlatform({ home, env: { ...env, ...extra } }));
   ctx.cleanup.add('remove the restart bench home', async () => {
-    await killEverything(home);
-    await createLocalDriver({
-      stateDir: instanceHandleDir(home), uidBase: process.getuid?.() === 0 ? Number(env.SLIPWAY_INSTANCE_UID_BASE) : undefined,
-      subnet: env.SLIPWAY_INSTANCE_SUBNET, label: env.SLIPWAY_RUNTIME_LABEL!,
-    }).destroyAll();
-    await rm(home, { recursive: true, force: true });
+    try {
+      await killEverything(home);
+      await cleanHostOf(home, env);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+      names.release();
+    }
   });
   if (!testDatabaseUrl) await copyPgliteTemplate(join(home, 'db'));
   const slugs = Array.from({ length: APPS }, (_, i) => `rs${i}`);

@@ -9,7 +9,8 @@
  * 50 back-to-back rollbacks, its event-loop delay, rollback → served on it; then the server's
  * RSS across more publishes and the edge starting from its saved table of 100,000 routes.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { snapshotPath, journalPath } from '../src/edge/route-state.js';
@@ -17,6 +18,7 @@ import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
 import { waitFor } from '../src/util/wait-for.js';
 import { freePort, startPlatform, type Platform } from '../test/support/platform.js';
 import { createTestDatabase, testDatabaseUrl } from '../test/support/test-store.js';
+import { claimHostNames, cleanHostOf } from './host-cleanup.js';
 import { createEdgeProbe, now } from './edge-probe.js';
 import { cloneDeployments, cloneSlug } from './scale-rows.js';
 import { startScaleEdge, type LoopDelay, type ScaleEdge } from './scale-edge.js';
@@ -176,7 +178,18 @@ export async function scaleSection(ctx: Context): Promise<void> {
       ctx.summary.push({ what: 'scale: route changes at 10,000 deployments', goal: '—', measured: `skipped: ${db.skipped}`, verdict: 'SKIP' });
       return;
     }
-    const p = await startPlatform({ env: { SLIPWAY_DATABASE_URL: db.url } });
+    const home = await mkdtemp(join(tmpdir(), 'slipway-bench-scale-'));
+    ctx.cleanup.add('remove the scale home', () => rm(home, { recursive: true, force: true }));
+    const names = claimHostNames('s');
+    const env = { ...names.env, SLIPWAY_DATABASE_URL: db.url };
+    ctx.cleanup.add('clean the host of the scale home', async () => {
+      try {
+        await cleanHostOf(home, env);
+      } finally {
+        names.release();
+      }
+    });
+    const p = await startPlatform({ home, env });
     ctx.cleanup.add('stop the scale platform', () => p.stop());
     const store = await openPostgresStore({ url: db.url, maxConnections: 2 });
     ctx.cleanup.add('close the scale store', () => store.close());

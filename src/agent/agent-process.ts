@@ -6,6 +6,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
 import type { InstanceAssignment } from '../core/runtime.js';
 import type { EngineApi } from '../runtime/docker/engine-api.js';
 import type { InstanceHandle, RuntimeDriver } from '../runtime/runtime-driver.js';
@@ -13,10 +14,15 @@ import { createControlPlaneClient, type ControlPlaneClient } from './control-pla
 import { ImageStore } from './image-store.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { LogShipper } from './log-shipper.js';
+import { claimingReleases, NO_TREE, ReleaseClaims } from './release-claims.js';
 import { createReleaseResolver } from './release-resolver.js';
-import { ReleaseStore } from './release-store.js';
+import { ReleaseStore, type ReleaseSweepOptions } from './release-store.js';
 import { defaultStartConcurrency, limitStarts } from './start-limit.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
+import { acquirePidLock, type PidLock } from '../util/pid-lock.js';
+
+/** Records of instances no driver lists are kept this long: a start may not be listed yet. */
+const CLAIM_PRUNE_AGE_MS = 60 * 60_000;
 
 /** Options for {@link startAgent}. */
 export interface AgentOptions {
@@ -24,7 +30,11 @@ export interface AgentOptions {
   token: string;
   /** This host's id in assignments (the embedded preset has one host, `local`). */
   hostId?: string;
-  /** Holds `releases/`, `images/` (temporary files of image loads) and `logs/`. */
+  /**
+   * Holds `releases/`, `instance-releases/` (which release each instance runs from),
+   * `releases.lock` (held by the one agent that sweeps `releases/`), `images/` (temporary files
+   * of image loads) and `logs/`.
+   */
   stateDir: string;
   driver: RuntimeDriver;
   /**
@@ -43,6 +53,13 @@ export interface AgentOptions {
   log?: (message: string, data?: Record<string, unknown>) => void;
   /** Replaces the HTTP client (tests). */
   client?: ControlPlaneClient;
+  /** How unpacked releases no instance uses are removed (release-sweep.ts); defaults there. */
+  releaseSweep?: ReleaseSweepOptions & {
+    /** How often `releases/` is swept; default 1 min. */
+    everyMs?: number;
+    /** Called after each sweep pass, also one that removed nothing or was skipped (tests). */
+    onPass?: () => void;
+  };
 }
 
 /** A running agent. */
@@ -62,11 +79,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const client = options.client ?? createControlPlaneClient({ serverUrl: options.serverUrl, token: options.token, hostId });
   const logDir = join(options.stateDir, 'logs');
   await mkdir(logDir, { recursive: true, mode: 0o700 });
-  const releases = new ReleaseStore(join(options.stateDir, 'releases'), client);
+  const releases = new ReleaseStore(join(options.stateDir, 'releases'), client, options.releaseSweep);
   const images = options.docker === undefined ? null : new ImageStore(join(options.stateDir, 'images'), client, options.docker);
   const release = createReleaseResolver(releases, images);
   const startConcurrency = options.startConcurrency ?? defaultStartConcurrency();
-  const driver = limitStarts(options.driver, startConcurrency);
+  const claims = new ReleaseClaims(join(options.stateDir, 'instance-releases'));
+  // Claimed inside the start limit, right before the driver's start, so a record is young
+  // until its instance is listed (the prune below spares young records).
+  const driver = limitStarts(claimingReleases(options.driver, claims), startConcurrency);
   await driver.prepare();
   // Instances left by an earlier agent, waiting for their assignment to be matched.
   const orphans = new Map<string, InstanceHandle>((await driver.list()).map((h) => [h.id, h]));
@@ -75,6 +95,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const shippers = new Map<string, LogShipper>();
   const abort = new AbortController();
   let connected = false;
+  // Until an assignment list has been applied, and while instances found running are not
+  // matched to theirs, what the host runs is not known: no release may be removed then.
+  let applied = false;
+  // Instances the server no longer assigns whose stop failed: they may still run from a release.
+  const unstopped = new Map<string, InstanceHandle>();
 
   // A driver that cannot tell yet (an engine's event stream being reopened) must not cost the
   // instance its supervisor: it is adopted, and the supervisor's own checks, which retry,
@@ -113,6 +138,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }, alive ? adopted : null);
       supervisors.set(a.runtime_instance_id, sup);
       orphans.delete(a.runtime_instance_id);
+      // An adopted instance may predate the claims: record its release for other agents' sweeps.
+      if (alive) {
+        await claims.claim(a.runtime_instance_id, a.image ? NO_TREE : a.artifact_sha256).catch((err: Error) => log('could not record an instance\'s release', { id: a.runtime_instance_id, err: err.message }));
+      }
       const shipper = new LogShipper({
         logPath: join(logDir, `${a.runtime_instance_id}.log`), ship: (lines) => client.shipLogs(a.runtime_instance_id, lines),
       });
@@ -130,13 +159,89 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     // What the server no longer lists was stopped or forgotten there: make it so here.
     for (const handle of orphans.values()) {
       log('stopping an instance the server no longer assigns', { id: handle.id });
-      await driver.stop(handle, 5000).catch((err: Error) => log('stop failed', { id: handle.id, err: err.message }));
+      await driver.stop(handle, 5000).catch((err: Error) => {
+        unstopped.set(handle.id, handle);
+        log('stop failed', { id: handle.id, err: err.message });
+      });
     }
     orphans.clear();
     for (const [id, sup] of supervisors) {
       if (!wanted.has(id)) sup.update({ ...sup.assignment, desired: 'stopped' });
     }
+    applied = true;
   };
+
+  // Another agent process may run on the same state directory (`slipway agent` beside `up`, or
+  // an agent restarting while the old one stops): only the one holding this lock sweeps.
+  const lockPath = join(options.stateDir, 'releases.lock');
+  let sweepLock: PidLock | null = null;
+  let lockRefusedNoted = false;
+  const holdSweepLock = async (): Promise<boolean> => {
+    if (sweepLock !== null) return true;
+    try {
+      sweepLock = await acquirePidLock(lockPath, `an agent sweeping ${join(options.stateDir, 'releases')}`);
+      return true;
+    } catch (err) {
+      if (!(err instanceof SlipwayError) || err.code !== 'state_locked') throw err;
+      if (!lockRefusedNoted) log('another agent on this state directory removes unused releases; this one does not', { lock: lockPath });
+      lockRefusedNoted = true;
+      return false;
+    }
+  };
+
+  // Releases that running instances this agent does not supervise use (started by another
+  // agent, or not stopped when the server stopped listing them); null when one of them runs
+  // from a release no agent recorded: then none may be removed.
+  const othersInUse = async (): Promise<Set<string> | null> => {
+    const others = new Map(unstopped);
+    const listed = await driver.list();
+    for (const handle of listed) if (!supervisors.has(handle.id)) others.set(handle.id, handle);
+    await claims.prune(new Set([...listed.map((h) => h.id), ...supervisors.keys(), ...unstopped.keys()]), CLAIM_PRUNE_AGE_MS);
+    const shas = new Set<string>();
+    for (const handle of others.values()) {
+      if (supervisors.has(handle.id)) continue;
+      // One the driver cannot tell about counts as running.
+      if (!(await driver.isRunning(handle).catch(() => true))) {
+        unstopped.delete(handle.id);
+        continue;
+      }
+      const sha = await claims.releaseOf(handle.id);
+      if (sha === null) return null;
+      if (sha !== NO_TREE) shas.add(sha);
+    }
+    return shas;
+  };
+
+  let unknownNoted = false;
+  const sweep = async () => {
+    if (!applied || orphans.size > 0 || !(await holdSweepLock())) return;
+    const others = await othersInUse();
+    if (others === null) {
+      if (!unknownNoted) log('an instance runs from a release no agent recorded; unused releases are kept until it stops');
+      unknownNoted = true;
+      return;
+    }
+    unknownNoted = false;
+    // A supervisor exists before its start asks for the release, and stays until its instance
+    // is gone: with the others', the releases this host runs or starts.
+    const inUse = () => {
+      const shas = new Set(others);
+      for (const sup of supervisors.values()) shas.add(sup.assignment.artifact_sha256);
+      return shas;
+    };
+    const r = await releases.sweep(inUse);
+    if (r.removed.length > 0) log(`removed ${r.removed.length} unused release(s)`, { kept_unused: r.keptUnused });
+  };
+  let sweeping: Promise<void> | null = null;
+  const sweepTimer = setInterval(() => {
+    sweeping ??= sweep()
+      .catch((err: Error) => log('could not remove unused releases', { err: err.message }))
+      .finally(() => {
+        sweeping = null;
+        options.releaseSweep?.onPass?.();
+      });
+  }, options.releaseSweep?.everyMs ?? 60_000);
+  sweepTimer.unref();
 
   const loop = async () => {
     let revision: string | undefined;
@@ -167,7 +272,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     instanceIds: () => [...supervisors.keys()],
     close: async () => {
       abort.abort();
+      clearInterval(sweepTimer);
       await running;
+      await sweeping;
+      await sweepLock?.release();
       for (const sup of supervisors.values()) sup.detach();
       for (const shipper of shippers.values()) shipper.detach();
     },

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { list } from 'tar';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
@@ -47,4 +47,23 @@ test(".dockerignore is applied as Docker applies it: folders, globs, exceptions,
     '.dockerignore', 'Dockerfile', 'ENV.local', 'README.md', 'docs/keep.txt', 'src', 'src/app.js', 'src/deep', 'sub', 'sub/NOTES.md',
   ]);
   assert.equal(made.ignored, 8, 'the .env, logs (with its file), both .tmp, CHANGES.md, docs and docs/guide.txt');
+});
+
+test('with an owner every entry is the owner\'s, with or without a .dockerignore, gzipped so BuildKit still sees a tar', async () => {
+  for (const files of [{ Dockerfile: 'FROM x', 'www/index.html': 'hi' }, { Dockerfile: 'FROM x', '.dockerignore': '.env', '.env': 'A=1', 'www/index.html': 'hi' }]) {
+    const srcDir = join(work, `src-${counter++}`);
+    for (const [path, body] of Object.entries(files)) {
+      await mkdir(dirname(join(srcDir, path)), { recursive: true });
+      await writeFile(join(srcDir, path), body);
+    }
+    const made = await dockerBuildContext({
+      srcDir, snapshotPath: join(work, 'snapshot.tar'), dockerfilePath: 'Dockerfile', outPath: join(work, `context-${counter++}.tar`), owner: { uid: 3000000, gid: 3000001 },
+    });
+    // BuildKit reads 1 KiB to tell a tar from a Dockerfile; the pax header of a large uid fills it.
+    assert.equal((await readFile(made.path)).subarray(0, 2).toString('hex'), '1f8b');
+    const owners: string[] = [];
+    await list({ file: made.path, onReadEntry: (e) => owners.push(`${e.path.replace(/\/$/, '')} ${e.uid}:${e.gid}`) });
+    const expected = Object.keys(files).filter((p) => p !== '.env').concat('www').sort().map((p) => `${p} 3000000:3000001`);
+    assert.deepEqual(owners.sort(), expected);
+  }
 });

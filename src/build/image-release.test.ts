@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { list } from 'tar';
+import { pipeline } from 'node:stream/promises';
+import { list, Parser } from 'tar';
+import { rawTar } from '../../test/support/archive/raw-tar-fixture.js';
 import { dockerSkipReason, useBusyboxEngine } from '../../test/support/docker-engine.js';
 import { isSlipwayError } from '../core/errors.js';
 import type { DynamicReleaseManifest } from '../core/runtime.js';
@@ -130,4 +132,45 @@ test('an image past maxOutputBytes is build_output_too_large, stopped while savi
   await assert.rejects(build(APP, { maxOutputBytes: limit }), (err) =>
     // The busybox image saves to over a megabyte; the save stops within one chunk of the limit.
     isSlipwayError(err, 'build_output_too_large') && err.details.limit === limit && (err.details.bytes as number) <= limit + 256 * 1024);
+});
+
+/** The text of `path` in `image`, read through a created (never started) container. */
+async function fileInImage(image: string, path: string): Promise<string> {
+  const api = engine().engine.api;
+  const { Id } = await api.json<{ Id: string }>({ method: 'POST', path: '/containers/create', json: { Image: image, Labels: { [OWNER_LABEL]: 'true' } } });
+  try {
+    const body = await api.stream({ method: 'GET', path: `/containers/${Id}/archive`, query: { path } });
+    let text = '';
+    const parser = new Parser({ onReadEntry: (e) => e.on('data', (chunk: Buffer) => { text += chunk.toString(); }) });
+    await pipeline(body, parser);
+    return text;
+  } finally {
+    await api.json({ method: 'DELETE', path: `/containers/${Id}`, query: { force: true } });
+  }
+}
+
+// With user-namespace remapping, context files owned by uid 0 were host root's in the build and
+// left out of the image's layer ("Host ID 0 cannot be mapped"): versions of an app differing in
+// one file got the same layer, so the next version's image served the one before's page.
+test('each version of a Dockerfile app gets its own files in its image, with or without a .dockerignore', { skip }, async () => {
+  const { '.dockerignore': _, 'www/secret.txt': __, ...unignored } = APP;
+  for (const app of [unignored, APP]) {
+    for (const n of [1, 2, 3]) {
+      const { release } = await build({ ...app, 'www/index.html': `page ${n}\n` });
+      const image = (release.manifest as DynamicReleaseManifest).image ?? '';
+      assert.equal(await fileInImage(image, '/www/index.html'), `page ${n}\n`, `version ${n}, ${Object.keys(app).join(' ')}`);
+    }
+  }
+});
+
+// On a remapped engine BuildKit would unpack it without its root-owned files (dockerfile-add.ts):
+// refused before anything runs, saying what to do instead.
+test('on a remapped engine, ADD of a local archive is refused before the build, naming the archive', { skip }, async () => {
+  // Every byte below 0x80, so the string survives being written as UTF-8.
+  const archive = rawTar([{ name: 'a.txt', body: 'from the archive' }]).toString('latin1');
+  await assert.rejects(build({ Dockerfile: 'FROM slipway-test/busybox:1\nADD files.tar /x/\n', 'files.tar': archive }), (err) =>
+    isSlipwayError(err, 'build_failed') && /ADDs the archive files\.tar/.test(err.message) && /RUN tar/.test(err.message));
+  // A plain file ADDed is copied, not unpacked: nothing to refuse.
+  const { release } = await build({ Dockerfile: 'FROM slipway-test/busybox:1\nADD page.html /www/\nCMD ["httpd", "-f", "-h", "/www"]\n', 'page.html': 'hi' });
+  assert.equal(release.kind, 'dynamic');
 });

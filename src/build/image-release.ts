@@ -14,6 +14,8 @@ import { saveImage, type SavedImage } from '../runtime/docker/image-archive.js';
 import { sha256File } from '../util/sha256.js';
 import type { DynamicAppPlan } from './app-plan.js';
 import type { BuildSettings } from './build-settings.js';
+import { contextOwner } from './context-owner.js';
+import { localArchiveAdds } from './dockerfile-add.js';
 import { dockerBuildContext } from './docker-context.js';
 import { buildDockerfileImage } from './dockerfile-build.js';
 import type { DynamicRelease } from './dynamic-build.js';
@@ -48,8 +50,18 @@ export async function buildImageRelease(plan: DynamicAppPlan, options: BuildImag
   const tag = options.imageTag ?? `slipway/app:${(await sha256File(options.snapshotPath)).sha256.slice(0, 16)}`;
   const run = plan.runCommand === '' ? "the image's own command" : `\`${plan.runCommand}\``;
   note(`building ${dockerfilePath} into ${tag} with BuildKit on the Docker engine (build steps have no network); run ${run} on port ${plan.port}`);
+  const owner = await contextOwner(options.docker);
+  if (owner !== null) {
+    const archives = await localArchiveAdds(dockerfile, join(options.workDir, 'src'));
+    if (archives.length > 0) {
+      throw new SlipwayError('build_failed', `${dockerfilePath} ADDs the archive ${archives.join(', ')}, which this engine (user-namespace remapping) would unpack without the files its archive gives to root; copy it with COPY and unpack it with RUN tar instead (or set SLIPWAY_DOCKER_USERNS=off on the host)`, {
+        details: { archives },
+      });
+    }
+  }
   const context = await dockerBuildContext({
     srcDir: join(options.workDir, 'src'), snapshotPath: options.snapshotPath, dockerfilePath, outPath: join(options.workDir, 'context.tar'),
+    owner,
   });
   if (context.ignored > 0) note(`.dockerignore: ${context.ignored} paths left out of the build context`);
   const started = Date.now();

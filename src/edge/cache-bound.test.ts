@@ -83,5 +83,37 @@ test('a file the cache refuses to remove (a release started loading it) is skipp
 
 test('a missing folder is an empty cache', async () => {
   const result = await enforceCacheBound({ dir: '/nonexistent/slipway-cache', maxBytes: 0, refs: { referencedFiles: () => new Set(), removeFile: async () => true } });
-  assert.deepEqual(result, { bytesBefore: 0, removed: 0, removedBytes: 0 });
+  assert.deepEqual(result, { bytesBefore: 0, removed: 0, removedBytes: 0, releasesRemoved: 0 });
+});
+
+test('a release that only just stopped being referenced keeps its grace, however old its file times', async () => {
+  const dir = await makeTempDir('cache-bound-');
+  try {
+    const releases = join(dir, 'releases');
+    await mkdir(releases, { recursive: true });
+    const sha = 'd'.repeat(64);
+    await writeFile(join(releases, `${sha}.tar`), 'tar');
+    // Referenced for a day and served from memory meanwhile: its file times are a day old.
+    const dayAgo = new Date(Date.now() - 24 * 3600_000);
+    await utimes(join(releases, `${sha}.tar`), dayAgo, dayAgo);
+    let referenced = true;
+    const clock = { ms: Date.now() };
+    const unreferencedSince = new Map<string, number>();
+    const pass = () => enforceCacheBound({
+      dir: join(dir, 'files'), releasesDir: releases, maxBytes: 1_000_000, releaseGraceMs: 60_000, now: () => clock.ms, unreferencedSince,
+      refs: {
+        referencedFiles: () => new Set(), removeFile: async () => true,
+        referencedReleases: () => new Set(referenced ? [sha] : []),
+        removeRelease: async (s) => (await rm(join(releases, `${s}.tar`)), true),
+      },
+    });
+    assert.equal((await pass()).releasesRemoved, 0, 'referenced: kept');
+    referenced = false;
+    clock.ms += 1000;
+    assert.equal((await pass()).releasesRemoved, 0, 'just unreferenced: its grace starts now');
+    clock.ms += 60_000;
+    assert.equal((await pass()).releasesRemoved, 1, 'a grace later it goes');
+  } finally {
+    await removeDir(dir);
+  }
 });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { onClientError } from './client-error.js';
 import { createContinueHandler } from './expect-continue.js';
 import { createConsoleLogger, type EdgeLogger } from './logger.js';
 import { createReleaseCache, type ReleaseCache } from './release-cache.js';
-import { startCacheBound } from './cache-bound.js';
+import { defaultCacheMaxBytes, startCacheBound } from './cache-bound.js';
 import { fileCacheDir } from './file-cache.js';
 import { createAffinityConfig, DEFAULT_AFFINITY_COOKIE } from './edge-affinity.js';
 import { createProxyHandler } from './proxy-handler.js';
@@ -47,11 +48,14 @@ export interface EdgeServerConfig {
   /** Files larger than this always stream from disk; default 256 KiB. */
   maxMemoryFileBytes?: number;
   /**
-   * Most bytes of release files kept on disk in `files/` (SLIPWAY_EDGE_CACHE_MAX_BYTES): past it
-   * the least recently used ones no known release reads are removed (checked every minute).
-   * Unset: no bound.
+   * Most bytes of releases and release files kept on disk in `releases/` and `files/`
+   * (SLIPWAY_EDGE_CACHE_MAX_BYTES): past it the least recently used ones nothing references are
+   * removed (checked every minute). Default: the smaller of 2 GiB and a tenth of the file
+   * system (cache-bound.ts); 0: no bound. Releases no route names go after a grace either way.
    */
   diskCacheMaxBytes?: number;
+  /** How long a release no route names stays on disk; default 10 min (cache-bound.ts). */
+  releaseGraceMs?: number;
   /** Route stream reconnect delays, default 200 ms → 5 s. */
   reconnectMs?: { min: number; max: number };
   /** Retry delays for releases that failed to load, default 500 ms → 30 s. */
@@ -82,8 +86,9 @@ export interface EdgeServerConfig {
    */
   affinityCookie?: string;
   /**
-   * How long a request for a host the edge does not know waits, until the server's snapshot is
-   * served, before it gets 503 with `Retry-After` (never the 404 then); default 2 s.
+   * How long a request (or websocket handshake) for a host the edge does not know waits, until
+   * the server's snapshot is served, before it gets 503 with `Retry-After` (never the 404
+   * then); default 2 s.
    */
   routesLoadWaitMs?: number;
   /**
@@ -116,6 +121,8 @@ export interface EdgeServer {
   /** Stops accepting, lets in-flight requests finish (within the grace), stops the watcher. */
   close(): Promise<void>;
   readonly routes: EdgeRoutes;
+  /** The bound on `releases/` and `files/` (checked every minute; `trim()` runs a pass now). */
+  readonly diskCache: { readonly maxBytes: number; trim(): Promise<void> };
 }
 
 /** How often the disk cache is measured against its bound. */
@@ -129,8 +136,10 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   const logger = config.logger ?? createConsoleLogger();
   const table = new RouteTable(config.baseDomain);
   const cache = createReleaseCache({ ...config, logger });
-  const diskBound = config.diskCacheMaxBytes === undefined ? null : startCacheBound({
-    dir: fileCacheDir(config.stateDir), maxBytes: config.diskCacheMaxBytes, refs: cache, everyMs: DISK_BOUND_EVERY_MS, logger,
+  const maxBytes = config.diskCacheMaxBytes ?? defaultCacheMaxBytes(config.stateDir);
+  const diskBound = startCacheBound({
+    dir: fileCacheDir(config.stateDir), releasesDir: join(config.stateDir, 'releases'), maxBytes: maxBytes === 0 ? Infinity : maxBytes,
+    releaseGraceMs: config.releaseGraceMs, refs: cache, everyMs: DISK_BOUND_EVERY_MS, logger,
   });
   // Identifies this edge's stream, so the server knows when this edge serves a change.
   const edgeId = randomUUID();
@@ -162,7 +171,7 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   const wake = createWakeClient({ serverUrl: config.serverUrl, token: config.token, logger, usageReportMs: config.usageReportMs });
   const upgrades = createUpgradeHandler({
     table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs, affinity,
-    wake, wakeWaitMs: config.wakeWaitMs,
+    wake, wakeWaitMs: config.wakeWaitMs, routesLoaded: loadedGate, loadWaitMs: config.routesLoadWaitMs, upstreamDownMs: config.upstreamDownMs,
   });
   const handler = createRequestHandler({ table, cache, logger, proxy, wake, routesLoaded: loadedGate, loadWaitMs: config.routesLoadWaitMs });
   // The request handler answers a missing Host itself, so that it can also keep requests
@@ -186,6 +195,7 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
 
   return {
     routes,
+    diskCache: { maxBytes, trim: () => diskBound.check() },
     async start() {
       const saved = await readRouteState(config.stateDir, logger);
       journal = createRouteJournal({
@@ -235,7 +245,7 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
       await pools.close();
       await wake.close();
       await journalView.close();
-      await diskBound?.stop();
+      await diskBound.stop();
     },
   };
 }

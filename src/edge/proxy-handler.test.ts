@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { defer } from '../../test/support/edge/edge-fixtures.js';
 import { get } from '../../test/support/edge/test-helpers.js';
-import { closedAddress, dynamicRoute, startNamedUpstream, startProxyEdge, startUpstream } from '../../test/support/edge/upstream-fixtures.js';
+import { closedAddress, deadAddress, dynamicRoute, startNamedUpstream, startProxyEdge, startUpstream } from '../../test/support/edge/upstream-fixtures.js';
 
 test('a dynamic route proxies round-robin to its instances and is never downloaded', async (t) => {
   const [a, b, old] = await Promise.all(['a', 'b', 'old'].map((name) => startNamedUpstream(t, name)));
@@ -114,6 +114,14 @@ test('no instances: 503 with Retry-After; refused: another instance, else 503, n
     assert.equal(res.body.toString(), 'good');
   }
   assert.equal((await get(port, '/_slipway/health')).status, 200);
+});
+
+test('a request whose instances all fail more slowly than a mark lasts gets 503 once each was tried, not a loop', { timeout: 30_000 }, async (t) => {
+  // A mark of 0 ms has run out before the next pick: what a 3 s EHOSTUNREACH does to a 1 s mark.
+  const { port } = await startProxyEdge(t, [dynamicRoute('app', [[await deadAddress(), await deadAddress()]])], { upstreamDownMs: 0 });
+  const res = await get(port, '/', { host: 'app.localhost' });
+  assert.equal(res.status, 503);
+  assert.equal(res.headers['retry-after'], '1');
 });
 
 test('an instance that dies leaves the pool at once: no request is sent to it again, bodies included', async (t) => {

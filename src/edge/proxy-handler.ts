@@ -6,6 +6,7 @@ import { affinityCookie, pinnedUpstream, sharedCacheable, usesAffinity, type Aff
 import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
 import type { EdgeLogger } from './logger.js';
 import { isUpstreamDown, markUpstreamDown, pickUpstream, UPSTREAM_DOWN_MS, type ProxyTarget } from './pick-upstream.js';
+import { pickUntried } from './untried-upstream.js';
 import type { UpstreamPools, UpstreamSlot } from './upstream-pool.js';
 
 /** What {@link createProxyHandler} needs. */
@@ -78,6 +79,8 @@ class ProxyExchange {
   #slot: UpstreamSlot | null = null;
   #index = 0;
   #retried = false;
+  /** Instances whose connect failed for this request; null until one does. */
+  #tried: Set<number> | null = null;
   /** Response headers were written to the client: from here on a failure can only cut. */
   started = false;
 
@@ -161,12 +164,15 @@ class ProxyExchange {
 
   /**
    * The instance at this address is gone (or not there yet): skip it, and try the others that
-   * are not marked down; each failure marks one, so this ends. A request with a body cannot be
-   * replayed (its body streamed into the failed attempt) and gets the 503 at once.
+   * are not marked down and this request has not tried, so this ends even when the marks run
+   * out meanwhile. A request with a body cannot be replayed (its body streamed into the failed
+   * attempt) and gets the 503 at once.
    */
   #connectFailed(err: Error, code: string): void {
     markUpstreamDown(this.#target, this.#index, Date.now() + (this.#config.upstreamDownMs ?? UPSTREAM_DOWN_MS));
-    const next = this.#hasBody ? -1 : pickUpstream(this.#target, this.req);
+    const tried = (this.#tried ??= new Set());
+    tried.add(this.#index);
+    const next = this.#hasBody ? -1 : pickUntried(this.#target, this.req, tried);
     if (next !== -1) return this.send(next);
     this.#config.logger.warn({ err, upstream: this.#address, code }, 'no reachable instance');
     sendCanned(this.res, this.req.method === 'HEAD', NO_UPSTREAM);

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { defer, startEdge, tempDir, versionRelease, withFake } from '../../test/support/edge/edge-fixtures.js';
 import { testRoute } from '../../test/support/edge/fake-control-plane.js';
 import {
-  closedAddress, decodeFrame, dynamicRoute, encodeFrame, rawClient, serveWebSocketEcho, startNamedUpstream, startProxyEdge,
+  closedAddress, deadAddress, decodeFrame, dynamicRoute, encodeFrame, rawClient, serveWebSocketEcho, startNamedUpstream, startProxyEdge,
   websocketAccept,
 } from '../../test/support/edge/upstream-fixtures.js';
 import { waitFor } from '../util/wait-for.js';
@@ -63,15 +63,42 @@ test('upgrades for static, unknown, instance-less or unreachable hosts are refus
     ['site.localhost', 'HTTP/1.1 404 Not Found'],
     ['nope.localhost', 'HTTP/1.1 404 Not Found'],
     ['none.localhost', 'HTTP/1.1 503 Service Unavailable'],
-    ['dead.localhost', 'HTTP/1.1 502 Bad Gateway'],
+    // A refused connect means the instance is gone: 503 and come back, as for a plain request.
+    ['dead.localhost', 'HTTP/1.1 503 Service Unavailable'],
   ];
   for (const [host, status] of cases) {
     const client = await rawClient(t, port, handshake(host, randomBytes(16).toString('base64')));
     assert.equal(await statusOf(client.received), status, host);
+    if (status.includes(' 503 ')) assert.match(client.received().toString('latin1'), /\r\nRetry-After: 1\r\n/i, host);
     await client.closed;
   }
 });
 
+test('a handshake skips every instance whose address is dead and switches on the live one', async (t) => {
+  const up = await startNamedUpstream(t, 'http');
+  serveWebSocketEcho(t, up);
+  // Dead for the whole test: a freed port could be taken by a test running alongside, within
+  // the minute the marks last.
+  const [deadA, deadB] = [await deadAddress(), await deadAddress()];
+  // The dead ones first: round-robin starts at the first instance.
+  const { port } = await startProxyEdge(t, [dynamicRoute('chat', [[deadA, deadB, up.address]])], { upstreamDownMs: 60_000 });
+  for (let i = 0; i < 3; i++) {
+    const client = await rawClient(t, port, handshake('chat.localhost', randomBytes(16).toString('base64')));
+    assert.equal(await statusOf(client.received), 'HTTP/1.1 101 Switching Protocols', `handshake ${i}`);
+    client.socket.destroy();
+  }
+  assert.equal(up.seen.length, 3, 'every handshake reached the live instance');
+});
+
+
+test('a handshake whose instances all fail more slowly than a mark lasts gets 503 once each was tried, not a loop', { timeout: 30_000 }, async (t) => {
+  // A mark of 0 ms has run out before the next pick: what a 3 s EHOSTUNREACH does to a 1 s mark.
+  const { port } = await startProxyEdge(t, [dynamicRoute('chat', [[await deadAddress(), await deadAddress()]])], { upstreamDownMs: 0 });
+  const client = await rawClient(t, port, handshake('chat.localhost', randomBytes(16).toString('base64')));
+  assert.equal(await statusOf(client.received), 'HTTP/1.1 503 Service Unavailable');
+  assert.match(client.received().toString('latin1'), /\r\nRetry-After: 1\r\n/i);
+  await client.closed;
+});
 
 test('closing the edge cuts open tunnels instead of waiting for them', async (t) => {
   const up = await startNamedUpstream(t, 'http');

@@ -93,6 +93,17 @@ export interface ReleaseFileRefs {
   removeFile(sha256: string): Promise<boolean>;
   /** Files and variants of format-2 releases fetched from the server so far, and their bytes. */
   fetchStats(): { files: number; bytes: number };
+  /**
+   * The releases that must stay in `<stateDir>/releases/`: those routes name, and those known,
+   * loading or being deleted. Null until routes have been pinned with the names they list (the
+   * cache cannot tell an unneeded release from one a route names then).
+   */
+  referencedReleases(): ReadonlySet<string> | null;
+  /**
+   * Deletes a release's tar or manifest from the disk cache unless {@link referencedReleases}
+   * names it; true when deleted. A load of it that starts meanwhile waits, then downloads it.
+   */
+  removeRelease(sha256: string): Promise<boolean>;
 }
 
 /**
@@ -219,15 +230,23 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache & R
    * Deletes the tar or manifest of a release no route names any more, and the cached files
    * only it read (it is downloaded again if a route names it again).
    */
-  const removeTar = (sha: string, freeFiles: readonly string[]) => {
+  const removeTar = (sha: string, freeFiles: readonly string[]): Promise<void> | null => {
     fileReleases.remove(freeFiles);
-    if (inflight.has(sha) || inflight.has(`offline:${sha}`) || removing.has(sha)) return;
+    if (inflight.has(sha) || inflight.has(`offline:${sha}`) || removing.has(sha)) return null;
     const paths = [releaseFilePath(config.stateDir, sha), releaseManifestPath(config.stateDir, sha)];
     const done = Promise.all(paths.map((path) => rm(path, { force: true })))
       .then(() => {})
       .catch((err: unknown) => logger.warn({ err, sha256: sha }, 'could not delete a release from the disk cache'))
       .finally(() => removing.delete(sha));
     removing.set(sha, done);
+    return done;
+  };
+
+  const referencedReleases = (): Set<string> | null => {
+    if (keep === null) return null;
+    const shas = new Set([...keep, ...pinned, ...tracked.keys(), ...removing.keys()]);
+    for (const key of inflight.keys()) shas.add(key.replace(/^offline:/, ''));
+    return shas;
   };
 
   const loadFiles = (sha: string, offline: boolean) => readLimit(() => fileReleases.load(sha, offline));
@@ -290,7 +309,7 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache & R
       for (const [sha, site] of sites) track(sha, site);
       for (const [sha, site] of tracked) {
         if (wanted(sha)) continue;
-        removeTar(sha, forget(sha, site));
+        void removeTar(sha, forget(sha, site));
       }
       enforce();
     },
@@ -305,5 +324,14 @@ export function createReleaseCache(config: ReleaseCacheConfig): ReleaseCache & R
     fetchStats: () => fileReleases.fetchStats(),
     referencedFiles: () => fileReleases.referenced(),
     removeFile: (sha) => fileReleases.removeUnreferenced(sha),
+    referencedReleases,
+    async removeRelease(sha) {
+      // Decided and started in one synchronous step: a load from now on waits for the delete.
+      if (referencedReleases()?.has(sha) !== false) return false;
+      const done = removeTar(sha, []);
+      if (done === null) return false;
+      await done;
+      return true;
+    },
   };
 }

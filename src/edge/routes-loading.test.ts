@@ -6,11 +6,14 @@ import type { RouteMessage } from '../core/routes.js';
 import { defer, startEdge, tempDir, versionRelease, withFake } from '../../test/support/edge/edge-fixtures.js';
 import { testRoute } from '../../test/support/edge/fake-control-plane.js';
 import { get } from '../../test/support/edge/test-helpers.js';
-import { dynamicRoute, startNamedUpstream } from '../../test/support/edge/upstream-fixtures.js';
+import {
+  decodeFrame, dynamicRoute, encodeFrame, rawClient, serveWebSocketEcho, startNamedUpstream, type RawClient,
+} from '../../test/support/edge/upstream-fixtures.js';
 import { silentLogger } from './logger.js';
 import { createProxyHandler } from './proxy-handler.js';
 import { createRequestHandler } from './request-handler.js';
 import { createRouteEntry, RouteTable } from './route-table.js';
+import { createUpgradeHandler } from './upgrade-handler.js';
 import type { RoutesLoaded } from './routes-loaded.js';
 import { UpstreamPools } from './upstream-pool.js';
 import type { ReleaseCache } from './release-cache.js';
@@ -117,4 +120,111 @@ test('a request for a host the edge lacks while loading is held and served once 
   const res = await answer;
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'app');
+});
+
+/** A WebSocket handshake for `host`. */
+const handshake = (host: string) =>
+  `GET /socket HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+/** The response head the client got, once it has arrived. */
+async function headOf(client: RawClient): Promise<string> {
+  return waitFor(() => {
+    const text = client.received().toString('latin1');
+    const end = text.indexOf('\r\n\r\n');
+    return end === -1 ? null : text.slice(0, end + 2);
+  }, { description: 'a response head' });
+}
+
+test('a websocket upgrade for a host the edge lacks while loading gets 503 with Retry-After, and 404 only once loaded', async (t) => {
+  const app = await startNamedUpstream(t, 'app');
+  serveWebSocketEcho(t, app);
+  const held = await startHeldControlPlane(t, 'test-internal-token');
+  const { edge, port } = await startEdge(t, { serverUrl: held.url, token: 'test-internal-token', stateDir: await tempDir(t), routesLoadWaitMs: 100 });
+  await waitFor(() => held.streams === 1, { description: 'the edge following the held route stream' });
+
+  const loading = await rawClient(t, port, handshake('live.localhost'));
+  const head = await headOf(loading);
+  assert.match(head, /^HTTP\/1\.1 503 /, 'a host the edge does not know yet may be live: not 404 while loading');
+  assert.match(head, /\r\nRetry-After: 1\r\n/i);
+  assert.match(head, /\r\nConnection: close\r\n/i);
+  await loading.closed;
+
+  held.release({ type: 'snapshot', revision: 3, routes: [dynamicRoute('live', [[app.address]])] });
+  await edge.routes.waitForRevision(3);
+  const known = await rawClient(t, port, handshake('live.localhost'));
+  assert.match(await headOf(known), /^HTTP\/1\.1 101 /);
+  known.socket.destroy();
+  // The table is the server's now: a miss is a real miss.
+  const unknown = await rawClient(t, port, handshake('nope.localhost'));
+  assert.match(await headOf(unknown), /^HTTP\/1\.1 404 /);
+  await unknown.closed;
+});
+
+/** An upgrade handler whose table is not loaded until `open` is called, on a real port. */
+async function startLoadingUpgrades(t: Parameters<typeof defer>[0], options: { maxRoutesWaiting?: number } = {}) {
+  const table = new RouteTable('localhost');
+  const pools = new UpstreamPools({ inUse: () => new Set(), logger: silentLogger });
+  defer(t, () => pools.close());
+  const gate = { waits: 0, open: (_loaded: boolean): void => undefined };
+  const routesLoaded: RoutesLoaded = {
+    loaded: false,
+    wait: () => {
+      gate.waits++;
+      return new Promise((resolve) => (gate.open = resolve));
+    },
+  };
+  const upgrades = createUpgradeHandler({ table, pools, logger: silentLogger, forwardedProto: 'http', routesLoaded, loadWaitMs: 60_000, ...options });
+  const server = createServer((_req, res) => res.writeHead(500).end());
+  server.on('upgrade', upgrades.handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  defer(t, () => new Promise<void>((resolve) => {
+    upgrades.closeAll();
+    server.close(() => resolve());
+  }));
+  return { table, upgrades, gate, port: (server.address() as AddressInfo).port };
+}
+
+test('a websocket upgrade for a host the edge lacks is held while loading and switches once the table arrives', async (t) => {
+  const app = await startNamedUpstream(t, 'app');
+  serveWebSocketEcho(t, app);
+  const { table, gate, port } = await startLoadingUpgrades(t);
+  const client = await rawClient(t, port, handshake('live.localhost'));
+  await waitFor(() => gate.waits === 1, { description: 'the handshake waiting for the table' });
+  // Sent before the 101 (read while waiting, so that a client leaving is noticed): not lost.
+  client.socket.write(encodeFrame('early', true));
+  table.publish(1, [createRouteEntry(dynamicRoute('live', [[app.address]]), null)]);
+  gate.open(true);
+  const head = await headOf(client);
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.equal(app.seen.length, 1);
+  const frame = await waitFor(() => decodeFrame(client.received().subarray(head.length + 2)), { description: 'the echo of the early frame' });
+  assert.equal(frame.text, 'echo: early');
+});
+
+test('closing the edge cuts a websocket upgrade waiting for the routes', async (t) => {
+  const { upgrades, gate, port } = await startLoadingUpgrades(t);
+  const client = await rawClient(t, port, handshake('live.localhost'));
+  await waitFor(() => gate.waits === 1, { description: 'the handshake waiting for the table' });
+  upgrades.closeAll();
+  await client.closed;
+  assert.equal(client.received().length, 0, 'cut, not answered');
+});
+
+test('websocket upgrades waiting for the routes are capped, and one whose client leaves frees its place', async (t) => {
+  const { upgrades, gate, port } = await startLoadingUpgrades(t, { maxRoutesWaiting: 1 });
+  const first = await rawClient(t, port, handshake('live.localhost'));
+  await waitFor(() => gate.waits === 1, { description: 'the first handshake waiting for the table' });
+  const second = await rawClient(t, port, handshake('live.localhost'));
+  const head = await headOf(second);
+  assert.match(head, /^HTTP\/1\.1 503 /, 'past the cap: come back later, at once');
+  assert.match(head, /\r\nRetry-After: 1\r\n/i);
+  await second.closed;
+  assert.equal(gate.waits, 1, 'the refused one never waited');
+  assert.equal(upgrades.routesWaiting(), 1);
+  first.socket.destroy();
+  await waitFor(() => upgrades.routesWaiting() === 0, { description: 'the handshake whose client left giving up its place' });
+  const third = await rawClient(t, port, handshake('live.localhost'));
+  await waitFor(() => gate.waits === 2, { description: 'a new handshake waiting in the freed place' });
+  assert.equal(third.received().length, 0, 'waiting, not answered');
 });

@@ -1,11 +1,12 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BAD_GATEWAY, GATEWAY_TIMEOUT, cannedBytes, type CannedResponse } from './canned-responses.js';
+import { BAD_GATEWAY, GATEWAY_TIMEOUT, NO_UPSTREAM, cannedBytes, type CannedResponse } from './canned-responses.js';
 import { forwardRequestHeaders } from './forward-headers.js';
 import type { EdgeLogger } from './logger.js';
-import type { ProxyTarget } from './pick-upstream.js';
+import { markUpstreamDown, type ProxyTarget } from './pick-upstream.js';
 import { pipeResponse, switchingHead } from './raw-response.js';
+import { pickUntried } from './untried-upstream.js';
 import type { UpstreamPools, UpstreamSlot } from './upstream-pool.js';
 
 // Weak: a wake's refusals are made per answer (their Retry-After is the server's).
@@ -18,7 +19,12 @@ export function refuse(socket: Duplex, response: CannedResponse): void {
   else socket.destroy();
 }
 
-/** Errors meaning the connection to the instance never opened: nothing reached it. */
+/**
+ * Errors meaning the connection to the instance never opened: nothing reached it, and its
+ * address is dead (nothing listens, or the instance's network is gone). As for a plain request
+ * (proxy-handler.ts) the address is skipped for a moment and the handshake, which has no body,
+ * goes to another instance, or gets 503 with `Retry-After`, never 502.
+ */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EINVAL', 'EADDRNOTAVAIL']);
 
 /** What an {@link UpgradeExchange} needs: the handler's settings, defaults filled in. */
@@ -28,6 +34,8 @@ export interface ExchangeSettings {
   forwardedProto: 'http' | 'https';
   timeoutMs: number;
   idleTimeoutMs: number;
+  /** How long an instance whose connect failed is skipped (`markUpstreamDown`). */
+  downMs: number;
   /** Every exchange under way, for closeAll(). */
   exchanges: Set<UpgradeExchange>;
 }
@@ -45,6 +53,8 @@ export class UpgradeExchange {
   #upstream: Duplex | null = null;
   /** The upgrade was forwarded (not for HTTP/1.0, which has none). */
   #asked = false;
+  /** Instances whose connect failed for this handshake; null until one does. */
+  #tried: Set<number> | null = null;
   readonly #onClientGone = () => this.destroy();
 
   constructor(settings: ExchangeSettings, o: { req: IncomingMessage; client: Duplex; head: Buffer; target: ProxyTarget }) {
@@ -57,7 +67,8 @@ export class UpgradeExchange {
     o.client.once('close', this.#onClientGone);
   }
 
-  send(index: number, retried: boolean): void {
+  /** Forwards the handshake to `this.#target.upstreams[index]`. */
+  send(index: number): void {
     const address = this.#target.upstreams[index] as string;
     const colon = address.lastIndexOf(':');
     this.#slot = this.#c.pools.acquire(address);
@@ -83,14 +94,27 @@ export class UpgradeExchange {
     upstreamReq.on('error', (err: Error & { code?: string }) => {
       if (this.#state !== 'waiting') return this.destroy();
       this.#release();
-      // Nothing reached the instance: the handshake has no body, so one other may be tried.
-      if (!retried && !connected && NOT_CONNECTED.has(err.code ?? '') && this.#client.writable) {
-        return this.send((index + 1) % this.#target.upstreams.length, true);
-      }
+      if (!connected && NOT_CONNECTED.has(err.code ?? '')) return this.#connectFailed(index, err);
       this.#c.logger.warn({ err, upstream: address, code: err.code }, 'websocket upstream unreachable');
       this.#finish(BAD_GATEWAY);
     });
     upstreamReq.end();
+  }
+
+  /**
+   * Nothing reached the instance at `index`: mark it down and try the next live one this
+   * handshake has not tried (so this ends even when the marks run out meanwhile), else 503
+   * with `Retry-After`.
+   */
+  #connectFailed(index: number, err: Error & { code?: string }): void {
+    markUpstreamDown(this.#target, index, Date.now() + this.#c.downMs);
+    if (!this.#client.writable) return this.destroy();
+    const tried = (this.#tried ??= new Set());
+    tried.add(index);
+    const next = pickUntried(this.#target, this.#req, tried);
+    if (next !== -1) return this.send(next);
+    this.#c.logger.warn({ err, upstream: this.#target.upstreams[index], code: err.code }, 'no reachable instance for a websocket');
+    this.#finish(NO_UPSTREAM);
   }
 
   /** Cuts both sides at once (the client left, a tunnel failed, or the edge is closing). */

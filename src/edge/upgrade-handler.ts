@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BAD_GATEWAY, BAD_REQUEST, NOT_FOUND, NO_UPSTREAM, UNAVAILABLE } from './canned-responses.js';
+import { BAD_GATEWAY, BAD_REQUEST, NOT_FOUND, NO_UPSTREAM, ROUTES_LOADING, UNAVAILABLE } from './canned-responses.js';
 import type { EdgeLogger } from './logger.js';
 import { pinnedUpstream, usesAffinity, type AffinityConfig } from './edge-affinity.js';
-import { pickUpstream } from './pick-upstream.js';
+import { isUpstreamDown, pickUpstream, UPSTREAM_DOWN_MS } from './pick-upstream.js';
 import { afterPendingAnswers, type HttpSocket } from './pending-answers.js';
 import { requestHost } from './request-host.js';
+import { ROUTES_LOAD_WAIT_MS } from './request-handler.js';
 import { MALFORMED_HOST, type RouteTable } from './route-table.js';
+import type { RoutesLoaded } from './routes-loaded.js';
 import { refuse, UpgradeExchange } from './upgrade-exchange.js';
 import { hostVersion, type HostVersion } from './upgrade-wake.js';
 import type { UpstreamPools } from './upstream-pool.js';
@@ -44,6 +46,24 @@ export interface UpgradeHandlerConfig {
    * handshake is answered 503 with `Retry-After` at once. Default {@link DEFAULT_MAX_WAKE_WAITING}.
    */
   maxWakeWaiting?: number;
+  /**
+   * Whether the table is the server's yet; absent: always. Until it is, a handshake for a host
+   * the table lacks waits up to {@link loadWaitMs} for it, then gets 503 with `Retry-After`,
+   * never the 404 (as a plain request does, request-handler.ts).
+   */
+  routesLoaded?: RoutesLoaded;
+  /** How long such a handshake waits for the table; default {@link ROUTES_LOAD_WAIT_MS}. */
+  loadWaitMs?: number;
+  /**
+   * Most handshakes waiting for the routes at once; beyond it a handshake gets the 503 with
+   * `Retry-After` at once. Default {@link DEFAULT_MAX_ROUTES_WAITING}.
+   */
+  maxRoutesWaiting?: number;
+  /**
+   * How long an instance whose connect failed gets no handshakes (nor requests: the mark is on
+   * the route's target); default 1 s (`pick-upstream.ts`).
+   */
+  upstreamDownMs?: number;
 }
 
 /**
@@ -52,6 +72,19 @@ export interface UpgradeHandlerConfig {
  * to answer a handshake.
  */
 export const DEFAULT_WAKE_WAIT_MS = 20_000;
+
+/**
+ * Each handshake waiting for the routes holds a client connection and a timer; a restarted edge
+ * facing a burst must not hold them without bound (as for wakes, {@link DEFAULT_MAX_WAKE_WAITING}).
+ */
+export const DEFAULT_MAX_ROUTES_WAITING = 256;
+
+/**
+ * Bytes a handshake waiting for the routes reads ahead (kept, and sent on after the head): a
+ * paused socket never sees its client leave. A WebSocket client sends nothing before its 101;
+ * past this the socket is paused again, as before.
+ */
+const MAX_EARLY_BYTES = 16 * 1024;
 
 /** The HTTP server's `upgrade` listener, and a way to cut every open tunnel. */
 export interface UpgradeHandler {
@@ -68,6 +101,8 @@ export interface UpgradeHandler {
   closeAll(): void;
   /** Handshakes waiting for a woken version now. */
   wakeWaiting(): number;
+  /** Handshakes waiting for the routes to load now. */
+  routesWaiting(): number;
 }
 
 
@@ -78,26 +113,30 @@ export interface UpgradeHandler {
  * client's bytes after its request head wait until then. Any other answer is passed on as a
  * complete response that closes the connection, so nothing the client sends after a refused
  * upgrade reaches an app unchecked. Either side of a tunnel ending or failing destroys both.
- * Static and unknown hosts get the neutral 404; an upgrade request with a body (which would
- * have to be forwarded before the answer, and which no WebSocket handshake has) gets 400. A
- * handshake to a dynamic version with no instance wakes it and waits for it, with the other
- * handshakes to that version and up to a cap ({@link WakeWaiters}).
+ * Static and unknown hosts get the neutral 404, but a host the table lacks while the routes
+ * load waits for them, then gets 503 with `Retry-After` (routes-loaded.ts); an upgrade request
+ * with a body (which would have to be forwarded before the answer, and which no WebSocket
+ * handshake has) gets 400. A handshake to a dynamic version with no instance wakes it and waits
+ * for it, with the other handshakes to that version and up to a cap ({@link WakeWaiters}). An
+ * instance whose connect fails is marked down and the next live one is tried, else 503.
  */
 export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandler {
   const exchanges = new Set<UpgradeExchange>();
-  /** Handshakes waiting for a woken version, with what cuts each short. */
+  /** Handshakes waiting for a woken version or for the routes, with what cuts each short. */
   const waiting = new Map<Duplex, AbortController>();
   let closed = false;
-  const settings = { ...config, timeoutMs: config.timeoutMs ?? 60_000, idleTimeoutMs: config.idleTimeoutMs ?? 600_000, exchanges };
+  const settings = {
+    ...config, timeoutMs: config.timeoutMs ?? 60_000, idleTimeoutMs: config.idleTimeoutMs ?? 600_000, downMs: config.upstreamDownMs ?? UPSTREAM_DOWN_MS, exchanges,
+  };
   const forward = ({ req, socket, head }: Handshake, version: HostVersion) => {
     const target = version.proxy;
     // A WebSocket upgrade of an engine.io session must reach the instance that holds it.
     const affinity = settings.affinity !== undefined && usesAffinity(target) ? settings.affinity : null;
     const pinned = affinity === null ? -1 : pinnedUpstream(target, req.headers.cookie, affinity);
-    const index = pinned !== -1 ? pinned : pickUpstream(target, req);
+    const index = pinned !== -1 && !isUpstreamDown(target, pinned) ? pinned : pickUpstream(target, req);
     if (index === -1) return refuse(socket, NO_UPSTREAM);
     config.wake?.used(version.release.version_id);
-    new UpgradeExchange(settings, { req, client: socket, head, target }).send(index, false);
+    new UpgradeExchange(settings, { req, client: socket, head, target }).send(index);
   };
   const wakeWaiters = config.wake === undefined ? null : new WakeWaiters({
     table: config.table, wake: config.wake, waitMs: config.wakeWaitMs ?? DEFAULT_WAKE_WAIT_MS, maxWaiting: config.maxWakeWaiting ?? DEFAULT_MAX_WAKE_WAITING,
@@ -123,12 +162,72 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
         socket.removeListener('close', onClose);
       });
   };
-  const start = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  let routesWaiting = 0;
+  const maxRoutesWaiting = config.maxRoutesWaiting ?? DEFAULT_MAX_ROUTES_WAITING;
+  /** A host the table lacks while it is not the server's yet: wait for it, then answer for real. */
+  const waitForRoutes = (shake: Handshake, loading: RoutesLoaded) => {
+    const { socket } = shake;
+    if (routesWaiting >= maxRoutesWaiting) return refuse(socket, ROUTES_LOADING);
+    routesWaiting++;
+    const abort = new AbortController();
+    waiting.set(socket, abort);
+    let left = false;
+    const early: Buffer[] = [shake.head];
+    let earlyBytes = shake.head.length;
+    const onData = (chunk: Buffer) => {
+      early.push(chunk);
+      earlyBytes += chunk.length;
+      if (earlyBytes > MAX_EARLY_BYTES) socket.pause();
+    };
+    // Once, whichever comes first: the wait ending, or the client leaving (which frees its place
+    // under the cap at once; the gate's own timer still runs out by itself).
+    const leave = () => {
+      if (left) return;
+      left = true;
+      routesWaiting--;
+      // Before `start`: a wake it begins registers the socket here again.
+      waiting.delete(socket);
+      socket.pause();
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onGone);
+      socket.removeListener('close', onGone);
+    };
+    // The edge's sockets are half-open capable: a client's FIN alone closes nothing.
+    const onGone = () => {
+      abort.abort();
+      leave();
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    socket.resume();
+    loading.wait(config.loadWaitMs ?? ROUTES_LOAD_WAIT_MS)
+      .then((loaded) => {
+        leave();
+        if (abort.signal.aborted || !socket.writable) return void socket.destroy();
+        // Once loaded, `start` answers for real (the app, or the 404); it never waits twice.
+        if (loaded) start(shake.req, socket, early.length === 1 ? shake.head : Buffer.concat(early));
+        else refuse(socket, ROUTES_LOADING);
+      })
+      .catch((err: unknown) => {
+        leave();
+        config.logger.error({ err }, 'a websocket waiting for the routes failed');
+        refuse(socket, BAD_GATEWAY);
+      });
+  };
+  const start = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (closed) return refuse(socket, UNAVAILABLE);
     const host = requestHost(req);
     if (host === MALFORMED_HOST) return refuse(socket, BAD_REQUEST);
     const version = host === null ? null : hostVersion(config.table, host);
-    if (host === null || version === null) return refuse(socket, NOT_FOUND);
+    if (host === null) return refuse(socket, NOT_FOUND);
+    if (version === null) {
+      const loading = config.routesLoaded;
+      const known = config.table.active(host) !== undefined || config.table.preview(host) !== null;
+      if (known || loading === undefined || loading.loaded) return refuse(socket, NOT_FOUND);
+      return waitForRoutes({ req, socket, head }, loading);
+    }
     if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return refuse(socket, BAD_REQUEST);
     const length = req.headers['content-length'];
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return refuse(socket, BAD_REQUEST);
@@ -171,6 +270,7 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
       waiting.clear();
     },
     wakeWaiting: () => wakeWaiters?.waiting ?? 0,
+    routesWaiting: () => routesWaiting,
   };
 }
 

@@ -300,4 +300,12 @@ export interface GcReport {
   kept_blobs: { count: number; bytes: number };
   /** Build trees, build logs and uploads left by crashes. */
   scratch: { entries: number; bytes: number };
+  /** Images removed from the Docker engine (would be); zero without one. */
+  images: { count: number; bytes: number };
+  /** Images the Docker engine keeps. */
+  kept_images: { count: number; bytes: number };
+  /** BuildKit's build cache pruned (would be) to SLIPWAY_DOCKER_BUILD_CACHE_MAX_BYTES, and what stays. */
+  build_cache: { bytes: number; kept_bytes: number };
+  /** Why the Docker engine part was skipped (it did not answer), when it was. */
+  docker_error?: string;
 }

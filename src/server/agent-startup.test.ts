@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { EngineApi } from '../runtime/docker/engine-api.js';
 import type { LocalDriver } from '../runtime/local/local-driver.js';
 import type { RuntimeCapabilities, RuntimeDriver } from '../runtime/runtime-driver.js';
-import { createRuntimeDriver, driverLine } from './agent-startup.js';
+import { createRuntimeDriver, driverLine, engineWords } from './agent-startup.js';
 import { loadConfig } from './config.js';
 
 const ALL_ON: RuntimeCapabilities = {
@@ -54,4 +54,12 @@ test('SLIPWAY_RUNTIME_DRIVER=docker with an engine gives the composite; without 
   const plain = createRuntimeDriver(loadConfig(env), untouched);
   assert.equal(plain.driver, plain.local);
   assert.equal(plain.driver.capabilities.containerImages, false);
+});
+
+test('the start line says which host uid root in the engine runs as, and loudly when it is host root', () => {
+  assert.equal(engineWords({ pid: 42, started: true, remappedRoot: 3_000_000 }, '20.10.24'), 'dockerd 20.10.24 (pid 42, started), root remapped to host uid 3000000');
+  assert.equal(
+    engineWords({ pid: 42, started: false, remappedRoot: null }, '20.10.24'),
+    'dockerd 20.10.24 (pid 42, adopted); WARNING: Dockerfile builds run as root on the host (SLIPWAY_DOCKER_USERNS=off)',
+  );
 });

@@ -98,13 +98,24 @@ export async function startAgentProcess(config: SlipwayConfig): Promise<RunningA
 async function engineName(engine: DockerEngine): Promise<string> {
   const version = await engine.api.json<{ Version?: string }>({ method: 'GET', path: '/version', timeoutMs: 5_000 })
     .then((v) => v.Version ?? 'version unknown', (err: Error) => `version unknown: ${err.message}`);
-  return `dockerd ${version} (pid ${engine.pid}, ${engine.started ? 'started' : 'adopted'})`;
+  return engineWords(engine, version);
+}
+
+/**
+ * The engine in words for the start line. Whether root in a build step or container is host
+ * root is said on every start: a host where it is must not look like one where it is not.
+ */
+export function engineWords(engine: Pick<DockerEngine, 'pid' | 'started' | 'remappedRoot'>, version: string): string {
+  const root = engine.remappedRoot === null || engine.remappedRoot === undefined
+    ? '; WARNING: Dockerfile builds run as root on the host (SLIPWAY_DOCKER_USERNS=off)'
+    : `, root remapped to host uid ${engine.remappedRoot < 0 ? 'unknown' : engine.remappedRoot}`;
+  return `dockerd ${version} (pid ${engine.pid}, ${engine.started ? 'started' : 'adopted'})${root}`;
 }
 
 /** The image half of the agent's start line: its driver, and the engine it runs on. */
 export interface ImageDriverFacts {
   driver: RuntimeDriver;
-  /** The engine in words, e.g. `dockerd 20.10.24+dfsg1 (pid 4242, adopted)`. */
+  /** The engine in words, e.g. `dockerd 20.10.24+dfsg1 (pid 4242, adopted), root remapped to host uid 3000000`. */
   engine: string;
 }
 
@@ -124,7 +135,7 @@ function capabilityWords(c: RuntimeCapabilities): string {
  * @example
  * agent: driver local (network isolation on, sandbox on, limits on); cgroup v1
  * agent: driver local (network isolation on, sandbox on, limits NOT ENFORCED); WARNING: memory, CPU and pids limits are not enforced: no cgroup v1 controllers and no cgroup v2 hierarchy at /x
- * agent: driver local+docker (network isolation on, sandbox on, limits on); cgroup v1; image releases: driver docker (network isolation on, sandbox on, limits on, own user on) on dockerd 20.10.24+dfsg1 (pid 4242, adopted)
+ * agent: driver local+docker (network isolation on, sandbox on, limits on); cgroup v1; image releases: driver docker (network isolation on, sandbox on, limits on, own user on) on dockerd 20.10.24+dfsg1 (pid 4242, adopted), root remapped to host uid 3000000
  * agent: driver local (network isolation on, sandbox on, limits on); cgroup v1; WARNING: image releases (Dockerfile apps) will NOT run: SLIPWAY_RUNTIME_DRIVER=docker needs Docker's engine, but …
  *
  * `imagesUnavailable` says why SLIPWAY_RUNTIME_DRIVER=docker has no image driver (its engine

@@ -36,6 +36,18 @@ function findTool(name: string): string | null {
 }
 
 /**
+ * Removes what a build network of this home left on the host (namespaces, veths, firewall
+ * table, blackhole route, forwarding): for `slipway down --stop-apps` after a server that
+ * crashed. Nothing to do without root or the tools, which a build network needs too.
+ */
+export async function removeLeftBuildNetwork(config: SlipwayConfig): Promise<void> {
+  const ip = findTool('ip');
+  const nft = findTool('nft');
+  if (process.getuid?.() !== 0 || ip === null || nft === null) return;
+  await destroyBuildNetwork({ label: config.runtimeLabel, subnet: parseBuildSubnet(config.buildSubnet), instanceSubnet: config.instanceSubnet, ip, nft });
+}
+
+/**
  * Build steps are namespaced with bubblewrap when builds run as their own users (root) and it
  * is installed; `SLIPWAY_BUILD_SANDBOX=off` turns it off. With iproute2, nftables, nsenter and
  * setpriv too, each build also gets its own network namespace. Whatever is missing is said in

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
 import { DEFAULT_MAX_JSON_BODY_BYTES, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../core/limits.js';
 import { COOKIE_NAME_RE, DEFAULT_AFFINITY_COOKIE } from '../edge/edge-affinity.js';
-import { DEFAULT_GC_INTERVAL_MS, DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_VERSIONS, defaultGcGraceMs } from '../services/gc/gc-config.js';
+import { DEFAULT_REMAP_RANGE } from '../runtime/docker/engine-userns.js';
+import { DEFAULT_BUILD_CACHE_MAX_BYTES, DEFAULT_GC_INTERVAL_MS, DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_VERSIONS, defaultGcGraceMs } from '../services/gc/gc-config.js';
 
 /**
  * Every setting, read once from the environment at start-up. docs/configuration.md lists them;
@@ -56,6 +57,12 @@ export interface SlipwayConfig {
    * (`home/docker`), while file-tree releases keep running on the local driver.
    */
   runtimeDriver: 'local' | 'docker';
+  /**
+   * SLIPWAY_DOCKER_USERNS: `remap` (default) starts the engine with container root mapped to an
+   * unprivileged host uid, and refuses to start it when the host cannot; `off` runs Dockerfile
+   * build steps and root containers as root on the host (said on the agent's start line).
+   */
+  dockerUsernsRemap: boolean;
   /** SLIPWAY_CONTAINER_SUBNET: an IPv4 /16 the containers' addresses come from (docker driver); blackholed on the host. */
   containerSubnet: string;
   /** Where the cgroup filesystem is mounted (SLIPWAY_CGROUP_ROOT, default `/sys/fs/cgroup`). */
@@ -72,7 +79,10 @@ export interface SlipwayConfig {
   wakeMaxVersions: number;
   /** SLIPWAY_EDGE_MEMORY_BYTES: the edge's memory budget for release files; undefined is 1/8 of RAM. */
   edgeMemoryBytes: number | undefined;
-  /** SLIPWAY_EDGE_CACHE_MAX_BYTES: most bytes of release files the edge keeps on disk; undefined is no bound. */
+  /**
+   * SLIPWAY_EDGE_CACHE_MAX_BYTES: most bytes of releases and release files the edge keeps on
+   * disk; undefined is the edge's default (the smaller of 2 GiB and a tenth of the disk), 0 no bound.
+   */
   edgeCacheMaxBytes: number | undefined;
   /** SLIPWAY_EDGE_AFFINITY_COOKIE: the edge's session affinity cookie (default `edge_affinity`). */
   edgeAffinityCookie: string;
@@ -88,6 +98,8 @@ export interface SlipwayConfig {
   gcGraceMs: number;
   /** SLIPWAY_GC_INTERVAL_MS: how often the server collects garbage on its own; 0 never. */
   gcIntervalMs: number;
+  /** SLIPWAY_DOCKER_BUILD_CACHE_MAX_BYTES: garbage collection prunes BuildKit's cache on the Docker engine down to this. */
+  dockerBuildCacheMaxBytes: number;
   /** SLIPWAY_SECRETS_KEY as given; unset uses (and first creates) `home/secrets.key`. */
   secretsKey: string | undefined;
   /** SLIPWAY_DISCARD_UNREADABLE_SECRETS=1: start with a new key, deleting secrets sealed under a lost one. */
@@ -133,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     throw new SlipwayError('invalid_request', `SLIPWAY_PUBLIC_SCHEME must be http or https, not "${scheme}"`);
   }
   const home = resolve(env.SLIPWAY_HOME || join(homedir(), '.slipway'));
+  uidRangesClearOfRemap(env);
   return {
     home,
     apiHost: env.SLIPWAY_API_HOST || '127.0.0.1',
@@ -164,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     instanceSubnet: subnet(env),
     runtimeLabel: label(env, home),
     runtimeDriver: runtimeDriver(env),
+    dockerUsernsRemap: dockerUserns(env),
     containerSubnet: containerSubnet(env),
     cgroupRoot: resolve(env.SLIPWAY_CGROUP_ROOT || '/sys/fs/cgroup'),
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
@@ -173,7 +187,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     wakeMaxVersions: int(env, 'SLIPWAY_WAKE_MAX_VERSIONS', { fallback: 3, min: 1 }),
     edgeMemoryBytes: env.SLIPWAY_EDGE_MEMORY_BYTES ? int(env, 'SLIPWAY_EDGE_MEMORY_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
     edgeAffinityCookie: affinityCookieName(env),
-    edgeCacheMaxBytes: env.SLIPWAY_EDGE_CACHE_MAX_BYTES ? int(env, 'SLIPWAY_EDGE_CACHE_MAX_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
+    // 0 keeps the caches unbounded; any other bound is at least 1 MiB.
+    edgeCacheMaxBytes: env.SLIPWAY_EDGE_CACHE_MAX_BYTES === '0' ? 0
+      : env.SLIPWAY_EDGE_CACHE_MAX_BYTES ? int(env, 'SLIPWAY_EDGE_CACHE_MAX_BYTES', { fallback: 0, min: 1024 * 1024 }) : undefined,
     agentStartConcurrency: env.SLIPWAY_AGENT_START_CONCURRENCY ? int(env, 'SLIPWAY_AGENT_START_CONCURRENCY', { fallback: 0, min: 1 }) : undefined,
     upStopApps: env.SLIPWAY_UP_STOP_APPS === '1',
     ...gcSettings(env),
@@ -184,13 +200,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
  * Retention and garbage collection. The grace must outlast any publish's unreferenced blobs
  * (its upload plus its build), so it defaults to an hour or twice the build time limit.
  */
-function gcSettings(env: NodeJS.ProcessEnv): Pick<SlipwayConfig, 'retainVersions' | 'retainDays' | 'gcGraceMs' | 'gcIntervalMs'> {
+function gcSettings(env: NodeJS.ProcessEnv): Pick<SlipwayConfig, 'retainVersions' | 'retainDays' | 'gcGraceMs' | 'gcIntervalMs' | 'dockerBuildCacheMaxBytes'> {
   const buildTimeoutMs = int(env, 'SLIPWAY_BUILD_TIMEOUT_MS', { fallback: 15 * 60 * 1000, min: 1000 });
   return {
     retainVersions: int(env, 'SLIPWAY_RETAIN_VERSIONS', { fallback: DEFAULT_RETAIN_VERSIONS, min: 1 }),
     retainDays: int(env, 'SLIPWAY_RETAIN_DAYS', { fallback: DEFAULT_RETAIN_DAYS }),
     gcGraceMs: int(env, 'SLIPWAY_GC_GRACE_MS', { fallback: defaultGcGraceMs(buildTimeoutMs), min: 60_000 }),
     gcIntervalMs: int(env, 'SLIPWAY_GC_INTERVAL_MS', { fallback: DEFAULT_GC_INTERVAL_MS }),
+    dockerBuildCacheMaxBytes: int(env, 'SLIPWAY_DOCKER_BUILD_CACHE_MAX_BYTES', { fallback: DEFAULT_BUILD_CACHE_MAX_BYTES }),
   };
 }
 
@@ -237,6 +254,37 @@ function buildSubnet(env: NodeJS.ProcessEnv): string {
   }
   if (v === subnet(env)) throw new SlipwayError('invalid_request', `SLIPWAY_BUILD_SUBNET must differ from SLIPWAY_INSTANCE_SUBNET (both are ${v})`);
   return v;
+}
+
+// As many instance uids as the local driver hands out slots (at most 1000 instances).
+const INSTANCE_UIDS = 1000;
+
+/**
+ * With the docker driver remapping, host uids 3000000-3065535 are root and every other user of
+ * the engine's containers and build steps: a build or instance user among them would share its
+ * uid (its files, its signals, the kill after each build) with any container's.
+ */
+function uidRangesClearOfRemap(env: NodeJS.ProcessEnv): void {
+  if (runtimeDriver(env) !== 'docker' || !dockerUserns(env)) return;
+  const remap = { start: DEFAULT_REMAP_RANGE.start, end: DEFAULT_REMAP_RANGE.start + DEFAULT_REMAP_RANGE.count - 1 };
+  const build = buildUidBase(env);
+  const instance = int(env, 'SLIPWAY_INSTANCE_UID_BASE', { fallback: 300_000, min: 1000 });
+  const ranges = [
+    ...(build === undefined ? [] : [{ name: 'SLIPWAY_BUILD_UID_BASE', start: build, end: build + int(env, 'SLIPWAY_BUILD_CONCURRENCY', { fallback: 2, min: 1 }) - 1 }]),
+    { name: 'SLIPWAY_INSTANCE_UID_BASE', start: instance, end: instance + INSTANCE_UIDS - 1 },
+  ];
+  for (const r of ranges) {
+    if (r.start > remap.end || remap.start > r.end) continue;
+    throw new SlipwayError('invalid_request', `${r.name} gives uids ${r.start}-${r.end}, which overlap the uids Docker's remapped containers run as (${remap.start}-${remap.end}, SLIPWAY_DOCKER_USERNS=remap): pick a base outside them`, {
+      details: { field: r.name, range: [r.start, r.end], remapRange: [remap.start, remap.end] },
+    });
+  }
+}
+
+function dockerUserns(env: NodeJS.ProcessEnv): boolean {
+  const v = env.SLIPWAY_DOCKER_USERNS || 'remap';
+  if (v !== 'remap' && v !== 'off') throw new SlipwayError('invalid_request', `SLIPWAY_DOCKER_USERNS must be remap or off, not "${v}"`);
+  return v === 'remap';
 }
 
 function runtimeDriver(env: NodeJS.ProcessEnv): 'local' | 'docker' {

@@ -30,12 +30,15 @@ export function containerEngineApi(config: SlipwayConfig): EngineApi {
 export async function startContainerEngine(config: SlipwayConfig): Promise<DockerEngine> {
   const stateDir = homePaths(config.home).docker;
   try {
-    return await startDockerEngine({ stateDir, cgroupParent: engineCgroupParent(config) });
+    return await startDockerEngine({
+      stateDir, cgroupParent: engineCgroupParent(config), usernsRemap: config.dockerUsernsRemap, ownedAncestors: [config.home],
+    });
   } catch (err) {
     if (!isSlipwayError(err, 'unavailable')) throw err;
     const message = err.message.startsWith('dockerd is not installed')
       ? 'dockerd is not installed: install docker.io (as root, `npm run up` does; by hand, `apt-get install --no-install-recommends docker.io` with /usr/sbin/policy-rc.d refusing service starts, docs/docker.md), or unset SLIPWAY_RUNTIME_DRIVER'
-      : `${err.message}; see ${engineLayout(stateDir).logFile}`;
+      // A remapping that cannot be set up is refused before dockerd runs: its log says nothing.
+      : err.details.why !== undefined ? err.message : `${err.message}; see ${engineLayout(stateDir).logFile}`;
     throw new SlipwayError('unavailable', `SLIPWAY_RUNTIME_DRIVER=docker needs Docker's engine, but ${message}`, {
       cause: err,
       details: err.details,

@@ -3,10 +3,14 @@ import { SlipwayError } from '../core/errors.js';
 import { processAlive } from '../util/process-alive.js';
 import { waitFor } from '../util/wait-for.js';
 import { destroyRuntime } from './agent-startup.js';
+import { removeLeftBuildNetwork } from './build-isolation.js';
 import { homePaths, type SlipwayConfig } from './config.js';
 import { findLeftEdge, runsSlipwayCommand } from './edge-record.js';
 import { stopProcess } from './stop-process.js';
 import { stopAppsMarker } from './up.js';
+
+/** How long a killed `up` that is still exiting gets before its lock counts as another's. */
+const EXITING_GRACE_MS = 3000;
 
 /** Options for {@link runDown}. */
 export interface DownOptions {
@@ -24,8 +28,13 @@ export interface DownOptions {
 export async function runDown(config: SlipwayConfig, options: DownOptions, print: (line: string) => void): Promise<void> {
   const paths = homePaths(config.home);
   const pid = Number((await readFile(paths.upLock, 'utf8').catch(() => '')).trim());
-  const alive = Number.isInteger(pid) && pid > 0 && processAlive(pid);
+  let alive = Number.isInteger(pid) && pid > 0 && processAlive(pid);
   // A lock left by a crashed `up` may name a pid the system has since given to another process.
+  // Or the `up` was killed a moment ago and is still exiting (its command line already gone):
+  // it gets a moment to be gone before the lock counts as someone else's.
+  if (alive && !(await runsSlipwayCommand(pid, 'up', config.home))) {
+    alive = !(await waitFor(() => !processAlive(pid), { timeoutMs: EXITING_GRACE_MS, intervalMs: 50 }).then(() => true, () => false));
+  }
   if (alive && !(await runsSlipwayCommand(pid, 'up', config.home))) {
     throw new SlipwayError('state_locked', `${paths.upLock} names pid ${pid}, which is not slipway up for ${config.home} (a lock left by a crash, its pid reused): not signalling it. Remove the lock if no slipway up runs for this home.`, { details: { pid, lock: paths.upLock } });
   }
@@ -49,5 +58,7 @@ export async function runDown(config: SlipwayConfig, options: DownOptions, print
   }
   print('Stopping every instance and cleaning the host …');
   await destroyRuntime(config);
+  // A server that crashed left its build network too (a running one removes it on stop).
+  await removeLeftBuildNetwork(config);
   print('Stopped.');
 }

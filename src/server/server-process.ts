@@ -75,6 +75,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         gc: {
           keepVersions: config.retainVersions, keepDays: config.retainDays, graceMs: config.gcGraceMs,
           intervalMs: config.gcIntervalMs, firstRunDelayMs: Math.min(config.gcIntervalMs, GC_FIRST_RUN_DELAY_MS),
+          buildCacheMaxBytes: config.dockerBuildCacheMaxBytes,
         },
         // `up` starts the engine before the server; a server run alone finds it (or builds of
         // a Dockerfile fail, `unavailable`, until there is one).

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { homePaths, type SlipwayConfig } from './config.js';
 import type { DockerEngine } from '../runtime/docker/engine.js';
 import { SlipwayError } from '../core/errors.js';
-import type { LocalDriver } from '../runtime/local/local-driver.js';
+import type { EngineApi } from '../runtime/docker/engine-api.js';
+import type { RuntimeDriver } from '../runtime/runtime-driver.js';
 import { createRuntimeDriver, destroyRuntime } from './agent-startup.js';
 import { startContainerEngine } from './container-engine.js';
+import { EngineSupervisor } from './engine-supervisor.js';
 import { acquirePidLock } from './pid-lock.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
 import { waitForHttp } from './wait-http.js';
@@ -49,6 +51,8 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   let stopping: Promise<void> | undefined;
   // Kept while it starts: a Ctrl-C then must wait for it and stop it, not leave dockerd running.
   let engineStart: Promise<DockerEngine | null> = Promise.resolve(null);
+  // Restarts dockerd when it dies; stopped first by a stop, which then gets the engine running now.
+  let engineWatch: EngineSupervisor | null = null;
   const marker = stopAppsMarker(config.home);
   await rm(marker, { force: true });
   // By default the apps, the edge and (with the docker driver) the engine their containers run
@@ -56,9 +60,10 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   // are gone.
   const stop = () => (stopping ??= (async () => {
     const withApps = config.upStopApps || existsSync(marker);
+    const watched = await engineWatch?.stop();
     const left = await supervisor.stop({ leave: withApps ? [] : ['edge'] });
     if (withApps) {
-      const engine = await engineStart.catch(() => null);
+      const engine = watched ?? await engineStart.catch(() => null);
       await destroyRuntime(config, engine).catch((err: Error) => print(`slipway: could not stop every instance: ${err.message}`));
     } else {
       print(`slipway: left running: the apps${left.includes('edge') ? ', the edge' : ''}${config.runtimeDriver === 'docker' ? ', the Docker engine' : ''} (stop them with: slipway down --stop-apps)`);
@@ -79,6 +84,7 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
       engineStart = starting;
       const engine = await starting;
       print(`Docker engine: dockerd pid ${engine.pid} (${engine.started ? 'started' : 'already running'}), state in ${engine.layout.stateDir}`);
+      if (stopping === undefined) engineWatch = new EngineSupervisor(engine, { start: () => startContainerEngine(config), print });
     }
     await supervisor.start({
       name: 'server', argv: selfArgv('server'), env,
@@ -86,9 +92,10 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
       ready: (signal) => waitForHttp(`http://${apiHost}:${config.apiPort}/api/v1/healthz`, { timeoutMs: 120_000, signal }),
     });
     // An edge started now serves the instance addresses it saved (after a reboot, or a stop
-    // with the apps, their instances are gone): the subnet's blackhole route must be in place
+    // with the apps, their instances are gone): the subnets' blackhole routes must be in place
     // before it dials one, or that connect would leave the host. The agent does this too, later.
-    await prepareInstanceNetwork(createRuntimeDriver(config).local, print);
+    // The watch's engine, not the first one: after a restart that one's client is closed.
+    await prepareRuntimeNetworks(config, (engineWatch?.engine ?? await engineStart)?.api ?? null, print);
     await startOrAdoptEdge(supervisor, {
       name: 'edge', argv: selfArgv('edge'), env,
       ready: (signal) => waitForHttp(`http://${edgeHost}:${config.httpPort}/_slipway/health`, { timeoutMs: 30_000, signal }),
@@ -114,21 +121,44 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   await new Promise<never>(() => undefined);
 }
 
+/** What {@link prepareInstanceNetwork} needs of a driver. */
+type PreparableDriver = Pick<RuntimeDriver, 'prepare' | 'capabilities'>;
+
+/**
+ * Prepares the networks of this home's runtime before the edge starts: the instance subnet's
+ * blackhole route, and with SLIPWAY_RUNTIME_DRIVER=docker (`engine` given) the container
+ * subnet's too (SLIPWAY_CONTAINER_SUBNET): the edge dials container addresses it saved the same
+ * way. Host-side only; the engine is not asked anything.
+ */
+export async function prepareRuntimeNetworks(config: SlipwayConfig, engine: EngineApi | null, print: (line: string) => void): Promise<void> {
+  const runtime = createRuntimeDriver(config, engine);
+  await prepareInstanceNetwork(runtime, print);
+}
+
 /**
  * Prepares the instance network (the subnet's blackhole route) before the edge starts: an edge
  * serves the instance addresses it saved, and with isolated networking those are 10.x
  * addresses that, without the route, a connect would send off the host once their instances
  * are gone. So where networking is isolated a failure stops `up`, as it stops the agent's
  * instance starts; with plain processes (loopback addresses, nothing to prepare) it only warns.
+ * The container network (`images`, the docker driver's) is always isolated.
  */
-export async function prepareInstanceNetwork(local: Pick<LocalDriver, 'prepare' | 'capabilities'>, print: (line: string) => void): Promise<void> {
+export async function prepareInstanceNetwork(
+  runtime: { local: PreparableDriver; images: PreparableDriver | null },
+  print: (line: string) => void,
+): Promise<void> {
+  await prepareOne(runtime.local, 'instance network', print);
+  if (runtime.images) await prepareOne(runtime.images, 'container network (SLIPWAY_CONTAINER_SUBNET)', print);
+}
+
+async function prepareOne(driver: PreparableDriver, what: string, print: (line: string) => void): Promise<void> {
   try {
-    await local.prepare();
+    await driver.prepare();
   } catch (err) {
-    if (local.capabilities.isolatedNetwork) {
-      throw new SlipwayError('isolation_unavailable', `could not prepare the instance network (its blackhole route), so the edge cannot start safely: ${(err as Error).message}`, { cause: err });
+    if (driver.capabilities.isolatedNetwork) {
+      throw new SlipwayError('isolation_unavailable', `could not prepare the ${what} (its blackhole route), so the edge cannot start safely: ${(err as Error).message}`, { cause: err });
     }
-    print(`slipway: could not prepare the instance network before the edge: ${(err as Error).message}`);
+    print(`slipway: could not prepare the ${what} before the edge: ${(err as Error).message}`);
   }
 }
 

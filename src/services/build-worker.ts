@@ -8,6 +8,7 @@ import { buildRelease, type LentSnapshot } from '../build/build-release.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { IN_MEMORY_SOURCE_BYTES } from '../core/limits.js';
 import { deployments, operations, rings, versions } from '../store/schema.js';
+import { imageTag } from '../runtime/docker/engine-images.js';
 import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
@@ -155,7 +156,7 @@ export class BuildWorker {
           timeoutMs: this.ctx.config.buildTimeoutMs, onLog, user, signal: this.abort.signal, compressor: this.compressor,
           sandbox, netns,
           // A Dockerfile is built into an image on this engine when the host has one.
-          docker: this.ctx.config.docker, imageTag: `slipway/${version.deploymentId}:v${version.versionNumber}`,
+          docker: this.ctx.config.docker, imageTag: imageTag(version.deploymentId, version.versionNumber),
         });
         // A format-2 static release is stored already, file by file; the others are one file.
         const artifact = 'stored' in release ? { sha256: release.sha256, size: release.size } : await this.ctx.blobs.putFile(release.releasePath);

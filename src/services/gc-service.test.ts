@@ -11,6 +11,8 @@ import { deployments, events, projects, rings, runtimeInstances, services, tenan
 import type { Store } from '../store/store.js';
 import { DEFAULT_HEALTH_CHECK, DEFAULT_RESOURCES } from '../core/runtime.js';
 import { makeTempDir, removeDir } from '../util/temp-dir.js';
+import type { EngineApi, EngineRequest } from '../runtime/docker/engine-api.js';
+import { waitFor } from '../util/wait-for.js';
 import type { ServiceContext } from './context.js';
 import { markReleasesCollected } from './gc/collect-release.js';
 import { findCollectable } from './gc/retention.js';
@@ -108,7 +110,7 @@ async function seedHistory(f: Fixture): Promise<void> {
 }
 
 const policy = { keepVersions: 3, keepDays: 30 };
-const gcConfig = { ...policy, graceMs: HOUR, intervalMs: 0, firstRunDelayMs: 0 };
+const gcConfig = { ...policy, graceMs: HOUR, intervalMs: 0, firstRunDelayMs: 0, buildCacheMaxBytes: 0 };
 
 test('retention keeps the newest N, the active, the running and whatever was active in the last D days; collects the rest', () => withFixture(async (f) => {
   await seedHistory(f);
@@ -223,5 +225,36 @@ test('collecting a ready version\'s release records a route change, and the rout
     assert.ok(!(await listed()).includes('ver_3'), 'no preview host for a collected release');
   } finally {
     feed.stop();
+  }
+}));
+
+// up kills a server that has not exited 10 s after SIGTERM, before its store closes: stopping
+// must not wait out a Docker prune (up to 10 minutes) or an image removal.
+test('stop() during a Docker part that hangs returns promptly, and the report says the engine part was cut short', () => withFixture(async (f) => {
+  const hanging: EngineRequest[] = [];
+  // An engine that takes every request and answers none, as a long prune does; like the real
+  // client it gives up only when the request's signal aborts.
+  const docker: EngineApi = {
+    json: (request) => new Promise((_resolve, reject) => {
+      hanging.push(request);
+      request.signal?.addEventListener('abort', () => reject(request.signal?.reason as Error), { once: true });
+    }),
+    stream: () => Promise.reject(new Error('not used')),
+    close: () => Promise.resolve(),
+  };
+  const ctx = { ...f.ctx, config: { ...f.ctx.config, docker } } as ServiceContext;
+  const gc = new GcService(ctx, { ...gcConfig, intervalMs: HOUR });
+  const manual = gc.run();
+  gc.start();
+  await waitFor(() => hanging.length > 0, { description: 'the Docker part to send its first request' });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'still waiting'>((resolve) => { timer = setTimeout(() => resolve('still waiting'), 8_000); });
+  try {
+    assert.equal(await Promise.race([gc.stop().then(() => 'stopped' as const), deadline]), 'stopped');
+    const report = await Promise.race([manual, deadline]);
+    assert.notEqual(report, 'still waiting');
+    assert.match((report as { docker_error?: string }).docker_error ?? '', /stopping/);
+  } finally {
+    clearTimeout(timer);
   }
 }));

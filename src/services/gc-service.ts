@@ -1,6 +1,8 @@
+import { SlipwayError, toSlipwayError } from '../core/errors.js';
 import type { ServiceContext } from './context.js';
 import { markReferencedBlobs } from './gc/blob-marks.js';
 import { markReleasesCollected } from './gc/collect-release.js';
+import { collectDockerImages, noDockerGc, type DockerGcResult } from './gc/docker-images.js';
 import type { GcConfig } from './gc/gc-config.js';
 import { findCollectable } from './gc/retention.js';
 import { sweepScratch, type ScratchSweepResult } from './gc/scratch-sweep.js';
@@ -18,6 +20,14 @@ export interface GcReport {
   kept_blobs: { count: number; bytes: number };
   /** Build trees, build logs and uploads that crashed work left behind. */
   scratch: ScratchSweepResult;
+  /** Images removed from the Docker engine (would be); zero without SLIPWAY_RUNTIME_DRIVER=docker. */
+  images: DockerGcResult['images'];
+  /** Images the engine keeps. */
+  kept_images: DockerGcResult['kept_images'];
+  /** BuildKit's build cache pruned to SLIPWAY_DOCKER_BUILD_CACHE_MAX_BYTES. */
+  build_cache: DockerGcResult['build_cache'];
+  /** Why the engine's part was skipped (it did not answer), when it was. */
+  docker_error?: string;
 }
 
 /** The one lock every server sharing the store takes to collect, so one collection runs at a time. */
@@ -29,12 +39,16 @@ const GC_LOCK = 'slipway:gc';
  * its deployment's ring lock, with an event); mark every blob the store names; delete the
  * blobs that are unmarked and were last written before S − grace. A blob a publish in flight
  * stores (or stores again: that refreshes its time) is younger than that, so a concurrent
- * publish never loses one.
+ * publish never loses one. Last, with a Docker engine, the images of collected versions and
+ * BuildKit's cache beyond its bound (`gc/docker-images.ts`).
  */
 export class GcService {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  // Aborted by stop(): the Docker part (a prune may take minutes) ends instead of holding the
+  // server's shutdown past up's kill deadline with the store still open.
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -53,7 +67,9 @@ export class GcService {
       if (this.#stopped) return;
       this.#timer = setTimeout(() => {
         this.#running = this.run().then(
-          (report) => this.ctx.logger.info({ versions: report.versions.length, blobs: report.blobs, scratch: report.scratch, ms: report.duration_ms }, 'garbage collection done'),
+          (report) => this.ctx.logger.info({
+            versions: report.versions.length, blobs: report.blobs, scratch: report.scratch, images: report.images, build_cache: report.build_cache, ms: report.duration_ms,
+          }, 'garbage collection done'),
           (err: unknown) => this.ctx.logger.warn({ err }, 'garbage collection failed'),
         ).finally(() => tick(this.config.intervalMs));
       }, delay);
@@ -62,9 +78,10 @@ export class GcService {
     tick(this.config.firstRunDelayMs);
   }
 
-  /** Stops the schedule and waits for a collection under way. */
+  /** Stops the schedule and waits for a collection under way, whose Docker part it cuts short. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort(new SlipwayError('unavailable', 'the server is stopping'));
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
@@ -104,6 +121,7 @@ export class GcService {
     }
     const { workDir, logDir, uploadDir } = this.ctx.config;
     const scratch = await sweepScratch(db, { workDir, logDir, uploadDir }, { graceMs: this.config.graceMs, dryRun, now: Date.now() });
+    const docker = await this.#collectDocker(dryRun, cutoff, new Set(candidates.map((v) => v.id)));
     return {
       dry_run: dryRun,
       started_at: new Date(started).toISOString(),
@@ -112,6 +130,23 @@ export class GcService {
       blobs,
       kept_blobs: kept,
       scratch,
+      ...docker,
     };
+  }
+
+  // The releases are collected already: an engine that does not answer (restarting, say) costs
+  // only this part, which the next collection does.
+  async #collectDocker(dryRun: boolean, cutoffMs: number, candidates: ReadonlySet<string>): Promise<DockerGcResult & { docker_error?: string }> {
+    const api = this.ctx.config.docker;
+    if (api === undefined) return noDockerGc();
+    try {
+      return await collectDockerImages(this.ctx.store.db, api, {
+        cutoffMs, dryRun, collecting: dryRun ? candidates : new Set(), buildCacheMaxBytes: this.config.buildCacheMaxBytes, signal: this.#stopping.signal,
+      });
+    } catch (err) {
+      const error = toSlipwayError(err);
+      this.ctx.logger.warn({ err: error }, 'garbage collection: the Docker engine part failed');
+      return { ...noDockerGc(), docker_error: error.message };
+    }
   }
 }

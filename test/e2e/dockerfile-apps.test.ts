@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSlipwayApiError, type RuntimeInstance } from '../../src/sdk/index.js';
 import { createEngineApi, type EngineApi } from '../../src/runtime/docker/engine-api.js';
@@ -31,6 +31,8 @@ let platform: Platform | undefined;
 let engine: EngineApi | undefined;
 /** The platform's subnets, read from `up`'s environment, for the leftover check. */
 let subnets: string[] = [];
+/** The host uid root in the engine's build steps and containers runs as, from the agent's start line. */
+let remappedRoot = 0;
 /** Image id of each version of {@link SLUG}, from its running container. */
 const imageOf: Record<number, string> = {};
 
@@ -63,8 +65,9 @@ describe('a platform with SLIPWAY_RUNTIME_DRIVER=docker', { skip }, () => {
     const agentOutput = async () => p().output() + (await readFile(join(p().home, 'logs', 'agent.log'), 'utf8').catch(() => ''));
     const line = await waitFor(async () => /agent: driver .*/.exec(await agentOutput())?.[0], { timeoutMs: 30_000, description: 'the agent\'s driver line' });
     assert.match(line,
-      /^agent: driver local\+docker \(network isolation on, sandbox on, limits on\); cgroup v\d; image releases: driver docker \(network isolation on, sandbox on, limits on, own user on\) on dockerd \d+\.\d+\S* \(pid \d+, adopted\)/,
+      /^agent: driver local\+docker \(network isolation on, sandbox on, limits on\); cgroup v\d; image releases: driver docker \(network isolation on, sandbox on, limits on, own user on\) on dockerd \d+\.\d+\S* \(pid \d+, adopted\), root remapped to host uid [1-9]\d*/,
       'these tests need root, the sandbox tools, cgroups and dockerd');
+    remappedRoot = Number(/root remapped to host uid (\d+)/.exec(line)?.[1]);
     engine = createEngineApi(join(platform.home, 'docker', 'docker.sock'));
     await importBusyboxImage(engine, BASE);
   });
@@ -217,6 +220,67 @@ describe('a platform with SLIPWAY_RUNTIME_DRIVER=docker', { skip }, () => {
     const { version, log } = await publish('nobase', dockerApp('never', 'slipway-test/not-there:1'), 'failed');
     assert.equal(version.error?.code, 'base_image_missing', `${JSON.stringify(version.error)}\n${log}`);
     assert.match(log, /slipway-test\/not-there:1/, 'the build log names the missing image');
+  });
+
+  /** The uids (real, effective, saved, fs) the host sees for process `pid`. */
+  async function hostUids(pid: number): Promise<number[]> {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return (/^Uid:\s+(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
+  }
+
+  /** Host processes whose command line holds `mark`. */
+  async function processesMarked(mark: string): Promise<number[]> {
+    const found: number[] = [];
+    for (const name of await readdir('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(mark)) found.push(Number(name));
+    }
+    return found;
+  }
+
+  test('no Dockerfile RUN step and no container runs as host root: root in them is an unprivileged host uid', async () => {
+    const mark = `slipway-userns-${randomInt(0, 0xffffff).toString(16)}`;
+    // The RUN step is root inside its container (it records `id -u`) and waits, bounded, until
+    // the test has read its host uid and dropped the mark file in its /tmp: no race with a short step.
+    const files = {
+      ...dockerApp('rootless'),
+      Dockerfile: `FROM ${BASE}\nCOPY www /www\nRUN id -u > /www/build-uid; i=0; while [ ! -e /tmp/${mark} ] && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done\n`
+        + 'EXPOSE 8080\nCMD httpd -f -p $PORT -h /www\n',
+    };
+    const publishing = publish('rootless', files);
+    let step: number | undefined;
+    try {
+      step = await waitFor(async () => (await processesMarked(mark))[0], { timeoutMs: 120_000, intervalMs: 100, description: 'the RUN step running' });
+      const uids = await hostUids(step);
+      assert.deepEqual(uids, [remappedRoot, remappedRoot, remappedRoot, remappedRoot], `the RUN step runs as host uid ${uids.join(' ')}, not the remapped root`);
+    } finally {
+      // Lets the step finish whatever was asserted, so the publish does not hang.
+      if (step !== undefined) await writeFile(`/proc/${step}/root/tmp/${mark}`, '').catch(() => undefined);
+      await publishing.catch(() => undefined);
+    }
+    await publishing;
+    assert.equal((await waitFor(async () => {
+      const res = await p().edge('rootless.localhost', '/build-uid');
+      return res.status === 200 ? res.text : null;
+    }, { timeoutMs: 60_000, intervalMs: 100, description: 'rootless.localhost/build-uid' })).trim(), '0', 'the control: the step was root inside its container');
+
+    // A container whose process is root inside (Slipway's own never are: this one is made by hand).
+    const name = `slipway-test-root-${mark}`;
+    const created = await api().json<{ Id: string }>({
+      method: 'POST', path: '/containers/create', query: { name }, timeoutMs: 30_000,
+      json: { Image: BASE, User: '0', Cmd: ['sleep', '300'], Labels: { 'dev.slipway.owned': 'true' }, HostConfig: { NetworkMode: 'none' } },
+    });
+    try {
+      await api().json({ method: 'POST', path: `/containers/${created.Id}/start`, timeoutMs: 30_000 });
+      const inspected = await api().json<{ State: { Pid: number } }>({ method: 'GET', path: `/containers/${created.Id}/json`, timeoutMs: 10_000 });
+      const inside = await readFile(`/proc/${inspected.State.Pid}/root/etc/passwd`, 'utf8');
+      assert.match(inside, /^root:x:0:0:/m, 'the control: the pid is the container\'s process');
+      const uids = await hostUids(inspected.State.Pid);
+      assert.deepEqual(uids, [remappedRoot, remappedRoot, remappedRoot, remappedRoot], `a root container runs as host uid ${uids.join(' ')}`);
+    } finally {
+      await api().json({ method: 'DELETE', path: `/containers/${created.Id}`, query: { force: true }, timeoutMs: 30_000 });
+    }
   });
 
   test('a static site and a file-tree app still publish and serve on the same platform (the app on the local driver)', async () => {

@@ -16,6 +16,7 @@ import type { SlipwayClient } from '../../src/sdk/index.js';
 import { claimHostValue } from './host-claims.js';
 import { copyPgliteTemplate, createTestDatabase, testDatabaseUrl } from './test-store.js';
 import { waitFor } from '../../src/util/wait-for.js';
+import { DEFAULT_REMAP_RANGE } from '../../src/runtime/docker/engine-userns.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const mainTs = join(repoRoot, 'src', 'main.ts');
@@ -66,6 +67,17 @@ export interface PlatformOptions {
   home?: string;
 }
 
+/**
+ * A random SLIPWAY_INSTANCE_UID_BASE for a test or bench home: one of 10000 bases of 1000 uids
+ * from 1100000, never inside Docker's remap range (container root is host uid 3000000), which
+ * a docker platform's config refuses and which would share uids with containers. The bases
+ * from the range's start on move up by 100000, past its 65536 ids.
+ */
+export function randomInstanceUidBase(): number {
+  const base = 1_100_000 + randomInt(0, 10_000) * 1000;
+  return base + 1000 > DEFAULT_REMAP_RANGE.start ? base + 100_000 : base;
+}
+
 /** Starts `slipway up` and waits until it says it is up. */
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const home = options.home ?? (await mkdtemp(join(tmpdir(), 'slipway-e2e-')));
@@ -87,7 +99,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // kills every process of its build uids after a build.
     SLIPWAY_BUILD_UID_BASE: String(200_000 + randomInt(0, 50_000) * 16),
     // Nor instance users, addresses or host names (netns, interfaces, cgroups, firewall table).
-    SLIPWAY_INSTANCE_UID_BASE: String(1_100_000 + randomInt(0, 10_000) * 1000),
+    SLIPWAY_INSTANCE_UID_BASE: String(randomInstanceUidBase()),
     SLIPWAY_INSTANCE_SUBNET: `10.${instanceNet.value}.0.0/16`,
     // And build networks (their own /30s, blackhole route and firewall table).
     SLIPWAY_BUILD_SUBNET: `10.${buildNet.value}.0.0/16`,

@@ -19,6 +19,11 @@ export const GcReportSchema = z.object({
   blobs: Bytes.describe('blobs nothing names any more, older than the grace time: deleted (or would be)'),
   kept_blobs: Bytes.describe('blobs kept'),
   scratch: z.object({ entries: z.number().int(), bytes: z.number().int() }).describe('build trees, build logs and uploads left by crashes'),
+  images: Bytes.describe('images removed from the Docker engine (or that would be): their release was collected, or no version names them; zero without one'),
+  kept_images: Bytes.describe('images the Docker engine keeps'),
+  build_cache: z.object({ bytes: z.number().int(), kept_bytes: z.number().int() })
+    .describe('BuildKit build cache pruned (or that would be) down to SLIPWAY_DOCKER_BUILD_CACHE_MAX_BYTES, and what stays'),
+  docker_error: z.string().optional().describe('why the Docker engine part was skipped (it did not answer), when it was'),
 }).meta({ id: 'GcReport' });
 
 const GcBody = z.object({ dry_run: z.boolean().default(false) });

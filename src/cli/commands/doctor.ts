@@ -3,7 +3,7 @@ import { inspectHost, type HostReport } from '../../runtime/local/host-report.js
 import { homePaths, loadConfig } from '../../server/config.js';
 import { writeJson } from '../cli-io.js';
 import { handleErrors, ReportedFailure, type CommandContext } from '../command-context.js';
-import { formatDockerReport, inspectDocker, type DockerReport } from '../docker-report.js';
+import { formatDockerReport, inspectDocker, ROOT_BUILDS_WARNING, type DockerReport } from '../docker-report.js';
 
 /**
  * `slipway doctor`: what this host gives Slipway and what each missing piece costs, ending in a
@@ -11,7 +11,7 @@ import { formatDockerReport, inspectDocker, type DockerReport } from '../docker-
  * same probe the agent uses and the same settings (SLIPWAY_CGROUP_ROOT, SLIPWAY_RUNTIME_ISOLATION,
  * the API and edge ports). With SLIPWAY_RUNTIME_DRIVER=docker it also reports Docker's engine.
  * Exits 1 when apps would be refused (root without the sandbox tools) or `up` would refuse to
- * start (docker selected, dockerd missing), so `slipway doctor && slipway up` stops there; 0 for
+ * start (docker selected, dockerd missing or user-namespace remapping impossible), so `slipway doctor && slipway up` stops there; 0 for
  * every other verdict.
  *
  * @example
@@ -33,11 +33,11 @@ export function registerDoctorCommand(program: Command, ctx: CommandContext): vo
         ],
       });
       const docker = config.runtimeDriver === 'docker'
-        ? inspectDocker({ stateDir: homePaths(config.home).docker, path: ctx.io.env.PATH ?? process.env.PATH })
+        ? inspectDocker({ stateDir: homePaths(config.home).docker, path: ctx.io.env.PATH ?? process.env.PATH, usernsRemap: config.dockerUsernsRemap, home: config.home })
         : null;
       if (flags.json) writeJson(ctx.io.stdout, docker ? { ...report, docker } : report);
       else ctx.io.stdout(formatReport(report, docker));
-      if (report.verdict === 'refused' || docker?.cost) throw new ReportedFailure();
+      if (report.verdict === 'refused' || docker?.refused) throw new ReportedFailure();
     }));
 }
 
@@ -69,7 +69,9 @@ export function formatReport(r: HostReport, docker: DockerReport | null = null):
   if (docker) {
     lines.push(!docker.dockerd
       ? 'images: REFUSED: `slipway up` does not start without dockerd (SLIPWAY_RUNTIME_DRIVER=docker)'
-      : docker.cost ? 'images: REFUSED: Dockerfile apps cannot start without docker-init (SLIPWAY_RUNTIME_DRIVER=docker)'
+      : !docker.docker_init ? 'images: REFUSED: Dockerfile apps cannot start without docker-init (SLIPWAY_RUNTIME_DRIVER=docker)'
+      : docker.refused ? 'images: REFUSED: `slipway up` does not start the Docker engine without user-namespace remapping (SLIPWAY_DOCKER_USERNS=off overrides)'
+      : docker.userns.mode === 'off' ? `images: Dockerfile apps build and run as containers on a Slipway-owned dockerd ${docker.version ?? ''}; WARNING: ${ROOT_BUILDS_WARNING}`
       : `images: Dockerfile apps build and run as containers on a Slipway-owned dockerd ${docker.version ?? ''}`.trimEnd());
   }
   return `${lines.join('\n')}\n`;

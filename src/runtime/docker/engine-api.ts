@@ -34,6 +34,8 @@ export interface EngineRequest {
    * a followed log, a saved image last as long as they last).
    */
   timeoutMs?: number;
+  /** Abort the request when this aborts (a stopping caller), beside the timeout. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -86,7 +88,9 @@ export function createEngineApi(socketPath: string, options: { jsonTimeoutMs?: n
       headers['content-type'] = 'application/x-tar';
       body = request.tar;
     }
-    const signal = request.timeoutMs === undefined ? undefined : AbortSignal.timeout(request.timeoutMs);
+    const signals = [request.timeoutMs === undefined ? undefined : AbortSignal.timeout(request.timeoutMs), request.signal]
+      .filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length < 2 ? signals[0] : AbortSignal.any(signals);
     const what = `${request.method} ${request.path}`;
     let response;
     try {

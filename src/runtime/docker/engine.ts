@@ -6,13 +6,16 @@
  * not covered by a blackhole route is routed out of the machine); `--iptables=false`,
  * `--ip6tables=false`, `--ip-masq=false` add no firewall rules; `--ip-forward=false` leaves the
  * host's forwarding sysctl alone (dockerd sets it to 1 by default); `--userland-proxy=false`
- * starts no docker-proxy; `--config-file` keeps the host's /etc/docker/daemon.json out; the
- * cgroup parent names every container cgroup as Slipway's so cleanup finds them.
+ * starts no docker-proxy; `--config-file` keeps the host's /etc/docker/daemon.json out;
+ * `--group=root` keeps the socket root's alone (dockerd's default hands it to the host's `docker`
+ * group, and with remapping the state folder is searchable by others); the cgroup parent names every container cgroup as Slipway's so cleanup finds them;
+ * `--userns-remap` makes root in a build step or container an unprivileged host uid
+ * (engine-userns.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { SlipwayError } from '../../core/errors.js';
 import { runCommand } from '../../util/child-process.js';
 import { processAlive } from '../../util/process-alive.js';
@@ -21,6 +24,11 @@ import { waitFor } from '../../util/wait-for.js';
 import { createEngineApi, type EngineApi } from './engine-api.js';
 import { mountsUnder, pidsMentioning, removeEngineCgroups } from './engine-host.js';
 import { engineOwners, lockEngineState } from './engine-owner.js';
+import { dataRootTarget } from './engine-data-root.js';
+import { engineRemappedRoot, remapUnavailable, startRemapped } from './engine-userns.js';
+
+// `slipway doctor` may import only this module of the runtime (eslint.config.js).
+export { remapReadiness, type RemapReadiness } from './engine-userns.js';
 
 /**
  * The PATH dockerd is started with when Slipway's own has none (it finds containerd, runc and
@@ -68,10 +76,23 @@ export interface DockerEngineOptions {
   dockerdPath?: string;
   /** How long to wait for the API to answer (default 30 s). */
   startTimeoutMs?: number;
+  /**
+   * Remap container root to an unprivileged host uid (`--userns-remap`, default true). Off, build
+   * steps and containers that run as root are root on the host.
+   */
+  usernsRemap?: boolean;
+  /**
+   * Folders above `stateDir` that Slipway made (the home): with remapping they get o+x, since
+   * the remapped root must reach the data-root through them.
+   */
+  ownedAncestors?: string[];
+  /** Where a remapped data-root moves when a folder above `stateDir` is closed (default `/var/lib/slipway-docker`). */
+  relocateUnder?: string;
 }
 
 /** The argument vector that starts dockerd for `layout`; every network feature is off. */
-export function dockerdArgv(layout: EngineLayout, options: { dockerdPath?: string; cgroupParent?: string } = {}): string[] {
+export function dockerdArgv(layout: EngineLayout, options: { dockerdPath?: string; cgroupParent?: string; remapUser?: string } = {}): string[] {
+  const remap = options.remapUser === undefined ? [] : [`--userns-remap=${options.remapUser}`];
   return [
     options.dockerdPath ?? 'dockerd',
     `--config-file=${layout.configFile}`,
@@ -79,6 +100,8 @@ export function dockerdArgv(layout: EngineLayout, options: { dockerdPath?: strin
     `--exec-root=${layout.execRoot}`,
     `--pidfile=${layout.pidFile}`,
     `--host=unix://${layout.socketPath}`,
+    // root:root 0660: a member of the host's `docker` group must not get a privileged container.
+    '--group=root',
     '--bridge=none',
     '--iptables=false',
     '--ip6tables=false',
@@ -87,6 +110,7 @@ export function dockerdArgv(layout: EngineLayout, options: { dockerdPath?: strin
     '--userland-proxy=false',
     '--no-new-privileges',
     `--cgroup-parent=${options.cgroupParent ?? 'slipway-docker'}`,
+    ...remap,
   ];
 }
 
@@ -97,6 +121,11 @@ export interface DockerEngine {
   readonly pid: number;
   /** True when this call started dockerd; false when it found one already running on the state. */
   readonly started: boolean;
+  /**
+   * The host uid root in a build step or container runs as; null when not remapped (host root),
+   * -1 when remapped to a user other than Slipway's. Absent counts as null.
+   */
+  readonly remappedRoot?: number | null;
   /**
    * Removes every Slipway-labelled container, stops dockerd and removes what it left on the
    * host (mounts under the state folder, its cgroups, stray shims). With `purge`, the state
@@ -151,7 +180,14 @@ async function startOrAdopt(layout: EngineLayout, options: DockerEngineOptions, 
     // A busy dockerd (2 cores, a build running) may take a while to answer; it is waited for,
     // never replaced.
     const answered = await waitFor(() => ping(api), { timeoutMs, intervalMs: 100, description: 'dockerd to answer' }).then(() => true, () => false);
-    if (answered) return makeEngine({ layout, api, pid: owner, started: false, cgroupParent });
+    if (answered) {
+      const remappedRoot = await engineRemappedRoot(api);
+      if (remappedRoot === null && options.usernsRemap !== false) {
+        await api.close();
+        throw remapUnavailable(`the dockerd already running on ${layout.stateDir} (pid ${owner}) was started without remapping; stop it with \`slipway down --stop-apps\` (a plain stop leaves it running), then start Slipway again`);
+      }
+      return makeEngine({ layout, api, pid: owner, started: false, cgroupParent, remappedRoot });
+    }
     await api.close();
     throw new SlipwayError('unavailable', `the dockerd already running on ${layout.stateDir} (pid ${owner}) did not answer within ${timeoutMs} ms; it was left running`, {
       details: { pid: owner, socketPath: layout.socketPath },
@@ -160,12 +196,23 @@ async function startOrAdopt(layout: EngineLayout, options: DockerEngineOptions, 
   // No dockerd runs on this state (checked under the lock): a pid file left is stale, and may
   // name a process that reused the pid, which would make dockerd refuse to start.
   await rm(layout.pidFile, { force: true });
+  const dockerd = options.dockerdPath ?? 'dockerd';
+  const path = process.env.PATH ?? ENGINE_FALLBACK_PATH;
+  // Before remapping changes the host (a system user, /etc/subuid, folder modes).
+  if (!installed(dockerd, path)) {
+    await api.close();
+    throw new SlipwayError('unavailable', 'dockerd is not installed (apt-get install docker.io)', { details: { dockerd, path } });
+  }
   await writeFile(layout.configFile, '{}\n', { mode: 0o600 });
-  const argv = dockerdArgv(layout, { dockerdPath: options.dockerdPath, cgroupParent });
+  const remap = options.usernsRemap === false ? null : await startRemapped(
+    { ...layout, ...(options.relocateUnder ? { relocateUnder: options.relocateUnder } : {}) },
+    [...(options.ownedAncestors ?? []), layout.stateDir],
+  );
+  const argv = dockerdArgv(layout, { dockerdPath: options.dockerdPath, cgroupParent, ...(remap ? { remapUser: remap.user } : {}) });
   const log = openSync(layout.logFile, 'a', 0o600);
   let child;
   try {
-    child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? ENGINE_FALLBACK_PATH } });
+    child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', log, log], env: { PATH: path } });
   } finally {
     closeSync(log);
   }
@@ -199,23 +246,40 @@ async function startOrAdopt(layout: EngineLayout, options: DockerEngineOptions, 
       details: { argv, logTail: tail, ...(left.length > 0 ? { leftOnHost: left } : {}), ...(others.length > 0 ? { otherDockerd: others } : {}) },
     });
   }
-  return makeEngine({ layout, api, pid: child.pid, started: true, cgroupParent });
+  return makeEngine({ layout, api, pid: child.pid, started: true, cgroupParent, remappedRoot: remap?.rootUid ?? null });
 }
 
-function makeEngine(facts: { layout: EngineLayout; api: EngineApi; pid: number; started: boolean; cgroupParent: string }): DockerEngine {
-  const { layout, api, pid, started, cgroupParent } = facts;
+/** Whether `command` (a path, or a name looked up on `path` as spawn does) is an executable file. */
+function installed(command: string, path: string): boolean {
+  const candidates = command.includes('/') ? [command] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function makeEngine(facts: { layout: EngineLayout; api: EngineApi; pid: number; started: boolean; cgroupParent: string; remappedRoot: number | null }): DockerEngine {
+  const { layout, api, pid, started, cgroupParent, remappedRoot } = facts;
   return {
     layout,
     api,
     pid,
     started,
+    remappedRoot,
     async stop(options = {}) {
       await removeOwnedContainers(api).catch(() => {
         // The engine may already be gone; what it left is cleaned below either way.
       });
       await api.close();
+      const moved = dataRootTarget(layout.dataRoot);
       const left = await stopAndCleanUp({ layout, pid, cgroupParent, graceMs: 20_000 });
-      if (options.purge) await removeDir(layout.stateDir).catch((err: Error) => left.push(`${layout.stateDir}: ${err.message}`));
+      for (const dir of options.purge ? [layout.stateDir, ...(moved ? [moved] : [])] : []) {
+        await removeDir(dir).catch((err: Error) => left.push(`${dir}: ${err.message}`));
+      }
       if (left.length > 0) {
         throw new SlipwayError('internal_error', `the Docker engine stopped, but left on the host: ${left.join('; ')}`, {
           details: { stateDir: layout.stateDir, left },
@@ -238,7 +302,9 @@ async function stopAndCleanUp(o: { layout: EngineLayout; pid: number | null; cgr
   if (o.pid !== null) await attempt(`dockerd ${o.pid}`, () => stopProcess(o.pid as number, o.graceMs));
   // containerd and shims outlive a dockerd that was killed; they name the engine's exec-root.
   for (const shim of pidsMentioning(o.layout.execRoot)) await attempt(`process ${shim}`, () => stopProcess(shim, 5_000));
-  for (const point of mountsUnder(readFileSync('/proc/self/mountinfo', 'utf8'), o.layout.stateDir)) {
+  const moved = dataRootTarget(o.layout.dataRoot);
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const point of [o.layout.stateDir, ...(moved ? [moved] : [])].flatMap((root) => mountsUnder(mountinfo, root))) {
     await attempt(`mount ${point}`, () => runCommand(['umount', point]).catch(() => runCommand(['umount', '-l', point])));
   }
   left.push(...(await removeEngineCgroups(o.cgroupParent)));

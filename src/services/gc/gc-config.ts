@@ -12,6 +12,8 @@ export interface GcConfig extends RetentionPolicy {
   intervalMs: number;
   /** The first automatic collection runs this long after start. */
   firstRunDelayMs: number;
+  /** BuildKit's build cache on the Docker engine is pruned down to this (SLIPWAY_DOCKER_BUILD_CACHE_MAX_BYTES). */
+  buildCacheMaxBytes: number;
 }
 
 /** SLIPWAY_RETAIN_VERSIONS when unset. */
@@ -31,8 +33,11 @@ export function defaultGcGraceMs(buildTimeoutMs: number): number {
 /** SLIPWAY_GC_INTERVAL_MS when unset: every six hours. */
 export const DEFAULT_GC_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
+/** SLIPWAY_DOCKER_BUILD_CACHE_MAX_BYTES when unset: 2 GiB, room for a few apps' layers. */
+export const DEFAULT_BUILD_CACHE_MAX_BYTES = 2 * 1024 ** 3;
+
 /** The defaults, for a server given no settings. */
 export const DEFAULT_GC_CONFIG: GcConfig = {
   keepVersions: DEFAULT_RETAIN_VERSIONS, keepDays: DEFAULT_RETAIN_DAYS, graceMs: DEFAULT_GC_GRACE_MS,
-  intervalMs: DEFAULT_GC_INTERVAL_MS, firstRunDelayMs: 5 * 60 * 1000,
+  intervalMs: DEFAULT_GC_INTERVAL_MS, firstRunDelayMs: 5 * 60 * 1000, buildCacheMaxBytes: DEFAULT_BUILD_CACHE_MAX_BYTES,
 };

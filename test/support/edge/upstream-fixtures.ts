@@ -51,6 +51,30 @@ export async function closedAddress(): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
+let deadAddresses = 0;
+
+/**
+ * A loopback address nothing listens on, for tests where it must stay dead for the whole test:
+ * port 9 (discard) on a 127/8 address of its own. {@link closedAddress}'s freed port is in the
+ * ephemeral range, so a test file running alongside can be given it by a `listen(0)` meanwhile;
+ * no bind to port 0 ever gets a port below 1024, and nothing here serves discard. Checked once
+ * (a refused connect) so that a machine where something does listen there fails loudly.
+ */
+export async function deadAddress(): Promise<string> {
+  deadAddresses += 1;
+  const host = `127.0.9.${deadAddresses}`;
+  const code = await new Promise<string | undefined>((resolve) => {
+    const socket = connect({ host, port: 9 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (err: Error & { code?: string }) => resolve(err.code));
+  });
+  if (code !== 'ECONNREFUSED') throw new Error(`${host}:9 is not dead here (${code ?? 'it accepted a connection'})`);
+  return `${host}:9`;
+}
+
 /** A dynamic release N of `slug` with these instances. */
 export function dynamicRelease(slug: string, n: number, upstreams: string[]): RouteRelease {
   return { version_number: n, version_id: `ver_${slug}_${n}`, artifact_sha256: sha256Hex(Buffer.from(`${slug}/${n}`)), kind: 'dynamic', upstreams };
