@@ -228,7 +228,12 @@ test('kill -9 of a healthy instance: the agent restarts it at once, without back
     const now = (await platform.client.listInstances('dyn')).find((i) => i.id === instance.id)!;
     return now.restart_count === instance.restart_count + 1 && now.state === 'healthy';
   }, { timeoutMs: 15_000, description: 'restarted and healthy' });
-  assert.match(await body('dyn'), /^hello from v2 /);
+  // Healthy in the store first; the edge gets the new address through the route feed a moment later.
+  const served = await waitFor(async () => {
+    const res = await platform.edge('dyn.localhost');
+    return res.status === 200 ? res.text : undefined;
+  }, { timeoutMs: 10_000, description: 'the edge to serve the restarted instance' });
+  assert.match(served, /^hello from v2 /);
   const events = await platform.client.listEvents('dyn', { limit: 50 });
   const restarts = events.data.filter((e) => e.type === 'instance.starting' && e.data.runtime_instance_id === instance.id && /; restarting /.test(e.reason ?? ''));
   assert.ok(restarts.length > 0 && restarts.every((e) => /; restarting now$/.test(e.reason ?? '')), `the restart is an event, immediate after a healthy run: ${JSON.stringify(restarts.map((e) => e.reason))}`);
