@@ -7,9 +7,8 @@
  * the new engine by itself: its requests and event stream reconnect to the same socket, and
  * the instances whose containers did not survive are restarted like any that exited.
  */
-import { readFileSync } from 'node:fs';
 import type { DockerEngine } from '../runtime/docker/engine.js';
-import { processAlive } from '../util/process-alive.js';
+import { isProcessAlive } from '../util/process-group.js';
 
 /** Options of {@link EngineSupervisor}. */
 export interface EngineSupervisorOptions {
@@ -31,18 +30,6 @@ export interface EngineSupervisorOptions {
 }
 
 const DEFAULT_BACKOFF_MS = [1000, 2000, 5000, 30_000];
-
-// A zombie answers kill(pid, 0): the engine `up` spawned is reaped by Node, but one adopted from
-// an earlier `up` is its own parent's to reap, and that parent may be slow.
-function running(pid: number): boolean {
-  if (!processAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Watches one engine and starts it again whenever its dockerd is gone, until {@link stop}. */
 export class EngineSupervisor {
@@ -97,7 +84,7 @@ export class EngineSupervisor {
     const { pollMs, print } = this.#options;
     while (!this.#stopped) {
       await this.#sleep(pollMs);
-      if (this.#stopped || running(this.#engine.pid)) continue;
+      if (this.#stopped || isProcessAlive(this.#engine.pid)) continue;
       const ranMs = Date.now() - this.#startedAt;
       if (ranMs >= this.#options.healthyAfterMs) this.#restarts = 0;
       print(`slipway: WARNING: the Docker engine (dockerd pid ${this.#engine.pid}) exited after ${Math.round(ranMs / 1000)} s; starting it again (its log: ${this.#engine.layout.logFile})`);
