@@ -38,7 +38,7 @@ export async function gcSection(ctx: Context): Promise<void> {
     // The same ports for both starts: the CLI finds the API where the first start's
     // credentials.json says it is.
     const names = claimHostNames('g');
-    const env = { ...ENV, ...names.env, SLIPWAY_API_PORT: String(await freePort()), SLIPWAY_HTTP_PORT: String(await freePort()) };
+    const env = { ...ENV, ...names.env, SLIPWAY_API_PORT: String(await freePort()), SLIPWAY_HTTP_PORT: String(await freePort()), SLIPWAY_HTTPS_PORT: String(await freePort()) };
     ctx.cleanup.add('clean the host of the gc bench home', async () => {
       try {
         await cleanHostOf(home, env);

@@ -42,6 +42,8 @@ export async function launchUp(options: { root: string; launcher: Launcher; data
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SLIPWAY_HOME: home, SLIPWAY_API_PORT: String(apiPort), SLIPWAY_HTTP_PORT: String(httpPort), SLIPWAY_LOG_LEVEL: 'warn',
+    // Not `up`'s 8443, which another `up` on the host may hold.
+    SLIPWAY_HTTPS_PORT: String(await freePort()),
     ...names.env,
     ...(options.databaseUrl ? { SLIPWAY_DATABASE_URL: options.databaseUrl } : {}),
   };

@@ -34,6 +34,8 @@ export interface NginxOptions {
    * and X-Forwarded-* headers set as the edge sets them) instead of serving `files`.
    */
   proxyTo?: string;
+  /** Also serve the same over TLS (HTTP/1.1) on `port` with this certificate chain and key (PEM files). */
+  tls?: { port: number; certFile: string; keyFile: string };
 }
 
 /** Temp-path directives this build knows (a module left out rejects its directive). */
@@ -63,7 +65,7 @@ function proxyConfig(proxyTo: string): { http: string; server: string } {
   };
 }
 
-function renderConfig(dir: string, port: number, o: { tempPaths: string[]; proxyTo?: string }): string {
+function renderConfig(dir: string, port: number, o: { tempPaths: string[]; proxyTo?: string; tls?: NginxOptions['tls'] }): string {
   const tempPaths = o.tempPaths;
   const proxy = o.proxyTo === undefined ? { http: '', server: '' } : proxyConfig(o.proxyTo);
   const mime = existsSync('/etc/nginx/mime.types') ? 'include /etc/nginx/mime.types;' : 'types { application/javascript js; text/html html; }';
@@ -85,7 +87,11 @@ http {
   ${tempPaths.join('\n  ')}
   ${proxy.http}
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port};${o.tls === undefined ? '' : `
+    listen 127.0.0.1:${o.tls.port} ssl;
+    ssl_certificate ${o.tls.certFile};
+    ssl_certificate_key ${o.tls.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;`}
     server_name _;
     root ${join(dir, 'www')};
     ${proxy.server}
@@ -105,7 +111,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
     await mkdir(join(dir, 'www', path, '..'), { recursive: true, mode: 0o755 });
     await writeFile(join(dir, 'www', path), data, { mode: 0o644 });
   }
-  const config = renderConfig(dir, options.port, { tempPaths: await tempPathDirectives(options.nginx, dir), proxyTo: options.proxyTo });
+  const config = renderConfig(dir, options.port, { tempPaths: await tempPathDirectives(options.nginx, dir), proxyTo: options.proxyTo, tls: options.tls });
   await writeFile(join(dir, 'nginx.conf'), config);
   const nginxArgv = [options.nginx, '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')];
   const argv = options.pin ? [options.pin[0], '-c', options.pin[1], ...nginxArgv] : nginxArgv;

@@ -88,6 +88,8 @@ export async function restartSection(ctx: Context): Promise<void> {
   const env: Record<string, string> = {
     SLIPWAY_API_PORT: String(await freePort()),
     SLIPWAY_HTTP_PORT: String(await freePort()),
+    // The same for both starts, as the adopted edge keeps the one it listens on.
+    SLIPWAY_HTTPS_PORT: String(await freePort()),
     ...names.env,
     // Each stop says what it takes: `slipway down --stop-apps` (as `up` used to stop) or `down`.
     SLIPWAY_UP_STOP_APPS: '0',

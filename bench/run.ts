@@ -17,16 +17,19 @@
  *      (bench/cold-boot-bench.ts),
  *  11. two servers on one PostgreSQL, each with an edge: a rollback through one → served by the
  *      other's edge (bench/multi-server-bench.ts; a throwaway PostgreSQL when root),
- * (6 and 7 are skipped with a note when wrk or nginx is missing), then prints each target
+ *  12. HTTPS requests/s (kept-alive) and new handshakes/s of the edge against nginx with the same
+ *      certificate and upstream (bench/https-bench.ts),
+ * (6, 7 and 12 are skipped with a note when wrk or nginx is missing), then prints each target
  * with PASS or MISS. A miss is information: the exit code is 1 only when something could not
  * be measured. Everything started is stopped, even on Ctrl-C.
  *
  * `npm run bench -- dynamic proxy` runs only the named groups: static (1, 2), dynamic (3–5),
- * edge (6), proxy (7), uploads (8), next (9), wake (10), multi (11), memory (bench/memory-bench.ts);
+ * edge (6), proxy (7), https (12), uploads (8), next (9), wake (10), multi (11), memory (bench/memory-bench.ts);
  * mttr runs only 5 (part of dynamic); scale (bench/scale-bench.ts: route changes, publishes and
  * the edge at 1,000 and 10,000 deployments); gc (bench/gc-bench.ts: `slipway gc` on a home with
  * 1,000 versions); restart (bench/restart-bench.ts: failed requests while `up` restarts under
- * load, and a cold start of 100 apps).
+ * load, and a cold start of 100 apps); acme (bench/acme-bench.ts: domain verified → served over
+ * HTTPS with a certificate from pebble).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -45,10 +48,12 @@ import { multiServerSection } from './multi-server-bench.js';
 import { scaleSection } from './scale-bench.js';
 import { restartSection } from './restart-bench.js';
 import { gcSection } from './gc-bench.js';
+import { acmeSection } from './acme-bench.js';
 import { memorySection } from './memory-bench.js';
 import { runCommand } from './procs.js';
 import { POLL_INTERVAL_MS, measurePublishes, measureRollbacks, measureSiteDisk, type MarkedVersion } from './publish-bench.js';
 import { measureProxy, PROXY_TARGETS } from './proxy-compare.js';
+import { formatHttps, httpsRatio, measureHttps } from './https-bench.js';
 import {
   TARGETS, edgeRatio, formatEdge, formatProxy, formatPublishes, formatRollbacks, formatSummary, isNoisy, proxyRatio, verdict, type TargetLine,
 } from './report.js';
@@ -58,7 +63,7 @@ import { bytes, ms, summarize } from './stats.js';
 
 const PUBLISH = { runs: 20, warmups: 2 };
 const ROLLBACK = { runs: 20, warmups: 2 };
-const GROUPS = ['static', 'dynamic', 'mttr', 'edge', 'proxy', 'uploads', 'next', 'wake', 'multi', 'memory', 'scale', 'gc', 'restart'] as const;
+const GROUPS = ['static', 'dynamic', 'mttr', 'edge', 'proxy', 'https', 'uploads', 'next', 'wake', 'multi', 'memory', 'scale', 'gc', 'restart', 'acme'] as const;
 const WRK_TARGETS = [{ label: '1 KiB', path: '/bench-1k.js' }, { label: '100 KiB', path: '/bench-100k.js' }];
 
 async function publishAndRollback(ctx: Context): Promise<void> {
@@ -153,6 +158,27 @@ async function proxyVsNginx(ctx: Context): Promise<void> {
   }
 }
 
+/** HTTPS goal: kept-alive requests at least half of nginx's (issue 11); handshakes are reported. */
+const HTTPS_KEPT_ALIVE_GOAL = 0.5;
+
+async function httpsVsNginx(ctx: Context): Promise<void> {
+  const title = `12. Edge vs nginx over HTTPS (same certificate, same Node upstream): wrk -t1 -c50, kept-alive and Connection: close, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s per run`;
+  const result = await section(ctx, title, async () => {
+    const measured = await measureHttps({ cleanup: ctx.cleanup, log });
+    log(formatHttps(measured));
+    return measured;
+  });
+  for (const mode of ['kept-alive', 'new handshakes'] as const) {
+    const ratio = result ? httpsRatio(result, mode) : null;
+    const goal = mode === 'kept-alive' ? HTTPS_KEPT_ALIVE_GOAL : null;
+    ctx.summary.push({
+      what: `edge/nginx HTTPS req/s, ${mode}`, goal: goal === null ? 'reported' : `≥ ${goal.toFixed(2)}×`,
+      measured: ratio === null ? (result?.skipped ? `skipped: ${result.skipped}` : '—') : `${ratio.toFixed(2)}×`,
+      verdict: result === undefined ? 'ERROR' : goal === null ? (ratio === null ? 'SKIP' : 'PASS') : verdict(ratio, goal, false),
+    });
+  }
+}
+
 const loadAverage = () => loadavg().map((n) => n.toFixed(2)).join(' ');
 
 async function header(): Promise<string> {
@@ -191,6 +217,7 @@ async function main(): Promise<void> {
     if (groups.has('wake')) await coldBootSection(ctx);
     if (groups.has('edge')) await edgeVsNginx(ctx);
     if (groups.has('proxy')) await proxyVsNginx(ctx);
+    if (groups.has('https')) await httpsVsNginx(ctx);
     if (groups.has('uploads')) await measureHostileUploads(ctx);
     if (groups.has('next')) await measureNextApp(ctx);
     if (groups.has('multi')) await multiServerSection(ctx);
@@ -198,6 +225,7 @@ async function main(): Promise<void> {
     if (groups.has('memory')) await memorySection(ctx);
     if (groups.has('restart')) await restartSection(ctx);
     if (groups.has('gc')) await gcSection(ctx);
+    if (groups.has('acme')) await acmeSection(ctx);
   } catch (err) {
     log(cleanup.started ? '\ninterrupted' : `\nbench failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;

@@ -27,6 +27,8 @@ export interface WrkOptions {
   /** `[taskset, cpuList]` to pin wrk, or null. */
   pin: [string, string] | null;
   cleanup: Cleanup;
+  /** Further request headers (`Name: value`), e.g. `Connection: close` for a connection per request. */
+  headers?: string[];
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -60,7 +62,7 @@ export function parseWrkOutput(text: string): WrkResult {
 export function runWrk(options: WrkOptions): Promise<WrkResult> {
   const wrkArgs = [
     `-t${options.threads}`, `-c${options.connections}`, `-d${options.seconds}s`, '--latency',
-    '-H', `Host: ${options.host}`, options.url,
+    '-H', `Host: ${options.host}`, ...(options.headers ?? []).flatMap((h) => ['-H', h]), options.url,
   ];
   const argv = options.pin ? [options.pin[0], '-c', options.pin[1], options.wrk, ...wrkArgs] : [options.wrk, ...wrkArgs];
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 home=$(mktemp -d /tmp/slipway-smoke.XXXXXX)
 port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-export SLIPWAY_HOME=$home SLIPWAY_API_PORT=$(port) SLIPWAY_HTTP_PORT=$(port)
+export SLIPWAY_HOME=$home SLIPWAY_API_PORT=$(port) SLIPWAY_HTTP_PORT=$(port) SLIPWAY_HTTPS_PORT=$(port)
 # Stopping `up` takes the edge and the apps with it and cleans the host: the end of this script
 # stops `up` alone and fails when anything of this home outlives it.
 export SLIPWAY_UP_STOP_APPS=1
@@ -30,6 +30,9 @@ grep -q 'Slipway is up.' "$log" || { cat "$log"; echo "slipway up did not come u
 npx slipway publish examples/hello --deployment smoke --wait
 body=$(curl -fsS -H "Host: smoke.localhost" "http://127.0.0.1:$SLIPWAY_HTTP_PORT/")
 echo "$body" | grep -q 'Hello from Slipway' || { echo "unexpected page: $body"; exit 1; }
+# HTTPS with no setup: the local CA `up` printed is the only trusted root.
+body=$(curl -fsS --cacert "$home/tls/local-ca.pem" --resolve "smoke.localhost:$SLIPWAY_HTTPS_PORT:127.0.0.1" "https://smoke.localhost:$SLIPWAY_HTTPS_PORT/")
+echo "$body" | grep -q 'Hello from Slipway' || { echo "unexpected page over HTTPS: $body"; exit 1; }
 
 # The leftover check. `up` alone gets the SIGTERM (as from `slipway down`), not its process
 # group, which would reach the edge directly: its own stop must take the edge. Then nothing may

@@ -16,9 +16,13 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { detectRoutes } from './routes/detect.js';
 import { eventRoutes } from './routes/events.js';
 import { internalRoutes } from './routes/internal.js';
+import { internalCertificateRoutes } from './routes/internal-certificates.js';
 import { ARCHIVE_TYPES, publishRoutes } from './routes/publish.js';
 import { logRoutes } from './routes/logs.js';
 import { envRoutes } from './routes/env.js';
+import { domainRoutes } from './routes/domains.js';
+import { keyRoutes } from './routes/keys.js';
+import { tenantRoutes } from './routes/tenants.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -77,10 +81,14 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   versionRoutes(app, services);
   eventRoutes(app, services);
   internalRoutes(app, services);
+  internalCertificateRoutes(app, services);
   runtimeRoutes(app, services);
   envRoutes(app, services);
+  domainRoutes(app, services);
   logRoutes(app, services);
   adminRoutes(app, services);
+  tenantRoutes(app, services);
+  keyRoutes(app, services);
   await app.ready();
   return app;
 }

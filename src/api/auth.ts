@@ -12,6 +12,12 @@ declare module 'fastify' {
 /** Paths anyone may read. */
 const PUBLIC_PATHS = new Set(['/api/v1/healthz', '/api/v1/openapi.json']);
 
+/** `DELETE` on this path revokes a key, which a suspended tenant may still do. */
+const KEY_PATH = /^\/api\/v1\/keys\/[^/]+$/;
+
+/** Methods a `read_only` key (or a suspended tenant's) may use. */
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
 /** The `Authorization: Bearer` check run before every handler. */
 export function authHook(apiKeys: Pick<ApiKeyService, 'authenticate'>) {
   return async (request: FastifyRequest): Promise<void> => {
@@ -26,7 +32,34 @@ export function authHook(apiKeys: Pick<ApiKeyService, 'authenticate'>) {
     if (principal.role === 'internal' && !path.startsWith('/api/v1/internal/')) {
       throw new SlipwayError('forbidden', 'the internal key is only for the edge and agents (the /api/v1/internal endpoints)');
     }
+    if (!READ_METHODS.has(request.method)) {
+      // Checked once here rather than in every handler, so no new route can forget it.
+      if (principal.role === 'read_only') throw new SlipwayError('forbidden', 'this key is read-only: it may only GET');
+      // Nothing a suspended tenant asks for may start its apps again (a publish, a scale).
+      // Revoking a key stays open: a leaked key must be revocable whatever the tenant's state.
+      if (principal.tenantSuspended && !(request.method === 'DELETE' && KEY_PATH.test(path))) {
+        throw new SlipwayError('forbidden', 'the tenant is suspended: its keys may only read (and revoke keys) until it is resumed');
+      }
+    }
     request.principal = principal;
+  };
+}
+
+/** How often an open stream re-checks its key at most (it also checks whenever it wakes). */
+const STREAM_RECHECK_MS = 1000;
+
+/**
+ * For a long-lived stream (`?follow=true`): a check that its caller's key still opens the API.
+ * A revoked key, or a deleted tenant's, ends the stream at its next wake (within about a
+ * second), instead of leaking new events and logs for as long as the client stays connected.
+ * It queries at most once per {@link STREAM_RECHECK_MS}.
+ */
+export function streamAuthCheck(apiKeys: Pick<ApiKeyService, 'isLive'>, principal: Principal): () => Promise<boolean> {
+  let checkedAt = Date.now();
+  return async () => {
+    if (Date.now() - checkedAt < STREAM_RECHECK_MS) return true;
+    checkedAt = Date.now();
+    return apiKeys.isLive(principal.keyId);
   };
 }
 

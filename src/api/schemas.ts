@@ -96,6 +96,7 @@ export const CreateDeploymentBody = z.object({
   slug: z.string().describe('DNS label, 1-63 of [a-z0-9-]'),
   name: z.string().min(1).max(200).optional(),
   project_id: z.string().optional(),
+  external_workspace_id: z.string().min(1).max(200).optional().describe('put it in the project with this external id, made on first use'),
   spa_fallback: z.boolean().optional(),
 }).strict();
 
@@ -166,7 +167,10 @@ export const RedeployBody = z.object({
     .describe('the version (number or id) whose source to publish again; the active one when left out'),
 }).strict();
 
-export const EventsQuery = PageQuery.extend({ follow: z.enum(['true', 'false', '1', '0']).optional() });
+/** `?external_workspace_id=`: only deployments of the project with that external id (a 404 for others). */
+export const WorkspaceQuery = { external_workspace_id: z.string().min(1).max(200).optional() };
+
+export const EventsQuery = PageQuery.extend({ follow: z.enum(['true', 'false', '1', '0']).optional(), ...WorkspaceQuery });
 
 /** `true` for the truthy spellings of a boolean query flag. */
 export const flag = (v: string | undefined) => v === 'true' || v === '1';

@@ -4,14 +4,17 @@ import { createCommandContext, EXIT_ERROR, EXIT_USAGE, reportError } from './com
 import { registerDeploymentsCommand } from './commands/deployments.js';
 import { registerDetectCommand } from './commands/detect.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerDomainsCommand } from './commands/domains.js';
 import { registerEnvCommand } from './commands/env.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerGcCommand } from './commands/gc.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerRedeployCommand } from './commands/redeploy.js';
 import { registerRollbackCommand } from './commands/rollback.js';
 import { registerScaleCommands } from './commands/scale.js';
+import { registerTenantsCommand } from './commands/tenants.js';
 import { registerVersionsCommand } from './commands/versions.js';
 
 export { EXIT_ERROR, EXIT_USAGE };
@@ -48,9 +51,12 @@ export function createCliProgram(io: CliIo): Command {
   registerRedeployCommand(program, ctx);
   registerScaleCommands(program, ctx);
   registerEnvCommand(program, ctx);
+  registerDomainsCommand(program, ctx);
   registerEventsCommand(program, ctx);
   registerLogsCommand(program, ctx);
   registerGcCommand(program, ctx);
+  registerTenantsCommand(program, ctx);
+  registerKeysCommand(program, ctx);
   registerDoctorCommand(program, ctx);
   return program;
 }

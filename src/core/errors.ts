@@ -9,6 +9,8 @@ export const ERROR_CODES = [
   'invalid_json',
   'invalid_slug',
   'invalid_env_var',
+  'invalid_hostname',
+  'hostname_reserved',
   'unsupported_media_type',
   // auth
   'unauthorized',
@@ -19,8 +21,16 @@ export const ERROR_CODES = [
   'version_not_found',
   'operation_not_found',
   'blob_not_found',
+  'tenant_not_found',
+  'key_not_found',
+  'domain_not_found',
   // conflicts
   'deployment_exists',
+  'tenant_exists',
+  'tenant_suspended',
+  'domain_exists',
+  'domain_taken',
+  'domain_not_removable',
   'idempotency_key_reused',
   'idempotency_request_in_progress',
   'version_not_ready',
@@ -54,6 +64,8 @@ export const ERROR_CODES = [
   'rollout_timeout',
   'isolation_unavailable',
   'insufficient_storage',
+  // certificates
+  'acme_rate_limited',
   // integrity and internals
   'blob_corrupt',
   'secrets_key_mismatch',

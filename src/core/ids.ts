@@ -2,7 +2,7 @@ import { monotonicFactory } from 'ulidx';
 
 /** Type prefixes of every object Slipway names (docs/architecture.md §1). */
 export const ID_PREFIXES = [
-  'ten', 'prj', 'sbx', 'dep', 'rng', 'ver', 'rol', 'svc', 'rti', 'dom', 'dsv', 'evt', 'op', 'key', 'req', 'hst',
+  'ten', 'prj', 'sbx', 'dep', 'rng', 'ver', 'rol', 'svc', 'rti', 'dom', 'dsv', 'evt', 'op', 'key', 'req', 'hst', 'crt',
 ] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 

@@ -4,6 +4,8 @@
  * last table on disk, and serves from it while the server is away.
  */
 
+import type { TenantBranding } from './states.js';
+
 /** A release the edge can serve, by version number. */
 export interface RouteRelease {
   version_number: number;
@@ -24,8 +26,21 @@ export interface RouteRelease {
 /** Everything the edge needs to serve one deployment. */
 export interface Route {
   deployment_id: string;
-  /** DNS label; the app is served at `<slug>.<base domain>`. */
+  /** DNS label, unique within its tenant. */
   slug: string;
+  /**
+   * The managed host's first label: the app is served at `<label>.<base domain>` and its
+   * versions at `v<N>--<label>.<base domain>`. `<slug>` for the default tenant,
+   * `<slug>--<tenant slug>` for the others. Absent (older servers and journals): `slug`.
+   */
+  label?: string;
+  /**
+   * Further host names that serve this deployment's active release: the tenant's own base
+   * (`<slug>.apps.example-brand.com`) and verified custom domains. Lower-case ASCII (punycode).
+   */
+  hosts?: RouteHost[];
+  /** The tenant the deployment belongs to, for its branding and suspension. Absent: the default tenant. */
+  tenant?: RouteTenant;
   /** When true, unknown paths without a file extension serve `/index.html` with 200. */
   spa_fallback: boolean;
   /**
@@ -41,6 +56,31 @@ export interface Route {
   active: RouteRelease | null;
   /** Every ready version, for immutable preview hosts `v<N>--<slug>.<base domain>`. */
   versions: RouteRelease[];
+}
+
+/** A host name besides the managed one, with its per-host options. */
+export interface RouteHost {
+  /** Lower-case ASCII host name, no port, no trailing dot. */
+  name: string;
+  /** When set, every request to this host is redirected (308) to the same path on this host. */
+  redirect_to?: string;
+  /** When true, plain HTTP requests are redirected (308) to HTTPS. */
+  https_redirect?: boolean;
+  /** When set, HTTPS answers carry `Strict-Transport-Security: max-age=<n>`. */
+  hsts_max_age?: number;
+}
+
+/** What the edge needs to know of a deployment's tenant. */
+export interface RouteTenant {
+  id: string;
+  slug: string;
+  /** True while the tenant is suspended: its hosts answer the suspension page. */
+  suspended?: boolean;
+  /**
+   * Branding of the pages the edge answers by itself on this tenant's hosts; absent or null,
+   * neutral pages. Same shape as the API's `branding` (core/states.ts TenantBranding).
+   */
+  branding?: TenantBranding | null;
 }
 
 /**

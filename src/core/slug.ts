@@ -45,3 +45,12 @@ export function assertSlug(slug: string): string {
   }
   return slug;
 }
+
+/**
+ * The first label of a deployment's managed host: `<slug>` for the default tenant, else
+ * `<slug>--<tenant slug>` (neither may contain `--`, so the split is unambiguous). The caller
+ * keeps the whole label within DNS's 63 characters when it accepts a slug.
+ */
+export function managedLabel(slug: string, tenantSlug: string | null): string {
+  return tenantSlug === null ? slug : `${slug}--${tenantSlug}`;
+}

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { onClientError } from './client-error.js';
+import { createChallengeHandler } from './challenge-handler.js';
 import { createContinueHandler } from './expect-continue.js';
 import { createConsoleLogger, type EdgeLogger } from './logger.js';
 import { createReleaseCache, type ReleaseCache } from './release-cache.js';
@@ -18,6 +19,10 @@ import { RouteSync } from './route-sync.js';
 import { createRoutesLoadedGate } from './routes-loaded.js';
 import { RouteTable, upstreamAddresses } from './route-table.js';
 import { createRevisionAcker } from './revision-ack.js';
+import { readSavedCertificates, startCertificateWatcher, type CertificateWatcher } from './tls-certificate-watcher.js';
+import { createTlsListener, type TlsListener, type UnknownHostHook } from './tls-listener.js';
+import { createOnDemandCertificates, servesHost } from './tls-on-demand.js';
+import { SniTable } from './tls-sni-table.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
 import { UpstreamPools } from './upstream-pool.js';
 import { createWakeClient } from './wake-client.js';
@@ -26,6 +31,17 @@ import { createWakeClient } from './wake-client.js';
 export interface EdgeServerConfig {
   /** Port to listen on; 0 picks a free one (see the port `start()` returns). */
   port: number;
+  /**
+   * Port for HTTPS (HTTP/1.1 and HTTP/2, certificates by SNI from the server's certificate
+   * stream, saved in `tls/`); 0 picks a free one; absent: no HTTPS.
+   */
+  httpsPort?: number;
+  /**
+   * Called for an SNI name the edge holds no certificate for, at most once per host a minute
+   * (tls-listener.ts). Default: a host the route table serves gets a certificate from the server
+   * (`POST /internal/certificates/issue`, tls-on-demand.ts); null: never called.
+   */
+  onUnknownHost?: UnknownHostHook | null;
   /** Interface to bind; default all. */
   host?: string;
   /** App hosts are `<slug>.<baseDomain>` and `v<N>--<slug>.<baseDomain>`. */
@@ -104,6 +120,8 @@ export interface EdgeRoutes {
   readonly cache: ReleaseCache;
   /** Revision of the last route change that is fully visible. */
   readonly revision: number;
+  /** The certificates served over HTTPS, by host name. */
+  readonly certificates: SniTable;
   /** Resolves once {@link revision} ≥ `revision`; rejects `unavailable` after `timeoutMs`. */
   waitForRevision(revision: number, timeoutMs?: number): Promise<void>;
   /** Resolves once the route snapshot and journal on disk hold the latest table. */
@@ -117,7 +135,7 @@ export interface EdgeServer {
    * then follows the server's route stream; so it serves before, or entirely without, the
    * server.
    */
-  start(): Promise<{ port: number }>;
+  start(): Promise<{ port: number; httpsPort?: number }>;
   /** Stops accepting, lets in-flight requests finish (within the grace), stops the watcher. */
   close(): Promise<void>;
   readonly routes: EdgeRoutes;
@@ -173,7 +191,13 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
     table, pools, logger, forwardedProto, timeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.tunnelIdleTimeoutMs, affinity,
     wake, wakeWaitMs: config.wakeWaitMs, routesLoaded: loadedGate, loadWaitMs: config.routesLoadWaitMs, upstreamDownMs: config.upstreamDownMs,
   });
-  const handler = createRequestHandler({ table, cache, logger, proxy, wake, routesLoaded: loadedGate, loadWaitMs: config.routesLoadWaitMs });
+  const challenges = createChallengeHandler({
+    serverUrl: config.serverUrl, token: config.token, logger, serves: (host) => table.active(host) !== undefined || table.preview(host) !== null,
+  });
+  let httpsPort: number | undefined;
+  const handler = createRequestHandler({
+    table, cache, logger, proxy, wake, routesLoaded: loadedGate, loadWaitMs: config.routesLoadWaitMs, challenges, httpsPort: () => httpsPort,
+  });
   // The request handler answers a missing Host itself, so that it can also keep requests
   // pipelined behind that 400 from running.
   const server = createServer({ keepAlive: true, requireHostHeader: false }, handler);
@@ -182,6 +206,15 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
   server.on('connect', upgrades.refuseConnect);
   server.on('clientError', onClientError);
   let watcher: RouteWatcher | null = null;
+  const certificates = new SniTable();
+  const tls: TlsListener | null = config.httpsPort === undefined ? null : createTlsListener({
+    port: config.httpsPort, host: config.host, table: certificates, logger, handler, upgrades,
+    onUnknownHost: config.onUnknownHost === null ? undefined
+      : config.onUnknownHost ?? createOnDemandCertificates({ serverUrl: config.serverUrl, token: config.token, routes: table, table: certificates, logger }),
+    // The default hook asks only for hosts the route table serves: others never take its slots.
+    wants: config.onUnknownHost === undefined ? (host) => servesHost(table, host) : undefined,
+  });
+  let certificateWatcher: CertificateWatcher | null = null;
 
   const routes: EdgeRoutes = {
     table,
@@ -189,6 +222,7 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
     get revision() {
       return sync.revision;
     },
+    certificates,
     waitForRevision: (revision, timeoutMs) => sync.waitForRevision(revision, timeoutMs),
     flushState: () => journalView.flush(),
   };
@@ -207,12 +241,20 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
         start: saved ?? { seq: 0, journalBytes: 0, needsCompaction: true },
       });
       if (saved !== null) await sync.restore(saved);
+      // HTTPS serves the certificates it had before it hears from the server (or without it).
+      if (tls !== null) certificates.replace((await readSavedCertificates(config.stateDir, logger))?.certificates ?? []);
+      const https = tls === null ? undefined : (await tls.start()).port;
+      httpsPort = https;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           server.off('error', reject);
           resolve();
         });
+      }).catch(async (err: unknown) => {
+        // A port in use must not leave the HTTPS listener open behind a failed start.
+        await tls?.close(0);
+        throw err;
       });
       watcher = startRouteWatcher({
         serverUrl: config.serverUrl,
@@ -225,9 +267,14 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
           sync.apply(message);
         },
       });
+      if (tls !== null) {
+        certificateWatcher = startCertificateWatcher({
+          serverUrl: config.serverUrl, token: config.token, stateDir: config.stateDir, table: certificates, logger, backoffMs: config.reconnectMs,
+        });
+      }
       const { port } = server.address() as AddressInfo;
-      logger.info({ port, routes: table.current.byId.size }, 'edge listening');
-      return { port };
+      logger.info({ port, httpsPort: https, routes: table.current.byId.size }, 'edge listening');
+      return https === undefined ? { port } : { port, httpsPort: https };
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -238,7 +285,7 @@ export function createEdgeServer(config: EdgeServerConfig): EdgeServer {
       const idle = setInterval(() => server.closeIdleConnections(), 50);
       const cut = setTimeout(() => server.closeAllConnections(), config.closeGraceMs ?? 10_000);
       loadedGate.close();
-      await Promise.all([closed, watcher?.close(), sync.close()]);
+      await Promise.all([closed, tls?.close(config.closeGraceMs ?? 10_000), watcher?.close(), certificateWatcher?.close(), sync.close()]);
       clearInterval(idle);
       clearTimeout(cut);
       // Every client connection is gone, so no pool has anyone left to answer.

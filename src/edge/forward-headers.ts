@@ -34,7 +34,8 @@ function isHopByHop(lower: string): boolean {
  * The request headers to send upstream, as a flat `[name, value, …]` list in the client's
  * order and spelling: hop-by-hop headers (and any the `Connection` header names) and the
  * client's own forwarding claims removed, the original `Host` kept once (the edge has refused
- * requests with two), and `X-Forwarded-For` (the client's address as the edge saw it),
+ * requests with two; over HTTP/2 it is `:authority`), HTTP/2's split `cookie` fields joined
+ * into one, and `X-Forwarded-For` (the client's address as the edge saw it),
  * `X-Forwarded-Proto` and `X-Forwarded-Host` added.
  */
 export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOptions): string[] {
@@ -43,6 +44,9 @@ export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOpti
   let host: string | undefined;
   let connection: string | undefined;
   let upgrade: string | undefined;
+  let authority: string | undefined;
+  let cookie: string | undefined;
+  const h2 = req.httpVersionMajor === 2;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
@@ -50,6 +54,13 @@ export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOpti
     if (lower === 'host') {
       // undici refuses a second Host, and a request with two is ambiguous anyway.
       host ??= value;
+    } else if (h2 && lower === 'cookie') {
+      // HTTP/2 may split Cookie into one field per pair; an HTTP/1.1 app expects one line
+      // (RFC 9113 §8.2.3: joined with "; ").
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+    } else if (lower.charCodeAt(0) === 0x3a) {
+      // HTTP/2 pseudo-headers: `:authority` is the Host an HTTP/1.1 upstream expects.
+      if (lower === ':authority') authority = value;
     } else if (lower === 'connection') {
       connection = connection === undefined ? value : `${connection}, ${value}`;
     } else if (lower === 'upgrade') {
@@ -60,6 +71,10 @@ export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOpti
   }
   const named = connection === undefined ? null : connectionTokens(connection);
   const kept = named === null ? out : dropNamed(out, named);
+  // HTTP/2 routes on `:authority` (request-host.ts refuses a `host` naming another host), so
+  // the app hears that one; a `host` header is only ever a fallback when there is none.
+  if (h2) host = authority ?? host;
+  if (cookie !== undefined) kept.push('Cookie', cookie);
   if (host !== undefined) kept.unshift('Host', host);
   if (options.upgrade === true && upgrade !== undefined) kept.push('Connection', 'Upgrade', 'Upgrade', upgrade);
   kept.push('X-Forwarded-For', req.socket.remoteAddress ?? 'unknown', 'X-Forwarded-Proto', options.proto);

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Route, RouteRelease } from '../core/routes.js';
+import type { Route, RouteRelease, RouteTenant } from '../core/routes.js';
 
 /** How requests that carry a session key are pinned to one instance. */
 export type StickyRule = { readonly from: 'cookie' | 'header'; readonly name: string };
@@ -17,6 +17,8 @@ export interface ProxyTarget {
    * with its own cookie (`edge-affinity.ts`).
    */
   readonly affinity: boolean;
+  /** The route's tenant, for the edge's own answers (branded-pages.ts); absent: the default tenant. */
+  readonly tenant: RouteTenant | undefined;
   /** The affinity tokens of {@link upstreams}, computed on first use. */
   tokens: readonly string[] | null;
   /** 32-bit hashes of {@link upstreams}, for rendezvous hashing of sticky keys. */
@@ -40,14 +42,14 @@ export interface ProxyTarget {
 export const UPSTREAM_DOWN_MS = 1_000;
 
 /** The proxy target of a dynamic release (null for a static one). */
-export function createProxyTarget(release: RouteRelease, sticky: Route['sticky']): ProxyTarget | null {
+export function createProxyTarget(release: RouteRelease, sticky: Route['sticky'], tenant?: RouteTenant): ProxyTarget | null {
   if (release.kind !== 'dynamic') return null;
   const upstreams = release.upstreams ?? [];
   let rule: StickyRule | null = null;
   if (sticky != null && sticky !== 'none') {
     rule = 'cookie' in sticky ? { from: 'cookie', name: sticky.cookie } : { from: 'header', name: sticky.header.toLowerCase() };
   }
-  return { upstreams, sticky: rule, affinity: sticky == null, tokens: null, hashes: Uint32Array.from(upstreams, hashString), cursor: 0, downUntil: null };
+  return { upstreams, sticky: rule, affinity: sticky == null, tenant, tokens: null, hashes: Uint32Array.from(upstreams, hashString), cursor: 0, downUntil: null };
 }
 
 /** Skips `target.upstreams[index]` until `untilMs` (epoch ms; a connect to it failed). */

@@ -1,9 +1,11 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { BAD_GATEWAY, BAD_REQUEST, GATEWAY_TIMEOUT, NO_UPSTREAM, sendCanned } from './canned-responses.js';
+import { pagesFor, type EdgePages } from './branded-pages.js';
+import { BAD_REQUEST, sendCanned } from './canned-responses.js';
 import { affinityCookie, pinnedUpstream, sharedCacheable, usesAffinity, type AffinityConfig } from './edge-affinity.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './forward-headers.js';
+import { forwardedProtoOf } from './tls-request.js';
 import type { EdgeLogger } from './logger.js';
 import { isUpstreamDown, markUpstreamDown, pickUpstream, UPSTREAM_DOWN_MS, type ProxyTarget } from './pick-upstream.js';
 import { pickUntried } from './untried-upstream.js';
@@ -21,7 +23,10 @@ export interface ProxyHandlerConfig {
   upstreamDownMs?: number;
 }
 
-/** Serves one request of a dynamic release by proxying it to one of its instances. */
+/**
+ * Serves one request of a dynamic release by proxying it to one of its instances; the edge's
+ * own answers (502, 503, 504) are the pages of the target's tenant (branded-pages.ts).
+ */
 export type ProxyHandler = (req: IncomingMessage, res: ServerResponse, target: ProxyTarget) => void;
 
 /**
@@ -60,7 +65,7 @@ export function createProxyHandler(config: ProxyHandlerConfig): ProxyHandler {
     const affinity = config.affinity !== undefined && usesAffinity(target) ? config.affinity : null;
     const pinned = affinity === null ? -1 : pinnedUpstream(target, req.headers.cookie, affinity);
     const index = pinned !== -1 && !isUpstreamDown(target, pinned) ? pinned : pickUpstream(target, req);
-    if (index === -1) return sendCanned(res, isHead, NO_UPSTREAM);
+    if (index === -1) return sendCanned(res, isHead, pagesFor(target.tenant).noUpstream);
     new ProxyExchange(config, { req, res, target, pinned: affinity === null ? null : pinned }).send(index);
   };
 }
@@ -91,9 +96,11 @@ class ProxyExchange {
     this.req = req;
     this.res = res;
     this.#target = target;
-    this.#headers = forwardRequestHeaders(req, { proto: config.forwardedProto });
+    this.#headers = forwardRequestHeaders(req, { proto: forwardedProtoOf(req, config.forwardedProto) });
     const length = req.headers['content-length'];
-    this.#hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+    // HTTP/2 frames a body without either header: the stream says whether one follows.
+    const h2Body = req.httpVersionMajor === 2 && (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
+    this.#hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined || h2Body;
     // Before the response starts undici does not watch the client, so tell it: an upstream
     // long-poll for a client that left would otherwise hold a connection until it answers.
     res.once('close', () => {
@@ -159,7 +166,7 @@ class ProxyExchange {
     }
     const timedOut = TIMEOUTS.has(code);
     this.#config.logger.warn({ err, upstream: this.#address, code }, timedOut ? 'upstream timed out' : 'upstream unreachable');
-    sendCanned(res, req.method === 'HEAD', timedOut ? GATEWAY_TIMEOUT : BAD_GATEWAY);
+    sendCanned(res, req.method === 'HEAD', timedOut ? this.#pages.gatewayTimeout : this.#pages.badGateway);
   }
 
   /**
@@ -175,7 +182,12 @@ class ProxyExchange {
     const next = this.#hasBody ? -1 : pickUntried(this.#target, this.req, tried);
     if (next !== -1) return this.send(next);
     this.#config.logger.warn({ err, upstream: this.#address, code }, 'no reachable instance');
-    sendCanned(this.res, this.req.method === 'HEAD', NO_UPSTREAM);
+    sendCanned(this.res, this.req.method === 'HEAD', this.#pages.noUpstream);
+  }
+
+  /** The edge's own answers for this target's tenant; only failures ask. */
+  get #pages(): EdgePages {
+    return pagesFor(this.#target.tenant);
   }
 
   get #address(): string | undefined {

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteRelease } from '../core/routes.js';
-import { BAD_REQUEST, HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, ROUTES_LOADING, UNAVAILABLE, sendCanned } from './canned-responses.js';
+import { pagesFor } from './branded-pages.js';
+import { BAD_REQUEST, HEALTH_OK, METHOD_NOT_ALLOWED, NOT_FOUND, ROUTES_LOADING, sendCanned } from './canned-responses.js';
+import type { ChallengeHandler } from './challenge-handler.js';
+import { applyHostOptions } from './host-options.js';
 import type { EdgeLogger } from './logger.js';
+import { isTlsRequest } from './tls-request.js';
 import type { ProxyHandler } from './proxy-handler.js';
 import type { ReleaseCache } from './release-cache.js';
 import { requestHost } from './request-host.js';
@@ -13,8 +17,9 @@ import { serveStatic } from './static-handler.js';
 import type { WakeClient } from './wake-client.js';
 
 /**
- * The supervisor probe: answered 200 `ok` on every host, but only for exactly this request
- * target (no query string), so it shadows nothing else a site may serve.
+ * The supervisor probe: answered 200 `ok` on the platform's own hosts, but only for exactly this
+ * request target (no query string), so it shadows nothing else a site may serve. On a tenant's
+ * hosts and custom domains it is the app's path like any other: it would name the platform.
  */
 export const HEALTH_PATH = '/_slipway/health';
 
@@ -34,6 +39,13 @@ export interface RequestHandlerDeps {
   routesLoaded?: RoutesLoaded;
   /** How long such a request waits for the table; default {@link ROUTES_LOAD_WAIT_MS}. */
   loadWaitMs?: number;
+  /**
+   * Answers `/.well-known/acme-challenge/<token>` (ACME HTTP-01) on plain HTTP, for hosts the
+   * routes serve, before the host's app. Domain ownership tokens are never answered by the edge.
+   */
+  challenges?: ChallengeHandler;
+  /** The edge's HTTPS port once it listens (for `https_redirect` Locations); undefined: none, or 443. */
+  httpsPort?: () => number | undefined;
 }
 
 /**
@@ -94,20 +106,30 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       const host = requestHost(req);
       if (host === MALFORMED_HOST) {
         // Whatever follows on this connection was framed by a client that cannot be trusted.
-        refused.add(req.socket);
-        res.setHeader('Connection', 'close');
+        // HTTP/2 streams share their connection with others, which stay good: only HTTP/1 is cut.
+        if (req.httpVersionMajor !== 2) {
+          refused.add(req.socket);
+          res.setHeader('Connection', 'close');
+        }
         return sendCanned(res, req.method === 'HEAD', BAD_REQUEST);
       }
-      if (req.url === HEALTH_PATH) {
+      if (req.url === HEALTH_PATH && (host === null || !isWhiteLabelHost(table, host))) {
         const method = req.method;
         if (method === 'GET' || method === 'HEAD') return sendCanned(res, method === 'HEAD', HEALTH_OK);
         return sendCanned(res, false, METHOD_NOT_ALLOWED);
       }
+      if (deps.challenges?.matches(req.url) === true && !isTlsRequest(req)) return deps.challenges.handle(req, res, host);
       const entry = host === null ? undefined : table.active(host);
       if (entry !== undefined) {
+        // A custom domain's redirects and HSTS (route `hosts`); managed hosts have none.
+        const options = table.hostOptions(host!);
+        if (options !== undefined && applyHostOptions(req, res, { options, tls: isTlsRequest(req), httpsPort: deps.httpsPort?.() })) return;
+        const tenant = entry.route.tenant;
+        // Nothing of a suspended tenant's release or instances is touched (issue 11).
+        if (tenant?.suspended === true) return sendCanned(res, req.method === 'HEAD', pagesFor(tenant).suspended);
         if (entry.target !== null) return serveStatic(req, res, entry.target);
         if (entry.proxy !== null) return serveDynamic(req, res, { deps, entry, release: entry.route.active!, proxy: entry.proxy });
-        return sendCanned(res, req.method === 'HEAD', NOT_FOUND);
+        return sendCanned(res, req.method === 'HEAD', pagesFor(tenant).notFound);
       }
       const preview = host === null ? null : table.preview(host);
       if (preview !== null) return servePreview(req, res, { ...deps, preview, failedPreviews });
@@ -130,6 +152,9 @@ function servePreview(
   deps: RequestHandlerDeps & { preview: PreviewMatch; failedPreviews: FailedPreviews },
 ): void {
   const { entry, release } = deps.preview;
+  const tenant = entry.route.tenant;
+  const pages = pagesFor(tenant);
+  if (tenant?.suspended === true) return sendCanned(res, req.method === 'HEAD', pages.suspended);
   const proxy = entry.previewProxies.get(release.version_number);
   if (proxy !== undefined) return serveDynamic(req, res, { deps, entry, release, proxy });
   const spaFallback = entry.route.spa_fallback;
@@ -138,14 +163,14 @@ function servePreview(
     return serveStatic(req, res, entry.target);
   }
   const site = deps.cache.get(sha);
-  if (site !== undefined) return serveStatic(req, res, { site, spaFallback });
-  if (deps.failedPreviews.has(sha)) return sendCanned(res, req.method === 'HEAD', UNAVAILABLE);
+  if (site !== undefined) return serveStatic(req, res, { site, spaFallback, tenant });
+  if (deps.failedPreviews.has(sha)) return sendCanned(res, req.method === 'HEAD', pages.unavailable);
   deps.cache.load(sha).then(
-    (loaded) => serveStatic(req, res, { site: loaded, spaFallback }),
+    (loaded) => serveStatic(req, res, { site: loaded, spaFallback, tenant }),
     (err: unknown) => {
       deps.failedPreviews.add(sha);
       deps.logger.warn({ err, sha256: sha, version: release.version_number, retryInMs: PREVIEW_RETRY_MS }, 'preview release unavailable');
-      sendCanned(res, req.method === 'HEAD', UNAVAILABLE);
+      sendCanned(res, req.method === 'HEAD', pages.unavailable);
     },
   ).catch((err: unknown) => fail(res, deps.logger, err));
 }
@@ -167,8 +192,17 @@ function serveDynamic(
     return deps.proxy(req, res, proxy);
   }
   wake.wake({ deploymentId: entry.route.deployment_id, versionNumber: release.version_number })
-    .then((answer) => sendWakeAnswer(req, res, answer))
+    .then((answer) => sendWakeAnswer(req, res, { answer, pages: pagesFor(entry.route.tenant) }))
     .catch((err: unknown) => fail(res, deps.logger, err));
+}
+
+/**
+ * True for a host that is not the platform's own: a tenant's (its route carries `tenant`) or a
+ * custom domain (one of its route's `hosts`), whatever its tenant.
+ */
+export function isWhiteLabelHost(table: RouteTable, host: string): boolean {
+  const entry = table.active(host) ?? table.preview(host)?.entry;
+  return entry !== undefined && (entry.route.tenant !== undefined || entry.route.hosts?.some((h) => h.name === host) === true);
 }
 
 /** A bug, not a client error: log it and answer 500 if nothing was sent yet. */

@@ -1,5 +1,5 @@
 import { SlipwayError } from '../core/errors.js';
-import type { Route, RouteMessage, RouteRelease } from '../core/routes.js';
+import type { Route, RouteHost, RouteMessage, RouteRelease } from '../core/routes.js';
 import { isSha256Hex } from '../util/sha256.js';
 
 const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -34,6 +34,19 @@ function isRelease(value: unknown): value is RouteRelease {
   );
 }
 
+/** A lower-case ASCII host name as the server stores them (core/hostname.ts): it becomes a Location header too. */
+const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+function isRouteHost(value: unknown): boolean {
+  const h = value as Partial<RouteHost> | null;
+  return (
+    typeof h === 'object' && h !== null && typeof h.name === 'string' && HOSTNAME_RE.test(h.name) &&
+    (h.redirect_to === undefined || (typeof h.redirect_to === 'string' && HOSTNAME_RE.test(h.redirect_to))) &&
+    (h.https_redirect === undefined || typeof h.https_redirect === 'boolean') &&
+    (h.hsts_max_age === undefined || (Number.isSafeInteger(h.hsts_max_age) && h.hsts_max_age >= 0))
+  );
+}
+
 function isSticky(value: unknown): boolean {
   if (value === undefined || value === null || value === 'none') return true;
   if (typeof value !== 'object' || Object.keys(value).length !== 1) return false;
@@ -53,6 +66,8 @@ export function isRoute(value: unknown): value is Route {
     typeof r === 'object' && r !== null &&
     typeof r.deployment_id === 'string' &&
     typeof r.slug === 'string' && SLUG_RE.test(r.slug) &&
+    (r.label === undefined || (typeof r.label === 'string' && SLUG_RE.test(r.label))) &&
+    (r.hosts === undefined || (Array.isArray(r.hosts) && r.hosts.every(isRouteHost))) &&
     typeof r.spa_fallback === 'boolean' &&
     isSticky(r.sticky) &&
     (r.active === null || isRelease(r.active)) &&

@@ -109,3 +109,54 @@ test('update changes only the routes it names, in place, and a freed slug keeps 
   assert.equal(table.active('journal.localhost'), renamed);
   assert.equal(table.current.byHost.size, 2);
 });
+
+test('a route is served at its managed label and at each of its hosts; an update drops the hosts it lost', () => {
+  const table = new RouteTable('apps.example.com');
+  const site = loadSite(buildReleaseTar({ 'index.html': 'x' }).tar);
+  const shop = { ...testRoute('shop', [A, B], { active: 2 }), label: 'shop--acme', hosts: [{ name: 'www.shop.test', https_redirect: true }, { name: 'shop.apps.acme.test' }] };
+  table.publish(1, [createRouteEntry(shop, site), createRouteEntry(testRoute('blog', [A]), site)]);
+  const entry = table.active('shop--acme.apps.example.com');
+  assert.ok(entry);
+  assert.equal(table.active('shop.apps.example.com'), undefined, 'a tenant route is not at its bare slug');
+  assert.equal(table.active('www.shop.test'), entry);
+  assert.equal(table.active('shop.apps.acme.test'), entry);
+  assert.deepEqual(table.hostOptions('www.shop.test'), { name: 'www.shop.test', https_redirect: true });
+  assert.equal(table.hostOptions('shop--acme.apps.example.com'), undefined);
+  assert.equal(table.preview('v1--shop--acme.apps.example.com')?.release.artifact_sha256, A);
+  assert.equal(table.active('blog.apps.example.com')?.route.slug, 'blog');
+
+  // The custom domain moves to blog in one change, and shop keeps only its base host.
+  table.update(2, [
+    createRouteEntry({ ...shop, hosts: [{ name: 'shop.apps.acme.test' }] }, site),
+    createRouteEntry({ ...testRoute('blog', [A]), hosts: [{ name: 'www.shop.test', redirect_to: 'blog.test' }] }, site),
+  ]);
+  assert.equal(table.active('www.shop.test')?.route.slug, 'blog');
+  assert.deepEqual(table.hostOptions('www.shop.test'), { name: 'www.shop.test', redirect_to: 'blog.test' });
+  assert.equal(table.active('shop.apps.acme.test')?.route.slug, 'shop');
+
+  // Removing a route frees all its hosts, but never one that names another route by now.
+  table.update(3, [], ['dep_shop']);
+  assert.equal(table.active('shop--acme.apps.example.com'), undefined);
+  assert.equal(table.active('shop.apps.acme.test'), undefined);
+  assert.equal(table.active('www.shop.test')?.route.slug, 'blog');
+  table.update(4, [createRouteEntry(testRoute('blog', [A]), site)]);
+  assert.equal(table.active('www.shop.test'), undefined);
+  assert.equal(table.hostOptions('www.shop.test'), undefined);
+  assert.equal(table.current.byHost.size, 1);
+});
+
+test("a label with the preview syntax is never indexed: it cannot take another deployment's preview host", () => {
+  const table = new RouteTable('apps.example.com');
+  const site = loadSite(buildReleaseTar({ 'index.html': 'x' }).tar);
+  // The default tenant's `acme` has version 1; tenant acme's deployment `v1` has label `v1--acme`.
+  const acme = createRouteEntry(testRoute('acme', [A]), site);
+  const squatter = { ...testRoute('v1', [B]), deployment_id: 'dep_squat', label: 'v1--acme', hosts: [{ name: 'v2--acme.apps.example.com' }] };
+  table.publish(1, [acme, createRouteEntry(squatter, site)]);
+  assert.equal(table.active('v1--acme.apps.example.com'), undefined);
+  assert.equal(table.active('v2--acme.apps.example.com'), undefined);
+  assert.equal(table.preview('v1--acme.apps.example.com')?.release.artifact_sha256, A);
+  assert.equal(table.proxyTarget('v1--acme.apps.example.com'), null);
+  table.update(2, [createRouteEntry({ ...squatter, label: 'v3--acme' }, site)]);
+  assert.equal(table.active('v3--acme.apps.example.com'), undefined);
+  assert.equal(table.current.byHost.size, 1, [...table.current.byHost.keys()].join(' '));
+});

@@ -1,4 +1,4 @@
-import type { Route, RouteRelease } from '../core/routes.js';
+import type { Route, RouteHost, RouteRelease } from '../core/routes.js';
 import { createProxyTarget, type ProxyTarget } from './pick-upstream.js';
 import type { Site } from './site.js';
 import type { StaticTarget } from './static-handler.js';
@@ -25,10 +25,15 @@ export interface RouteEntry {
  */
 export interface RouteSnapshot {
   readonly revision: number;
-  /** `<slug>.<baseDomain>` → entry. */
+  /**
+   * Every host a route is served at → its entry: the managed `<label ?? slug>.<baseDomain>`
+   * and each of its `hosts` (tenant-base hosts and verified custom domains).
+   */
   readonly byHost: ReadonlyMap<string, RouteEntry>;
   /** deployment_id → entry. */
   readonly byId: ReadonlyMap<string, RouteEntry>;
+  /** The options of each host in a route's `hosts` (redirects, HSTS), by host name. */
+  readonly hostOptions: ReadonlyMap<string, RouteHost>;
 }
 
 /** A preview host resolved to its deployment and version. */
@@ -42,6 +47,7 @@ interface LiveSnapshot extends RouteSnapshot {
   revision: number;
   readonly byHost: Map<string, RouteEntry>;
   readonly byId: Map<string, RouteEntry>;
+  readonly hostOptions: Map<string, RouteHost>;
 }
 
 const NO_PROXIES: ReadonlyMap<number, ProxyTarget> = new Map();
@@ -54,13 +60,13 @@ const PREVIEW_RE = /^v([1-9][0-9]{0,9})--(.+)$/;
 export function createRouteEntry(route: Route, site: Site | null): RouteEntry {
   let previewProxies: Map<number, ProxyTarget> | null = null;
   for (const v of route.versions) {
-    const proxy = createProxyTarget(v, route.sticky);
+    const proxy = createProxyTarget(v, route.sticky, route.tenant);
     if (proxy !== null) (previewProxies ??= new Map()).set(v.version_number, proxy);
   }
   return {
     route,
-    target: site === null ? null : { site, spaFallback: route.spa_fallback },
-    proxy: route.active === null ? null : createProxyTarget(route.active, route.sticky),
+    target: site === null ? null : { site, spaFallback: route.spa_fallback, tenant: route.tenant },
+    proxy: route.active === null ? null : createProxyTarget(route.active, route.sticky, route.tenant),
     versions: new Map(route.versions.map((v) => [v.version_number, v])),
     // Shared when empty: most routes are static.
     previewProxies: previewProxies ?? NO_PROXIES,
@@ -91,7 +97,7 @@ export function upstreamAddresses(snapshot: RouteSnapshot): Set<string> {
  */
 export class RouteTable {
   readonly #suffix: string;
-  #current: LiveSnapshot = { revision: 0, byHost: new Map(), byId: new Map() };
+  #current: LiveSnapshot = { revision: 0, byHost: new Map(), byId: new Map(), hostOptions: new Map() };
   /** Resolves the promise {@link nextChange} handed out, at the next change. */
   #changed: { promise: Promise<void>; resolve: () => void } | null = null;
 
@@ -107,13 +113,12 @@ export class RouteTable {
 
   /** Makes `entries` the whole table at `revision`, in one reference swap. */
   publish(revision: number, entries: Iterable<RouteEntry>): RouteSnapshot {
-    const byHost = new Map<string, RouteEntry>();
-    const byId = new Map<string, RouteEntry>();
+    const next: LiveSnapshot = { revision, byHost: new Map(), byId: new Map(), hostOptions: new Map() };
     for (const entry of entries) {
-      byId.set(entry.route.deployment_id, entry);
-      byHost.set(entry.route.slug + this.#suffix, entry);
+      next.byId.set(entry.route.deployment_id, entry);
+      this.#link(next, entry);
     }
-    this.#current = { revision, byHost, byId };
+    this.#current = next;
     this.#notify();
     return this.#current;
   }
@@ -123,11 +128,17 @@ export class RouteTable {
    * sets the revision. {@link current} keeps its identity: its maps are the live table.
    */
   update(revision: number, upserts: Iterable<RouteEntry>, removes: Iterable<string> = []): void {
-    const { byHost, byId } = this.#current;
+    const live = this.#current;
+    const { byHost, byId, hostOptions } = live;
     const unlink = (old: RouteEntry) => {
-      const host = old.route.slug + this.#suffix;
-      // A freed slug may already name another deployment's entry.
-      if (byHost.get(host) === old) byHost.delete(host);
+      // A freed slug or released domain may already name another deployment's entry.
+      const managed = this.#managedHost(old.route);
+      if (byHost.get(managed) === old) byHost.delete(managed);
+      for (const host of old.route.hosts ?? []) {
+        if (byHost.get(host.name) !== old) continue;
+        byHost.delete(host.name);
+        hostOptions.delete(host.name);
+      }
     };
     for (const id of removes) {
       const old = byId.get(id);
@@ -137,12 +148,38 @@ export class RouteTable {
     }
     for (const entry of upserts) {
       const old = byId.get(entry.route.deployment_id);
-      if (old !== undefined && old.route.slug !== entry.route.slug) unlink(old);
+      // O(hosts of the route): a host it lost must not keep serving it.
+      if (old !== undefined) unlink(old);
       byId.set(entry.route.deployment_id, entry);
-      byHost.set(entry.route.slug + this.#suffix, entry);
+      this.#link(live, entry);
     }
     this.#current.revision = revision;
     this.#notify();
+  }
+
+  /** `<label ?? slug>.<baseDomain>`: the host every deployment is served at. */
+  #managedHost(route: Route): string {
+    return (route.label ?? route.slug) + this.#suffix;
+  }
+
+  /** Indexes `entry` under each of its hosts in `snapshot`. */
+  #link(snapshot: LiveSnapshot, entry: RouteEntry): void {
+    const managed = this.#managedHost(entry.route);
+    // A name with the preview syntax belongs to another deployment's version: indexed as an
+    // active host it would win over that preview (active() is asked first). The API refuses
+    // such slugs; this holds for rows made before it did.
+    if (!this.#looksLikePreview(managed)) snapshot.byHost.set(managed, entry);
+    for (const host of entry.route.hosts ?? []) {
+      if (this.#looksLikePreview(host.name)) continue;
+      snapshot.byHost.set(host.name, entry);
+      snapshot.hostOptions.set(host.name, host);
+    }
+  }
+
+  /** True for `v<N>--<label>.<baseDomain>`, the names {@link preview} resolves. */
+  #looksLikePreview(hostname: string): boolean {
+    // The first character rules out nearly every name before the slice and the regex.
+    return hostname.charCodeAt(0) === 0x76 && hostname.endsWith(this.#suffix) && PREVIEW_RE.test(hostname.slice(0, -this.#suffix.length));
   }
 
   #notify(): void {
@@ -170,7 +207,12 @@ export class RouteTable {
     return this.#current.byHost.get(hostname);
   }
 
-  /** Resolves `v<N>--<slug>.<baseDomain>` to a ready version, or null. */
+  /** The options of a host from a route's `hosts` (a custom domain or tenant-base host); undefined for managed hosts. */
+  hostOptions(hostname: string): RouteHost | undefined {
+    return this.#current.hostOptions.get(hostname);
+  }
+
+  /** Resolves `v<N>--<label>.<baseDomain>` to a ready version, or null. */
   preview(hostname: string): PreviewMatch | null {
     if (!hostname.endsWith(this.#suffix)) return null;
     const match = PREVIEW_RE.exec(hostname.slice(0, -this.#suffix.length));

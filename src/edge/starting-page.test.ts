@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { pagesFor, type EdgePages } from './branded-pages.js';
 import { sendWakeAnswer } from './starting-page.js';
 import type { WakeAnswer } from './wake-client.js';
 
 /** Serves one wake answer on a real socket and returns what a client with `accept` sees. */
-async function answerFor(answer: WakeAnswer, accept: string, method = 'GET') {
-  const server = createServer((req, res) => sendWakeAnswer(req, res, answer));
+async function answerFor(wake: WakeAnswer | { answer: WakeAnswer; pages: EdgePages }, accept: string, method = 'GET') {
+  const server = createServer((req, res) => sendWakeAnswer(req, res, 'answer' in wake ? wake : { answer: wake }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as AddressInfo;
@@ -49,4 +50,18 @@ test('a version that cannot start says so, and its page does not reload into the
   assert.doesNotMatch(page.text, /slipway/i);
   assert.equal((await answerFor({ state: 'not_found', retry_after_s: 0 }, HTML)).status, 404);
   assert.equal((await answerFor({ state: 'unavailable', retry_after_s: 5 }, HTML)).status, 503);
+});
+
+test("a tenant's own starting page is served as given, and reloads through the Refresh header it cannot carry itself", async () => {
+  const own = '<p>Acme is warming up</p>';
+  const pages = pagesFor({ id: 'ten_a', slug: 'acme', branding: { display_name: 'Acme', pages: { starting: own } } });
+  const page = await answerFor({ answer: { state: 'starting', retry_after_s: 3 }, pages }, HTML);
+  assert.equal(page.status, 503);
+  assert.equal(page.text, own);
+  assert.equal(page.headers.refresh, '3');
+  assert.equal(page.headers['retry-after'], '3');
+  const failed = await answerFor({ answer: { state: 'failed', retry_after_s: 60 }, pages }, HTML);
+  assert.equal(failed.status, 502);
+  assert.match(failed.text, /Acme/);
+  assert.equal(failed.headers.refresh, undefined, 'a failed boot is not reloaded');
 });

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND, sendCanned } from './canned-responses.js';
+import type { RouteTenant } from '../core/routes.js';
+import { pagesFor } from './branded-pages.js';
+import { BAD_REQUEST, METHOD_NOT_ALLOWED, sendCanned } from './canned-responses.js';
 import { sendFromDisk } from './disk-body.js';
 import { ifNoneMatchHits, negotiateEncoding } from './http-negotiation.js';
 import { requestPath } from './request-path.js';
@@ -10,6 +12,8 @@ export interface StaticTarget {
   readonly site: Site;
   /** Unknown paths without a file extension serve `/index.html` with 200. */
   readonly spaFallback: boolean;
+  /** The route's tenant, for its 404 page; absent: the default tenant. */
+  readonly tenant?: RouteTenant;
 }
 
 /**
@@ -18,7 +22,8 @@ export interface StaticTarget {
  * with `Allow` otherwise); an undecodable or dot-segment path is 400. Lookup is one map hit on the site's path index
  * (files plus directory and `.html` aliases). A miss serves, in order: `/index.html` with 200
  * when SPA fallback is on and the last segment has no extension (as `Route.spa_fallback`
- * promises), the release's own `404.html` with 404, or the neutral 404 page. Everything sent
+ * promises), the release's own `404.html` with 404, or the 404 page of the route's tenant
+ * (branded-pages.ts; neutral by default). Everything sent
  * was computed at load time; the in-memory path allocates only what node:http itself needs.
  */
 export function serveStatic(req: IncomingMessage, res: ServerResponse, target: StaticTarget): void {
@@ -37,7 +42,7 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, target: S
     res.statusCode = 404;
     return send(req, res, chooseVariant(req, site.notFound));
   }
-  return sendCanned(res, isHead, NOT_FOUND);
+  return sendCanned(res, isHead, pagesFor(target.tenant).notFound);
 }
 
 /** A 200, or a 304 when If-None-Match matches the chosen variant. */

@@ -1,8 +1,10 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BAD_GATEWAY, GATEWAY_TIMEOUT, NO_UPSTREAM, cannedBytes, type CannedResponse } from './canned-responses.js';
+import { pagesFor, type EdgePages } from './branded-pages.js';
+import { cannedBytes, type CannedResponse } from './canned-responses.js';
 import { forwardRequestHeaders } from './forward-headers.js';
+import { forwardedProtoOf } from './tls-request.js';
 import type { EdgeLogger } from './logger.js';
 import { markUpstreamDown, type ProxyTarget } from './pick-upstream.js';
 import { pipeResponse, switchingHead } from './raw-response.js';
@@ -81,7 +83,7 @@ export class UpgradeExchange {
       port: Number(address.slice(colon + 1)),
       method: req.method,
       path: req.url,
-      headers: forwardRequestHeaders(req, { proto: this.#c.forwardedProto, upgrade }),
+      headers: forwardRequestHeaders(req, { proto: forwardedProtoOf(req, this.#c.forwardedProto), upgrade }),
       agent: false,
       setHost: false,
     });
@@ -96,7 +98,7 @@ export class UpgradeExchange {
       this.#release();
       if (!connected && NOT_CONNECTED.has(err.code ?? '')) return this.#connectFailed(index, err);
       this.#c.logger.warn({ err, upstream: address, code: err.code }, 'websocket upstream unreachable');
-      this.#finish(BAD_GATEWAY);
+      this.#finish(this.#pages.badGateway);
     });
     upstreamReq.end();
   }
@@ -114,7 +116,7 @@ export class UpgradeExchange {
     const next = pickUntried(this.#target, this.#req, tried);
     if (next !== -1) return this.send(next);
     this.#c.logger.warn({ err, upstream: this.#target.upstreams[index], code: err.code }, 'no reachable instance for a websocket');
-    this.#finish(NO_UPSTREAM);
+    this.#finish(this.#pages.noUpstream);
   }
 
   /** Cuts both sides at once (the client left, a tunnel failed, or the edge is closing). */
@@ -137,7 +139,7 @@ export class UpgradeExchange {
       // A switch nobody asked for is not something the client can follow.
       this.#c.logger.warn({ upstream: this.#address }, 'upstream switched protocols unasked');
       upstream.destroy();
-      return this.#finish(BAD_GATEWAY);
+      return this.#finish(this.#pages.badGateway);
     }
     this.#state = 'tunnel';
     const client = this.#client;
@@ -186,7 +188,7 @@ export class UpgradeExchange {
     if (this.#state === 'answering') return this.destroy();
     this.#c.logger.warn({ upstream: address }, 'upstream did not answer a websocket handshake in time');
     this.#upstreamReq?.destroy();
-    this.#finish(GATEWAY_TIMEOUT);
+    this.#finish(this.#pages.gatewayTimeout);
   }
 
   /** Ends the exchange with a canned answer to the client. */
@@ -207,6 +209,11 @@ export class UpgradeExchange {
   #release(): void {
     if (this.#slot !== null) this.#c.pools.release(this.#slot);
     this.#slot = null;
+  }
+
+  /** The edge's own answers for the target's tenant (branded-pages.ts); only refusals ask. */
+  get #pages(): EdgePages {
+    return pagesFor(this.#target.tenant);
   }
 
   get #address(): string | undefined {

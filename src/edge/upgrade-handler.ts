@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BAD_GATEWAY, BAD_REQUEST, NOT_FOUND, NO_UPSTREAM, ROUTES_LOADING, UNAVAILABLE } from './canned-responses.js';
+import { pagesFor } from './branded-pages.js';
+import { BAD_GATEWAY, BAD_REQUEST, NOT_FOUND, ROUTES_LOADING, UNAVAILABLE } from './canned-responses.js';
 import type { EdgeLogger } from './logger.js';
 import { pinnedUpstream, usesAffinity, type AffinityConfig } from './edge-affinity.js';
 import { isUpstreamDown, pickUpstream, UPSTREAM_DOWN_MS } from './pick-upstream.js';
@@ -130,11 +131,15 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
   };
   const forward = ({ req, socket, head }: Handshake, version: HostVersion) => {
     const target = version.proxy;
+    const tenant = target.tenant;
+    const pages = pagesFor(tenant);
+    // Suspended while the handshake waited for a wake.
+    if (tenant?.suspended === true) return refuse(socket, pages.suspended);
     // A WebSocket upgrade of an engine.io session must reach the instance that holds it.
     const affinity = settings.affinity !== undefined && usesAffinity(target) ? settings.affinity : null;
     const pinned = affinity === null ? -1 : pinnedUpstream(target, req.headers.cookie, affinity);
     const index = pinned !== -1 && !isUpstreamDown(target, pinned) ? pinned : pickUpstream(target, req);
-    if (index === -1) return refuse(socket, NO_UPSTREAM);
+    if (index === -1) return refuse(socket, pages.noUpstream);
     config.wake?.used(version.release.version_id);
     new UpgradeExchange(settings, { req, client: socket, head, target }).send(index);
   };
@@ -222,10 +227,14 @@ export function createUpgradeHandler(config: UpgradeHandlerConfig): UpgradeHandl
     if (host === MALFORMED_HOST) return refuse(socket, BAD_REQUEST);
     const version = host === null ? null : hostVersion(config.table, host);
     if (host === null) return refuse(socket, NOT_FOUND);
+    const tenant = (config.table.active(host) ?? config.table.preview(host)?.entry)?.route.tenant;
+    // Nothing of a suspended tenant's instances is touched, nor woken (issue 11).
+    if (tenant?.suspended === true) return refuse(socket, pagesFor(tenant).suspended);
     if (version === null) {
       const loading = config.routesLoaded;
       const known = config.table.active(host) !== undefined || config.table.preview(host) !== null;
-      if (known || loading === undefined || loading.loaded) return refuse(socket, NOT_FOUND);
+      if (known) return refuse(socket, pagesFor(tenant).notFound);
+      if (loading === undefined || loading.loaded) return refuse(socket, NOT_FOUND);
       return waitForRoutes({ req, socket, head }, loading);
     }
     if (req.url === undefined || req.url.charCodeAt(0) !== 0x2f) return refuse(socket, BAD_REQUEST);

@@ -1,4 +1,7 @@
 import type { PublishOptions, PublishSource } from './publish-request.js';
+import type { DomainsClient } from './domains-client.js';
+import type { TenantsClient } from './tenants-client.js';
+import type { ListOptions } from './types.js';
 import type {
   Deployment, DetectResult, EnvVar, GcReport, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, UpdateEnvInput, UpdateServiceInput, Version,
 } from './types.js';
@@ -21,6 +24,8 @@ export interface CreateDeploymentInput {
   slug: string;
   name?: string;
   projectId?: string;
+  /** The operator's own id for a customer: the deployment goes into that project (made on first use). */
+  externalWorkspaceId?: string;
   /** Serve `/index.html` for unknown extension-less paths (single-page apps). */
   spaFallback?: boolean;
 }
@@ -31,11 +36,7 @@ export interface UpdateDeploymentInput {
   spaFallback?: boolean;
 }
 
-/** Cursor and page size of a list call (`limit` is 1–100, default 20). */
-export interface ListOptions {
-  limit?: number;
-  cursor?: string;
-}
+export type { ListOptions } from './types.js';
 
 /** Filters of `GET /deployments`. */
 export interface ListDeploymentsOptions extends ListOptions {
@@ -83,7 +84,7 @@ export interface WaitForOperationOptions {
  * const result = await client.publish('my-site', { files: { 'index.html': '<h1>hi</h1>' } }, { wait: true });
  * console.log(result.version.version_number, result.deployment.public_url);
  */
-export interface SlipwayClient {
+export interface SlipwayClient extends TenantsClient, DomainsClient {
   /** Liveness of the server; needs no key. */
   healthz(): Promise<Health>;
   /** Creates a deployment; `deployment_exists` (409) when the slug is taken. */
@@ -208,7 +209,7 @@ export interface SlipwayClient {
    */
   waitForOperation(id: string, options?: WaitForOperationOptions): Promise<Operation>;
   /**
-   * Collects garbage now (an admin key not limited to a project): the releases retention lets
+   * Collects garbage now (the operator key): the releases retention lets
    * go, blobs nothing names, scratch crashes left. With `dryRun`, only says what would go.
    *
    * @example

@@ -3,6 +3,8 @@ import { readEventStream } from './follow-events.js';
 import { parseSse } from '../core/sse.js';
 import { apiPath, createTransport, type Envelope } from './http-transport.js';
 import { buildPublishRequest } from './publish-request.js';
+import { tenantMethods } from './tenants-client.js';
+import { domainMethods } from './domains-client.js';
 import type {
   Deployment, DetectResult, EnvVar, GcReport, Health, LogLine, Operation, Page, PublishResult, RollbackResult, RuntimeInstance, Service, SlipwayEvent, Version,
 } from './types.js';
@@ -39,11 +41,13 @@ export function createClient(options: ClientOptions): SlipwayClient {
     (await http.json<T>({ method: 'GET', path, query })).data;
 
   const client: SlipwayClient = {
+    ...tenantMethods(http),
+    ...domainMethods(http),
     async healthz() {
       return (await http.json<Health>({ method: 'GET', path: '/healthz', auth: false })).data;
     },
     async createDeployment(input) {
-      const json = { slug: input.slug, name: input.name, project_id: input.projectId, spa_fallback: input.spaFallback };
+      const json = { slug: input.slug, name: input.name, project_id: input.projectId, external_workspace_id: input.externalWorkspaceId, spa_fallback: input.spaFallback };
       return (await http.json<Deployment>({ method: 'POST', path: '/deployments', json })).data;
     },
     async listDeployments(list = {}) {

@@ -22,6 +22,8 @@ export type {
   UpdateDeploymentInput,
   WaitForOperationOptions,
 } from './client.js';
+export type { ApiKey, CreateKeyInput, CreatedApiKey, Project, Tenant, TenantsClient } from './tenants-client.js';
+export type { Domain, DomainOptions, DomainsClient, HostAtTime } from './domains-client.js';
 export { SlipwayApiError, isSlipwayApiError, type SlipwayApiErrorOptions } from './api-error.js';
 export { paginate, collectAll } from './paginate.js';
 export { parseSse, type ParseSseOptions, type SseMessage } from '../core/sse.js';

@@ -309,3 +309,9 @@ export interface GcReport {
   /** Why the Docker engine part was skipped (it did not answer), when it was. */
   docker_error?: string;
 }
+
+/** Cursor and page size of a list call (`limit` is 1–100, default 20). */
+export interface ListOptions {
+  limit?: number;
+  cursor?: string;
+}

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
+import { acmeConfig, type AcmeConfig } from './acme-config.js';
 import { DEFAULT_MAX_JSON_BODY_BYTES, DEFAULT_UPLOAD_LIMITS, type UploadLimits } from '../core/limits.js';
 import { COOKIE_NAME_RE, DEFAULT_AFFINITY_COOKIE } from '../edge/edge-affinity.js';
 import { DEFAULT_REMAP_RANGE } from '../runtime/docker/engine-userns.js';
 import { DEFAULT_BUILD_CACHE_MAX_BYTES, DEFAULT_GC_INTERVAL_MS, DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_VERSIONS, defaultGcGraceMs } from '../services/gc/gc-config.js';
+import { parseDnsServers } from '../services/domains/verify-dns.js';
 
 /**
  * Every setting, read once from the environment at start-up. docs/configuration.md lists them;
@@ -17,6 +19,11 @@ export interface SlipwayConfig {
   apiPort: number;
   httpHost: string;
   httpPort: number;
+  /**
+   * SLIPWAY_HTTPS_PORT: the edge's HTTPS port (HTTP/1.1 and HTTP/2 with SNI); 0 (the default of
+   * a bare `slipway edge`) serves no HTTPS. `slipway up` uses 8443 when it is unset.
+   */
+  httpsPort: number;
   baseDomain: string;
   publicScheme: 'http' | 'https';
   publicPort: number;
@@ -104,6 +111,14 @@ export interface SlipwayConfig {
   secretsKey: string | undefined;
   /** SLIPWAY_DISCARD_UNREADABLE_SECRETS=1: start with a new key, deleting secrets sealed under a lost one. */
   discardUnreadableSecrets: boolean;
+  /** SLIPWAY_DNS_SERVERS: `ip[:port]` list domain ownership checks ask; undefined: the system's resolvers. */
+  dnsServers: string[] | undefined;
+  /** SLIPWAY_DOMAIN_HTTP_CHECK_PORT: the port the HTTP token check connects to (default 80; tests). */
+  domainHttpCheckPort: number;
+  /** SLIPWAY_DOMAIN_HTTP_CHECK_ALLOW_PRIVATE=1: the HTTP token check may connect to loopback and private addresses (tests, private networks). */
+  domainHttpCheckAllowPrivate: boolean;
+  /** SLIPWAY_ACME_*: certificates from an ACME CA; undefined, none (the local CA issues). */
+  acme: AcmeConfig | undefined;
 }
 
 /** Where things live inside SLIPWAY_HOME. */
@@ -121,6 +136,8 @@ export function homePaths(home: string) {
     credentials: join(home, 'credentials.json'),
     internalToken: join(home, 'internal-token'),
     secretsKey: join(home, 'secrets.key'),
+    /** The local CA's certificate, for `curl --cacert` and browsers (the server writes it). */
+    localCaCert: join(home, 'tls', 'local-ca.pem'),
     upLock: join(home, 'up.lock'),
     serverLock: join(home, 'server.lock'),
   };
@@ -152,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     apiPort: int(env, 'SLIPWAY_API_PORT', { fallback: 7070 }),
     httpHost: env.SLIPWAY_HTTP_HOST || '127.0.0.1',
     httpPort,
+    httpsPort: int(env, 'SLIPWAY_HTTPS_PORT', { fallback: 0 }),
     baseDomain: (env.SLIPWAY_BASE_DOMAIN || 'localhost').toLowerCase(),
     publicScheme: scheme,
     publicPort: int(env, 'SLIPWAY_PUBLIC_PORT', { fallback: httpPort }),
@@ -182,6 +200,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     cgroupRoot: resolve(env.SLIPWAY_CGROUP_ROOT || '/sys/fs/cgroup'),
     secretsKey: env.SLIPWAY_SECRETS_KEY || undefined,
     discardUnreadableSecrets: env.SLIPWAY_DISCARD_UNREADABLE_SECRETS === '1',
+    dnsServers: parseDnsServers(env.SLIPWAY_DNS_SERVERS),
+    domainHttpCheckPort: int(env, 'SLIPWAY_DOMAIN_HTTP_CHECK_PORT', { fallback: 80, min: 1 }),
+    domainHttpCheckAllowPrivate: env.SLIPWAY_DOMAIN_HTTP_CHECK_ALLOW_PRIVATE === '1',
+    acme: acmeConfig(env),
     edgeTunnelIdleTimeoutMs: int(env, 'SLIPWAY_EDGE_TUNNEL_IDLE_TIMEOUT_MS', { fallback: 600_000, min: 1000 }),
     wakeIdleMs: int(env, 'SLIPWAY_WAKE_IDLE_MS', { fallback: 600_000, min: 10_000 }),
     wakeMaxVersions: int(env, 'SLIPWAY_WAKE_MAX_VERSIONS', { fallback: 3, min: 1 }),

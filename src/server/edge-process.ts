@@ -26,9 +26,10 @@ export function serverUrl(config: SlipwayConfig, env: NodeJS.ProcessEnv = proces
  * then follows the server's route stream. Once it listens it records itself in `edge/edge.json`
  * (edge-record.ts), so that an `up` started later can adopt it.
  */
-export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { port: number }> {
+export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { port: number; httpsPort?: number }> {
   const edge = createEdgeServer({
     port: config.httpPort,
+    httpsPort: config.httpsPort === 0 ? undefined : config.httpsPort,
     host: config.httpHost,
     baseDomain: config.baseDomain,
     serverUrl: serverUrl(config),
@@ -39,12 +40,13 @@ export async function startEdge(config: SlipwayConfig): Promise<EdgeServer & { p
     diskCacheMaxBytes: config.edgeCacheMaxBytes,
     affinityCookie: config.edgeAffinityCookie,
   });
-  const { port } = await edge.start();
+  const { port, httpsPort } = await edge.start();
   const edgeDir = homePaths(config.home).edge;
   await writeEdgeRecord(edgeDir);
   return {
     ...edge,
     port,
+    httpsPort,
     async close() {
       await edge.close();
       await removeEdgeRecord(edgeDir);

@@ -3,6 +3,7 @@ import { SlipwayError } from '../core/errors.js';
 import { writeSecretFile } from '../services/bootstrap.js';
 import { discardSecretsNotSealedBy, storedSecretKeyIds } from '../services/env-service.js';
 import { newSecretsKey, parseSecretsKey, SecretBox } from '../services/secret-box.js';
+import { discardTlsKeysNotSealedBy, storedTlsKeyIds } from '../services/tls/sealed-keys.js';
 import type { Db } from '../store/store.js';
 
 /** Where the key comes from, and what to do about secrets no key opens. */
@@ -28,7 +29,8 @@ export interface SecretsKeyOptions {
  */
 export async function loadSecretBox(db: Db, options: SecretsKeyOptions): Promise<SecretBox> {
   const { given, keyFile } = options;
-  let stored = await storedSecretKeyIds(db);
+  // TLS keys too: the local CA, the ACME accounts and the live certificates' keys are sealed.
+  let stored = [...new Set([...(await storedSecretKeyIds(db)), ...(await storedTlsKeyIds(db))])].sort();
   let text = given;
   if (text === undefined) {
     text = await readFile(keyFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -48,6 +50,10 @@ export async function loadSecretBox(db: Db, options: SecretsKeyOptions): Promise
   if (options.discardUnreadable) {
     const n = await discardSecretsNotSealedBy(db, box.keyId);
     if (n > 0) options.warn?.(`SLIPWAY_DISCARD_UNREADABLE_SECRETS: deleted ${n} stored secret value(s) no key of this server opens; set them again and redeploy`);
+    const tls = await discardTlsKeysNotSealedBy(db, box.keyId);
+    if (tls.keys + tls.certificates > 0) {
+      options.warn?.(`SLIPWAY_DISCARD_UNREADABLE_SECRETS: deleted ${tls.keys} local CA / ACME account key(s) and retired ${tls.certificates} certificate(s) no key of this server opens; a new local CA must be trusted again`);
+    }
     return box;
   }
   const foreign = stored.filter((id) => id !== box.keyId);

@@ -17,6 +17,7 @@ import { openStore } from './open-store.js';
 import { acquirePidLock } from './pid-lock.js';
 import { sweepUploadDir } from './sweep-uploads.js';
 import { loadSecretBox } from './secrets-key.js';
+import { acmeDriver } from './acme-driver.js';
 
 /** The first automatic garbage collection waits this long, so a start is not slowed by one. */
 const GC_FIRST_RUN_DELAY_MS = 5 * 60 * 1000;
@@ -72,6 +73,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         buildSandbox: builds.sandbox, buildNetwork: builds.network,
         logRetention: { maxAgeMs: config.logRetentionDays * 24 * 3600_000, maxLinesPerDeployment: config.logMaxLines },
         wakeIdleMs: config.wakeIdleMs, wakeMaxVersions: config.wakeMaxVersions, hostId: config.hostId,
+        domains: { dnsServers: config.dnsServers, httpCheckPort: config.domainHttpCheckPort, allowPrivate: config.domainHttpCheckAllowPrivate },
         gc: {
           keepVersions: config.retainVersions, keepDays: config.retainDays, graceMs: config.gcGraceMs,
           intervalMs: config.gcIntervalMs, firstRunDelayMs: Math.min(config.gcIntervalMs, GC_FIRST_RUN_DELAY_MS),
@@ -81,7 +83,7 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         // a Dockerfile fail, `unavailable`, until there is one).
         docker,
       },
-    });
+    }, { acme: acmeDriver(config.acme) });
     const app = await createApi({ services, logger });
     await app.listen({ port: config.apiPort, host: config.apiHost });
     const port = (app.server.address() as AddressInfo).port;
@@ -92,6 +94,13 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
     services.reconciler.start();
     services.wake.start();
     services.gc.start();
+    services.domainChecker.start();
+    services.acme?.start();
+    // Without ACME the embedded local CA issues (docs/domains.md, TLS certificates).
+    // A CA that cannot be made now costs HTTPS, not the control plane: on-demand issuance retries it.
+    if (services.acme === undefined) {
+      await services.localCa.start({ caFile: paths.localCaCert }).catch((err: unknown) => logger.error({ err }, 'the local CA could not start; HTTPS certificates wait for it'));
+    }
     const sweep = () => {
       sweepIdempotencyKeys(store.db).catch((err) => logger.warn({ err }, 'idempotency sweep failed'));
       services.logs.sweep().catch((err) => logger.warn({ err }, 'log retention sweep failed'));
@@ -107,6 +116,10 @@ export async function startServer(config: SlipwayConfig): Promise<RunningServer>
         await services.worker.stop();
         await services.wake.stop();
         await services.gc.stop();
+        await services.domainChecker.stop();
+        await services.acme?.stop();
+        await services.localCa.stop();
+        services.certificates.stop();
         await services.reconciler.stop();
         services.routes.stop();
         await app.close();

@@ -15,6 +15,9 @@ import { waitForHttp } from './wait-http.js';
 import { findLeftEdge } from './edge-record.js';
 import { stopProcess } from './stop-process.js';
 
+/** The edge's HTTPS port under `up` when SLIPWAY_HTTPS_PORT is unset (a bare edge serves none). */
+export const UP_HTTPS_PORT = 8443;
+
 /**
  * `<home>/up.stop-apps`: written by `slipway down --stop-apps` before it signals `up`, so that
  * this stop takes the apps and the edge with it.
@@ -45,7 +48,9 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
   const logDir = join(config.home, 'logs');
   await mkdir(logDir, { recursive: true, mode: 0o700 });
   const supervisor = new Supervisor(logDir, (line) => print(`slipway: ${line}`));
-  const env = { ...process.env, SLIPWAY_HOME: config.home };
+  // HTTPS with no setup: the local CA's certificates on 8443 unless told otherwise (0: none).
+  const httpsPort = process.env.SLIPWAY_HTTPS_PORT === undefined || process.env.SLIPWAY_HTTPS_PORT === '' ? UP_HTTPS_PORT : config.httpsPort;
+  const env = { ...process.env, SLIPWAY_HOME: config.home, SLIPWAY_HTTPS_PORT: String(httpsPort) };
   const apiHost = config.apiHost === '0.0.0.0' ? '127.0.0.1' : config.apiHost;
   const edgeHost = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
   let stopping: Promise<void> | undefined;
@@ -111,6 +116,13 @@ export async function runUp(config: SlipwayConfig, print: (line: string) => void
     'Slipway is up.',
     `  API:         http://${apiHost}:${config.apiPort}/api/v1`,
     `  Apps:        ${config.publicScheme}://<slug>.${config.baseDomain}${port}`,
+    // With ACME no local CA is made (docs/domains.md#tls-certificates): its file would not exist.
+    ...(httpsPort === 0 ? [] : config.acme !== undefined ? [
+      `  HTTPS:       port ${httpsPort}, certificates from ACME (${config.acme.directoryUrl})`,
+    ] : [
+      `  HTTPS:       https://<slug>.${config.baseDomain}:${httpsPort} (local CA: ${paths.localCaCert})`,
+      `               curl --cacert ${paths.localCaCert} https://<slug>.${config.baseDomain}:${httpsPort}/`,
+    ]),
     `  Admin key:   ${paths.credentials}`,
     `  Logs:        ${logDir}`,
     '',

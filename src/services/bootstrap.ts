@@ -6,6 +6,12 @@ import { apiKeys, projects, tenants } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 import { createApiKey, hashToken } from './api-keys.js';
 
+/**
+ * The slug of the tenant `slipway up` creates: the platform operator's own, whose apps are served
+ * at `<slug>.<base domain>` (other tenants' at `<slug>--<tenant>.<base domain>`).
+ */
+export const DEFAULT_TENANT_SLUG = 'default';
+
 /** Where the first start writes the keys it creates. */
 export interface BootstrapPaths {
   /** `{ api_url, token }` for the CLI, mode 0600. */
@@ -28,13 +34,13 @@ export interface BootstrapResult {
  * hashes live in the database, which is why a lost file means a new key.
  */
 export async function bootstrap(db: Db, paths: BootstrapPaths, apiUrl: string): Promise<BootstrapResult> {
-  let [tenant] = await db.select().from(tenants).orderBy(asc(tenants.createdAt)).limit(1);
+  let [tenant] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)).limit(1);
   let created = false;
   if (!tenant) {
     const now = new Date();
-    tenant = { id: newId('ten'), name: 'default', createdAt: now };
+    tenant = { id: newId('ten') };
     await db.transaction(async (tx) => {
-      await tx.insert(tenants).values(tenant!);
+      await tx.insert(tenants).values({ id: tenant!.id, name: 'default', slug: DEFAULT_TENANT_SLUG, displayName: 'default', createdAt: now });
       await tx.insert(projects).values({ id: newId('prj'), tenantId: tenant!.id, name: 'default', createdAt: now });
     });
     created = true;
@@ -45,7 +51,7 @@ export async function bootstrap(db: Db, paths: BootstrapPaths, apiUrl: string): 
   const credentials = await readJson(paths.credentialsFile);
   let adminToken = typeof credentials?.token === 'string' ? credentials.token : undefined;
   if (!adminToken || !(await tokenWorks(db, adminToken))) {
-    adminToken = (await createApiKey(db, { tenantId: tenant.id, role: 'admin', name: 'admin (created by slipway up)' })).token;
+    adminToken = (await createApiKey(db, { tenantId: tenant.id, role: 'operator', name: 'operator (created by slipway up)' })).token;
   }
   await writeSecretFile(paths.credentialsFile, `${JSON.stringify({ api_url: apiUrl, token: adminToken }, null, 2)}\n`);
 

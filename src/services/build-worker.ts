@@ -7,7 +7,7 @@ import { createCachingCompressor } from '../build/precompress.js';
 import { buildRelease, type LentSnapshot } from '../build/build-release.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { IN_MEMORY_SOURCE_BYTES } from '../core/limits.js';
-import { deployments, operations, rings, versions } from '../store/schema.js';
+import { deployments, operations, rings, tenants, versions } from '../store/schema.js';
 import { imageTag } from '../runtime/docker/engine-images.js';
 import { runCommand } from '../util/child-process.js';
 import type { ServiceContext } from './context.js';
@@ -107,6 +107,13 @@ export class BuildWorker {
     const attempts = version.attempts + 1;
     if (attempts > MAX_ATTEMPTS) {
       await this.finish(version, { code: 'interrupted', message: `the build was interrupted ${version.attempts} times (server restarts); giving up` });
+      return;
+    }
+    // A suspended tenant's queued builds fail rather than wait: nothing of it may start while it
+    // is suspended, and a resume should not replay publishes made before the suspension.
+    const [tenant] = await db.select({ state: tenants.state }).from(tenants).where(eq(tenants.id, version.tenantId)).limit(1);
+    if (tenant?.state === 'suspended') {
+      await this.finish(version, { code: 'tenant_suspended', message: 'the tenant was suspended before this version was built; publish again once it is resumed' });
       return;
     }
     await db.transaction(async (tx) => {

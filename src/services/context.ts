@@ -55,6 +55,12 @@ export interface ServicesConfig {
   hostId?: string;
   /** Retention and garbage collection (default `DEFAULT_GC_CONFIG` of `gc/gc-config.ts`). */
   gc?: GcConfig;
+  /**
+   * Domain ownership checks: the DNS servers to ask (SLIPWAY_DNS_SERVERS, `ip[:port]`; default
+   * the system's), the port of the HTTP token check (SLIPWAY_DOMAIN_HTTP_CHECK_PORT, default 80),
+   * and whether it may connect to non-public addresses (SLIPWAY_DOMAIN_HTTP_CHECK_ALLOW_PRIVATE).
+   */
+  domains?: { dnsServers?: string[]; httpCheckPort?: number; allowPrivate?: boolean };
 }
 
 /** Retention of instance logs. */
@@ -79,8 +85,11 @@ export interface ServiceContext {
 /** Who is calling: resolved from the API key on every request. */
 export interface Principal {
   keyId: string;
+  /** Every read and write is filtered by this tenant; another tenant's ids are `*_not_found`. */
   tenantId: string;
   /** When set, the key only sees this project. */
   projectId: string | null;
   role: ApiKeyRole;
+  /** The key's tenant is suspended: it may still read, but changes nothing until resumed. */
+  tenantSuspended?: boolean;
 }

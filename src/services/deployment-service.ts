@@ -1,13 +1,15 @@
 import { and, desc, eq, isNull, lt } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { assertSlug } from '../core/slug.js';
-import { deployments, projects, rings, runtimeInstances } from '../store/schema.js';
+import { assertSlug, managedLabel } from '../core/slug.js';
+import { DEFAULT_TENANT_SLUG } from './bootstrap.js';
+import { deployments, projects, rings, runtimeInstances, tenants } from '../store/schema.js';
 import type { Principal, ServiceContext } from './context.js';
 import { activeVersionId, findDeployment, loadDeploymentFacts, type DeploymentRow } from './deployment-queries.js';
 import type { EnvService } from './env-service.js';
 import { recordEvent } from './event-log.js';
 import { recordRouteChange } from './route-log.js';
+import { notifyCertificates, releaseDeploymentDomains } from './domains/domain-release.js';
 import { placementHost } from './instance-service.js';
 import { idCursor } from './page-cursor.js';
 import { presentDeployment, type DeploymentView } from './presenters.js';
@@ -18,7 +20,12 @@ export interface CreateDeploymentInput {
   name?: string;
   projectId?: string;
   spaFallback?: boolean;
+  /** The operator's own name for a customer: the deployment goes into that project (made on first use). */
+  externalWorkspaceId?: string;
 }
+
+/** DNS's limit on one label of a host name. */
+const MAX_LABEL_LENGTH = 63;
 
 /** A page of a list, newest first. */
 export interface Page<T> {
@@ -30,21 +37,37 @@ export interface Page<T> {
 export class DeploymentService {
   constructor(private readonly ctx: ServiceContext, private readonly env: EnvService) {}
 
-  /** Creates a deployment with its production ring; a taken slug is `deployment_exists`. */
+  /**
+   * Creates a deployment with its production ring; a taken slug is `deployment_exists`. A new
+   * external workspace's project is made in the same transaction, so a refused create leaves none.
+   */
   async create(principal: Principal, input: CreateDeploymentInput): Promise<DeploymentView> {
     const slug = assertSlug(input.slug);
-    const projectId = await this.resolveProject(principal, input.projectId);
+    assertNotPreviewLike(slug);
+    await this.assertLabelFits(principal, slug);
+    const workspace = input.externalWorkspaceId !== undefined && input.projectId === undefined ? input.externalWorkspaceId : undefined;
+    // Two first creates in one new workspace must not make two projects for it.
+    return workspace === undefined
+      ? this.#create(principal, { ...input, slug }, { id: await this.resolveProject(principal, input.projectId) })
+      : this.ctx.store.withLock(`workspace:${principal.tenantId}`, async () => this.#create(principal, { ...input, slug }, await this.workspaceProject(principal, workspace)));
+  }
+
+  /** Inserts the deployment (and its workspace's project when `newWorkspace` names one) in one transaction. */
+  async #create(principal: Principal, input: CreateDeploymentInput, project: { id: string; newWorkspace?: string }): Promise<DeploymentView> {
+    const { slug } = input;
     const now = new Date();
     const row: DeploymentRow = {
-      id: newId('dep'), tenantId: principal.tenantId, projectId, slug, name: input.name ?? slug,
+      id: newId('dep'), tenantId: principal.tenantId, projectId: project.id, slug, name: input.name ?? slug,
       spaFallback: input.spaFallback ?? false, nextVersionNumber: 1, createdAt: now, updatedAt: now, deletedAt: null,
     };
     const taken = () => new SlipwayError('deployment_exists', `the slug "${slug}" is taken`, { details: { slug } });
     const [existing] = await this.ctx.store.db.select({ id: deployments.id }).from(deployments)
-      .where(and(eq(deployments.slug, slug), isNull(deployments.deletedAt))).limit(1);
+      .where(and(eq(deployments.tenantId, principal.tenantId), eq(deployments.slug, slug), isNull(deployments.deletedAt))).limit(1);
     if (existing) throw taken();
     try {
       await this.ctx.store.db.transaction(async (tx) => {
+        const workspace = project.newWorkspace;
+        if (workspace !== undefined) await tx.insert(projects).values({ id: project.id, tenantId: principal.tenantId, name: workspace, externalWorkspaceId: workspace, createdAt: now });
         await tx.insert(deployments).values(row);
         await tx.insert(rings).values({ id: newId('rng'), deploymentId: row.id, name: 'production', activeVersionId: null, updatedAt: now });
         await recordEvent(tx, { tenantId: row.tenantId, deploymentId: row.id, type: 'deployment.created', actor: principal.keyId, reason: `created ${slug}` });
@@ -123,7 +146,7 @@ export class DeploymentService {
   async remove(principal: Principal, idOrSlug: string): Promise<DeploymentView> {
     const row = await findDeployment(this.ctx.store.db, principal, idOrSlug);
     const deletedAt = new Date();
-    await this.ctx.store.db.transaction(async (tx) => {
+    const released = await this.ctx.store.db.transaction(async (tx) => {
       await tx.update(deployments).set({ deletedAt, updatedAt: deletedAt }).where(eq(deployments.id, row.id));
       await recordEvent(tx, { tenantId: row.tenantId, deploymentId: row.id, type: 'deployment.deleted', actor: principal.keyId, reason: `deleted ${row.slug}` });
       // Its instances drain and stop; their rows stay as history.
@@ -131,9 +154,14 @@ export class DeploymentService {
         .where(and(eq(runtimeInstances.deploymentId, row.id), eq(runtimeInstances.desired, 'running')));
       // Its secrets go now rather than linger with history nobody can serve any more.
       await this.env.forget(tx, row.id);
+      // Its custom domains are released: anyone may claim the names again.
+      const domains = await releaseDeploymentDomains(tx, row.id, principal.keyId);
       await recordRouteChange(tx, row.id);
+      return domains;
     });
     this.ctx.notifier.emit('route', row.id);
+    // Their certificates were superseded with them: the edges stop offering them.
+    if (released.certificates) await notifyCertificates(this.ctx);
     this.ctx.notifier.emit('assignments', placementHost(this.ctx.config));
     return this.view({ ...row, deletedAt });
   }
@@ -142,6 +170,37 @@ export class DeploymentService {
   async view(row: DeploymentRow): Promise<DeploymentView> {
     const facts = await loadDeploymentFacts(this.ctx.store.db, [row.id]);
     return presentDeployment(this.ctx.config, row, facts.get(row.id)!);
+  }
+
+  /**
+   * `<slug>--<tenant slug>` is the first label of a non-default tenant's managed host and must
+   * stay within DNS's 63 characters; `invalid_slug` says how long the slug may be.
+   */
+  private async assertLabelFits(principal: Principal, slug: string): Promise<void> {
+    const [tenant] = await this.ctx.store.db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, principal.tenantId)).limit(1);
+    const tenantSlug = tenant && tenant.slug !== DEFAULT_TENANT_SLUG ? tenant.slug : null;
+    const label = managedLabel(slug, tenantSlug);
+    if (label.length > MAX_LABEL_LENGTH) {
+      const max = MAX_LABEL_LENGTH - (label.length - slug.length);
+      throw new SlipwayError('invalid_slug', `"${slug}" is too long for this tenant: its host label ${label} must fit ${MAX_LABEL_LENGTH} characters, so at most ${max} characters`, {
+        details: { field: 'slug', value: slug, max_length: max },
+      });
+    }
+  }
+
+  /**
+   * The caller's project carrying `externalWorkspaceId`, or a new id for it (with `newWorkspace`:
+   * the caller inserts it with the deployment). Called under the workspace lock.
+   */
+  private async workspaceProject(principal: Principal, externalWorkspaceId: string): Promise<{ id: string; newWorkspace?: string }> {
+    const [row] = await this.ctx.store.db.select({ id: projects.id }).from(projects)
+      .where(and(eq(projects.tenantId, principal.tenantId), eq(projects.externalWorkspaceId, externalWorkspaceId)))
+      .orderBy(projects.createdAt).limit(1);
+    const id = row?.id ?? newId('prj');
+    if (principal.projectId !== null && id !== principal.projectId) {
+      throw new SlipwayError('invalid_request', `this key is limited to another project than workspace "${externalWorkspaceId}"`, { details: { field: 'external_workspace_id' } });
+    }
+    return row === undefined ? { id, newWorkspace: externalWorkspaceId } : { id };
   }
 
   private async resolveProject(principal: Principal, requested?: string): Promise<string> {
@@ -153,5 +212,17 @@ export class DeploymentService {
       throw new SlipwayError('invalid_request', `no project "${wanted}"`, { details: { field: 'project_id' } });
     }
     return row.id;
+  }
+}
+
+/** `v<N>` would make `v<N>--<tenant>`, the preview host of the default tenant's deployment `<tenant>`. */
+const PREVIEW_LIKE_SLUG = /^v[0-9]+$/;
+
+/** Refuses a new slug of the form `v<N>` (`invalid_slug`, reason `preview_syntax`), in every tenant alike. */
+function assertNotPreviewLike(slug: string): void {
+  if (PREVIEW_LIKE_SLUG.test(slug)) {
+    throw new SlipwayError('invalid_slug', `"${slug}" looks like a version: v<N>--<name> hosts are preview hosts, choose another slug`, {
+      details: { field: 'slug', value: slug, reason: 'preview_syntax' },
+    });
   }
 }

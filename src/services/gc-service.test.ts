@@ -68,7 +68,7 @@ async function seedHistory(f: Fixture): Promise<void> {
     return info.sha256;
   };
   const now = new Date(NOW);
-  await store.db.insert(tenants).values({ id: SEED.tenantId, name: 't', createdAt: now });
+  await store.db.insert(tenants).values({ id: SEED.tenantId, name: 't', slug: 'default', displayName: 't', createdAt: now });
   await store.db.insert(projects).values({ id: SEED.projectId, tenantId: SEED.tenantId, name: 'p', createdAt: now });
   for (const [id, slug, deletedAt] of [[SEED.deploymentId, 'app', null], ['dep_gone', 'gone', now]] as const) {
     await store.db.insert(deployments).values({

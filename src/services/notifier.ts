@@ -19,6 +19,8 @@ export interface NotifierTopics {
   instance: string;
   /** New instance log lines arrived (payload: deployment id). */
   logs: string;
+  /** The live certificates changed (payload: certificate revision, as a string). */
+  certificates: string;
   /**
    * Notifications from other servers may have been lost (a dropped listening connection):
    * consumers re-read the store (payload: why).
@@ -28,7 +30,7 @@ export interface NotifierTopics {
 
 // A Record, so a new topic that is not listed here fails the type check.
 const TOPICS: Record<keyof NotifierTopics, true> = {
-  events: true, operation: true, route: true, work: true, assignments: true, instance: true, logs: true, resync: true,
+  events: true, operation: true, route: true, work: true, assignments: true, instance: true, logs: true, certificates: true, resync: true,
 };
 
 /** True for a known topic: messages from other servers are checked before they are delivered. */

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import assert from 'node:assert/strict';
 import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
-import { runtimeInstances, services, versions } from '../store/schema.js';
+import { runtimeInstances, services, tenants, versions } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { EnvService } from './env-service.js';
 import { InstanceService } from './instance-service.js';
@@ -143,3 +143,17 @@ test('instances go to the host this server places them on (SLIPWAY_HOST_ID): tha
     await cleanup();
   }
 });
+
+test("a suspended tenant's services run nothing, and run their replicas again once it is resumed", () => withReconciler(async (store) => {
+  await seedDynamic(store, { versions: [{ n: 1, state: 'ready' }], active: 1, switchedAt: new Date(), replicas: 2 });
+  await store.db.update(tenants).set({ state: 'suspended', suspendedAt: new Date() }).where(eq(tenants.id, SEED.tenantId));
+}, async (reconciler, store) => {
+  const [suspended] = await reconciler.kick(SEED.deploymentId);
+  assert.deepEqual(suspended, { deploymentId: SEED.deploymentId, started: 0, stopped: 0 });
+  assert.equal((await store.db.select().from(runtimeInstances)).length, 0);
+  const [service] = await store.db.select().from(services);
+  assert.equal(service!.desiredReplicas, 2, 'the count is kept for the resume');
+  await store.db.update(tenants).set({ state: 'active', suspendedAt: null }).where(eq(tenants.id, SEED.tenantId));
+  const [resumed] = await reconciler.kick(SEED.deploymentId);
+  assert.equal(resumed!.started, 2);
+}));

@@ -1,6 +1,6 @@
 import { and, eq, isNull, ne, notInArray } from 'drizzle-orm';
 import { TERMINAL_INSTANCE_STATES } from '../core/runtime.js';
-import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
+import { deployments, rings, runtimeInstances, services, tenants, versions } from '../store/schema.js';
 import type { Tx } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
@@ -66,17 +66,20 @@ export class Reconciler {
 
   private async pass(deploymentId: string | undefined, replaceFailed: boolean): Promise<ReconcileResult[]> {
     const { db } = this.ctx.store;
-    const targets = await db.select({ d: deployments, s: services, v: versions, ring: rings.updatedAt })
+    const targets = await db.select({ d: deployments, s: services, v: versions, ring: rings.updatedAt, tenantState: tenants.state })
       .from(deployments)
+      .innerJoin(tenants, eq(tenants.id, deployments.tenantId))
       .innerJoin(rings, and(eq(rings.deploymentId, deployments.id), eq(rings.name, 'production')))
       .innerJoin(versions, eq(versions.id, rings.activeVersionId))
       .innerJoin(services, and(eq(services.deploymentId, deployments.id), eq(services.type, 'web')))
       .where(and(isNull(deployments.deletedAt), eq(versions.kind, 'dynamic'), deploymentId ? eq(deployments.id, deploymentId) : undefined));
     const results: ReconcileResult[] = [];
-    for (const { d, s, v, ring } of targets) {
+    for (const { d, s, v, ring, tenantState } of targets) {
+      // A suspended tenant's services run nothing until it is resumed; their counts are kept.
+      const service = tenantState === 'suspended' ? { ...s, desiredReplicas: 0 } : s;
       try {
         await this.retireSuperseded(d.id, v.id, ring);
-        results.push(await this.reconcileOne({ deploymentId: d.id, service: s, version: v, replaceFailed }));
+        results.push(await this.reconcileOne({ deploymentId: d.id, service, version: v, replaceFailed }));
       } catch (err) {
         results.push({ deploymentId: d.id, started: 0, stopped: 0, error: (err as Error).message });
       }

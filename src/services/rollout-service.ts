@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { ERROR_CODES, SlipwayError, type ErrorCode } from '../core/errors.js';
 import type { RuntimeOptions } from '../core/runtime-options.js';
-import { runtimeInstances, services, versions } from '../store/schema.js';
+import { runtimeInstances, services, tenants, versions } from '../store/schema.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
@@ -88,6 +88,14 @@ export class RolloutService {
       if (row?.collectedAt != null) {
         throw new SlipwayError('release_collected', `version ${version.versionNumber}'s release was deleted by garbage collection (retention); redeploy it to build it again from its snapshot`, {
           details: { version_number: version.versionNumber },
+        });
+      }
+      // The tenant row is held (FOR SHARE) too: a suspension updates it, so it either waits for
+      // this boot to commit and then stops these instances, or commits first and is seen here.
+      const [tenant] = await tx.select({ state: tenants.state }).from(tenants).where(eq(tenants.id, version.tenantId)).for('share');
+      if (tenant?.state === 'suspended') {
+        throw new SlipwayError('tenant_suspended', `the tenant is suspended: version ${version.versionNumber} does not start until it is resumed`, {
+          details: { tenant: version.tenantId, version_number: version.versionNumber },
         });
       }
       const service = await applyRuntimeOptions(tx, { id: version.deploymentId, tenantId: version.tenantId }, options.runtime);

@@ -1,8 +1,11 @@
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Route, RouteMessage, RouteRelease } from '../core/routes.js';
-import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
+import { deployments, rings, runtimeInstances, services, tenants, versions } from '../store/schema.js';
+import { managedLabel } from '../core/slug.js';
+import { DEFAULT_TENANT_SLUG } from './bootstrap.js';
 import type { ServiceContext } from './context.js';
 import { currentRouteRevision, routeChangesAfter } from './route-log.js';
+import { loadRouteHosts } from './domains/route-hosts.js';
 
 type Listener = (message: RouteMessage) => void;
 
@@ -211,12 +214,27 @@ export class RouteFeed {
       releases.set(v.deploymentId, list);
     }
     const activeOf = new Map(active.map((a) => [a.deploymentId, a.versionId]));
+    const tenantRows = await db.select({ id: tenants.id, slug: tenants.slug, state: tenants.state, branding: tenants.branding })
+      .from(tenants).where(inArray(tenants.id, [...new Set(deps.map((d) => d.tenantId))]));
+    const tenantOf = new Map(tenantRows.map((t) => [t.id, t]));
+    const hostsOf = await loadRouteHosts(db, deps);
     return deps.map((d) => {
       const list = (releases.get(d.id) ?? []).sort((a, b) => a.version_number - b.version_number);
-      return {
+      const tenant = tenantOf.get(d.tenantId);
+      const route: Route = {
         deployment_id: d.id, slug: d.slug, spa_fallback: d.spaFallback, ...(sticky.get(d.id) ? { sticky: sticky.get(d.id) } : {}),
         active: list.find((r) => r.version_id === activeOf.get(d.id)) ?? null, versions: list,
       };
+      const hosts = hostsOf.get(d.id);
+      if (hosts !== undefined) route.hosts = hosts;
+      if (tenant && tenant.slug !== DEFAULT_TENANT_SLUG) {
+        route.label = managedLabel(d.slug, tenant.slug);
+        route.tenant = {
+          id: tenant.id, slug: tenant.slug, ...(tenant.state === 'suspended' ? { suspended: true } : {}),
+          ...(Object.keys(tenant.branding).length > 0 ? { branding: tenant.branding } : {}),
+        };
+      }
+      return route;
     });
   }
 }

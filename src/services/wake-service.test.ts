@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { seedContext, seedDynamic, seedInstance, SEED } from '../../test/support/seed.js';
 import { openTestStore } from '../../test/support/test-store.js';
-import { events, runtimeInstances, services, versions } from '../store/schema.js';
+import { events, runtimeInstances, services, tenants, versions } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { waitFor } from '../util/wait-for.js';
 import { EnvService } from './env-service.js';
@@ -170,4 +170,13 @@ test('a version whose release garbage collection deleted is not found, not boote
     return true;
   });
   assert.equal(stub.boots.length, 0);
+}));
+
+test("a suspended tenant's versions are not woken: the edge serves its suspension page instead", () => withWake(async ({ wake, store, stub }) => {
+  await store.db.update(tenants).set({ state: 'suspended', suspendedAt: new Date() }).where(eq(tenants.id, SEED.tenantId));
+  assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'unavailable');
+  assert.equal(stub.boots.length, 0);
+  await store.db.update(tenants).set({ state: 'active', suspendedAt: null }).where(eq(tenants.id, SEED.tenantId));
+  assert.equal((await wake.wake(SEED.deploymentId, 1)).state, 'starting');
+  assert.equal(stub.boots.length, 1);
 }));

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, notInArray } from 'drizzle-orm';
 import { SlipwayError } from '../core/errors.js';
 import { TERMINAL_INSTANCE_STATES } from '../core/runtime.js';
-import { deployments, rings, runtimeInstances, services, versions } from '../store/schema.js';
+import { deployments, rings, runtimeInstances, services, tenants, versions } from '../store/schema.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { ServiceContext } from './context.js';
 import { recordEvent } from './event-log.js';
@@ -110,9 +110,10 @@ export class WakeService {
   async wake(deploymentId: string, versionNumber: number): Promise<WakeAnswer> {
     if (this.#abort.signal.aborted) return UNAVAILABLE;
     const { db } = this.ctx.store;
-    const [row] = await db.select({ v: versions, replicas: services.desiredReplicas, active: rings.activeVersionId })
+    const [row] = await db.select({ v: versions, replicas: services.desiredReplicas, active: rings.activeVersionId, tenantState: tenants.state })
       .from(versions)
       .innerJoin(deployments, eq(deployments.id, versions.deploymentId))
+      .innerJoin(tenants, eq(tenants.id, deployments.tenantId))
       .innerJoin(services, and(eq(services.deploymentId, versions.deploymentId), eq(services.type, 'web')))
       .leftJoin(rings, and(eq(rings.deploymentId, versions.deploymentId), eq(rings.name, 'production')))
       .where(and(eq(versions.deploymentId, deploymentId), eq(versions.versionNumber, versionNumber), isNull(deployments.deletedAt)));
@@ -127,6 +128,8 @@ export class WakeService {
         details: { version_number: versionNumber, artifact_collected: true },
       });
     }
+    // A suspended tenant's apps start nothing: the edge serves its suspension page instead.
+    if (row.tenantState === 'suspended') return UNAVAILABLE;
     const version = row.v;
     if (this.#registry.isBooting(version.id)) return STARTING;
     const running = await db.select().from(runtimeInstances)

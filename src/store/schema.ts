@@ -9,6 +9,7 @@
 import type { DynamicReleaseManifest, HealthCheckSpec, InstanceState, ResourceSpec } from '../core/runtime.js';
 import type { RuntimeOptions, StickySpec } from '../core/runtime-options.js';
 import type { FrozenEnv } from '../core/env-vars.js';
+import type { DomainKind, DomainState, TenantBranding, TenantState, TlsState } from '../core/states.js';
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 
@@ -18,7 +19,14 @@ export const tenants = pgTable('tenants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: ts('created_at').notNull(),
-});
+  /** DNS label; the default tenant's is `default` (migration 0013). */
+  slug: text('slug').notNull(),
+  displayName: text('display_name').notNull(),
+  state: text('state').$type<TenantState>().notNull().default('active'),
+  branding: jsonb('branding').$type<TenantBranding>().notNull().default(sql`'{}'::jsonb`),
+  suspendedAt: ts('suspended_at'),
+  deletedAt: ts('deleted_at'),
+}, (t) => [uniqueIndex('tenants_slug_live_idx').on(t.slug).where(sql`deleted_at IS NULL`)]);
 
 export const projects = pgTable('projects', {
   id: text('id').primaryKey(),
@@ -37,7 +45,7 @@ export const apiKeys = pgTable('api_keys', {
   tokenHash: text('token_hash').notNull().unique('api_keys_token_hash_key'),
   createdAt: ts('created_at').notNull(),
   revokedAt: ts('revoked_at'),
-});
+}, (t) => [index('api_keys_tenant_idx').on(t.tenantId, t.id)]);
 
 export const deployments = pgTable('deployments', {
   id: text('id').primaryKey(),
@@ -51,8 +59,8 @@ export const deployments = pgTable('deployments', {
   updatedAt: ts('updated_at').notNull(),
   deletedAt: ts('deleted_at'),
 }, (t) => [
-  // A slug names one live deployment; a deleted one frees it.
-  uniqueIndex('deployments_slug_live_idx').on(t.slug).where(sql`deleted_at IS NULL`),
+  // A slug names one live deployment of a tenant; a deleted one frees it (migration 0013).
+  uniqueIndex('deployments_slug_live_idx').on(t.tenantId, t.slug).where(sql`deleted_at IS NULL`),
   index('deployments_tenant_idx').on(t.tenantId, t.id),
 ]);
 
@@ -231,8 +239,124 @@ export const routeChanges = pgTable('route_changes', {
   createdAt: ts('created_at').notNull(),
 });
 
+/**
+ * A host name a tenant claimed (migration 0013): `custom` serves one deployment, `tenant` is the
+ * tenant's own base (`apps.example-brand.com`) under which every deployment of it is served.
+ * Managed hosts are not rows: they follow from the slugs.
+ */
+export const domains = pgTable('domains', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  deploymentId: text('deployment_id'),
+  kind: text('kind').$type<DomainKind>().notNull(),
+  /** Lower-case ASCII (punycode), no trailing dot. */
+  hostname: text('hostname').notNull(),
+  state: text('state').$type<DomainState>().notNull(),
+  verificationToken: text('verification_token').notNull(),
+  verifiedBy: text('verified_by').$type<'dns' | 'http'>(),
+  verifiedAt: ts('verified_at'),
+  checkAttempts: integer('check_attempts').notNull().default(0),
+  nextCheckAt: ts('next_check_at'),
+  lastCheckedAt: ts('last_checked_at'),
+  errorCode: text('error_code'),
+  errorMessage: text('error_message'),
+  redirectTo: text('redirect_to'),
+  httpsRedirect: boolean('https_redirect').notNull().default(false),
+  hstsMaxAge: integer('hsts_max_age'),
+  tlsState: text('tls_state').$type<TlsState>().notNull().default('none'),
+  tlsError: text('tls_error'),
+  tlsAttempts: integer('tls_attempts').notNull().default(0),
+  tlsNextAttemptAt: ts('tls_next_attempt_at'),
+  createdBy: text('created_by').notNull(),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  deletedAt: ts('deleted_at'),
+}, (t) => [
+  uniqueIndex('domains_hostname_live_idx').on(t.hostname).where(sql`deleted_at IS NULL`),
+  index('domains_deployment_idx').on(t.deploymentId).where(sql`deleted_at IS NULL`),
+  index('domains_tenant_idx').on(t.tenantId, t.id),
+  index('domains_check_due_idx').on(t.nextCheckAt).where(sql`deleted_at IS NULL AND state = 'pending_verification'`),
+]);
+
+/**
+ * A certificate and its key (sealed like secrets, context `certificate:<id>`) for one host name
+ * or a wildcard (`*.apps.example-brand.com`). A renewal inserts a new row and marks the old one
+ * superseded; every edge gets the live ones through the internal certificate stream.
+ */
+export const certificates = pgTable('certificates', {
+  id: text('id').primaryKey(),
+  hostname: text('hostname').notNull(),
+  tenantId: text('tenant_id'),
+  issuer: text('issuer').$type<'local_ca' | 'acme'>().notNull(),
+  certPem: text('cert_pem').notNull(),
+  keySealed: text('key_sealed').notNull(),
+  notBefore: ts('not_before').notNull(),
+  notAfter: ts('not_after').notNull(),
+  createdAt: ts('created_at').notNull(),
+  supersededAt: ts('superseded_at'),
+}, (t) => [
+  index('certificates_hostname_idx').on(t.hostname, t.notAfter),
+  index('certificates_live_idx').on(t.id).where(sql`superseded_at IS NULL`),
+]);
+
+/** HTTP-01 answers the edge serves at `/.well-known/acme-challenge/<token>` while an order is open. */
+export const acmeChallenges = pgTable('acme_challenges', {
+  token: text('token').primaryKey(),
+  hostname: text('hostname').notNull(),
+  keyAuthorization: text('key_authorization').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+});
+
+/** The ACME account key per directory (sealed, context `acme-account:<directory url>`), shared by every server. */
+export const acmeAccounts = pgTable('acme_accounts', {
+  directoryUrl: text('directory_url').primaryKey(),
+  keySealed: text('key_sealed').notNull(),
+  createdAt: ts('created_at').notNull(),
+});
+
+/**
+ * Every ACME order placed (src/services/tls/acme-orders.ts): the rate limits count them, and a
+ * `pending` row is the lease that lets one server at a time work on a host name.
+ */
+export const acmeOrders = pgTable('acme_orders', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  hostname: text('hostname').notNull(),
+  tenantId: text('tenant_id'),
+  domainId: text('domain_id'),
+  reason: text('reason').$type<'issue' | 'renew' | 'demand'>().notNull(),
+  state: text('state').$type<'pending' | 'valid' | 'invalid'>().notNull(),
+  error: text('error'),
+  leaseUntil: ts('lease_until').notNull(),
+  createdAt: ts('created_at').notNull(),
+  finishedAt: ts('finished_at'),
+}, (t) => [
+  uniqueIndex('acme_orders_pending_idx').on(t.hostname).where(sql`state = 'pending'`),
+  index('acme_orders_created_idx').on(t.createdAt, t.tenantId),
+  index('acme_orders_hostname_idx').on(t.hostname, t.id),
+]);
+
+/** One row: bumped in every transaction that changes `certificates`, so edges know to re-read. */
+export const certificateRevision = pgTable('certificate_revision', {
+  id: integer('id').primaryKey(),
+  revision: bigint('revision', { mode: 'number' }).notNull(),
+});
+
+/**
+ * The embedded local CA (migration 0013): at most one row (id 1), made by the first server to
+ * start, its key sealed like secrets (context `local-ca`), so every server sharing the store
+ * issues from the same CA.
+ */
+export const localCa = pgTable('local_ca', {
+  id: integer('id').primaryKey(),
+  name: text('name').notNull(),
+  certPem: text('cert_pem').notNull(),
+  keySealed: text('key_sealed').notNull(),
+  notAfter: ts('not_after').notNull(),
+  createdAt: ts('created_at').notNull(),
+});
+
 /** Every table, for `drizzle(client, { schema })`. */
 export const schema = {
   tenants, projects, apiKeys, deployments, rings, versions, events, operations, idempotencyKeys, services, runtimeInstances, instanceLogs, envVars,
-  routeRevision, routeChanges,
+  routeRevision, routeChanges, domains, certificates, acmeChallenges, certificateRevision, acmeAccounts, acmeOrders, localCa,
 };

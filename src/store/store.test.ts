@@ -2,19 +2,25 @@
 // SLIPWAY_TEST_DATABASE_URL is set (CI sets it), with the same migrations and queries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { createTestDatabase, openTestStore, testDatabaseUrl } from '../../test/support/test-store.js';
+import { bootstrap } from '../services/bootstrap.js';
 import { waitFor } from '../util/wait-for.js';
+import { openPgliteStore } from './pglite/pglite-store.js';
 import { openPostgresStore } from './postgres/postgres-store.js';
 import { migrateToLatest, splitStatements } from './migrate.js';
-import { deployments, events, projects, tenants } from './schema.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { apiKeys, deployments, events, projects, tenants } from './schema.js';
 import type { Store } from './store.js';
 
 const driver = testDatabaseUrl ? 'postgres' : 'pglite';
 
 async function seed(store: Store): Promise<void> {
   const now = new Date();
-  await store.db.insert(tenants).values({ id: 'ten_a', name: 'a', createdAt: now });
+  await store.db.insert(tenants).values({ id: 'ten_a', name: 'a', slug: 'a', displayName: 'a', createdAt: now });
   await store.db.insert(projects).values({ id: 'prj_a', tenantId: 'ten_a', name: 'p', createdAt: now });
 }
 
@@ -39,6 +45,58 @@ test(`${driver}: a live slug is unique, a deleted deployment frees it`, async (t
   await assert.rejects(store.db.insert(deployments).values(deployment('dep_2', 'site')));
   await store.db.update(deployments).set({ deletedAt: new Date() }).where(eq(deployments.id, 'dep_1'));
   await store.db.insert(deployments).values(deployment('dep_3', 'site'));
+});
+
+test(`${driver}: the same deployment slug lives in two tenants`, async (t) => {
+  const { store, cleanup } = await openTestStore();
+  t.after(cleanup);
+  await seed(store);
+  const now = new Date();
+  await store.db.insert(tenants).values({ id: 'ten_b', name: 'b', slug: 'b', displayName: 'b', createdAt: now });
+  await store.db.insert(projects).values({ id: 'prj_b', tenantId: 'ten_b', name: 'p', createdAt: now });
+  await store.db.insert(deployments).values(deployment('dep_a', 'shop'));
+  await store.db.insert(deployments).values({ ...deployment('dep_b', 'shop'), tenantId: 'ten_b', projectId: 'prj_b' });
+  assert.equal((await store.db.select().from(deployments).where(eq(deployments.slug, 'shop'))).length, 2);
+});
+
+test(`${driver}: 0013 migrates a database made before tenants (the default tenant, its keys, its deployments)`, async (t) => {
+  // An empty database of this run's kind, migrated by hand up to just before 0013.
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-migrate-0013-'));
+  const database = testDatabaseUrl ? await createTestDatabase() : undefined;
+  const store = database ? await openPostgresStore({ url: database.url }) : await openPgliteStore({ dataDir: join(dir, 'db') });
+  t.after(async () => {
+    await store.close();
+    await database?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const at = MIGRATIONS.findIndex((m) => m.id === '0013-tenants-domains-tls');
+  assert.ok(at > 0);
+  await migrateToLatest(store, MIGRATIONS.slice(0, at));
+  // The shape `slipway up` left: one tenant named default, its admin and internal keys, a member key, a deployment.
+  await store.exec(`
+INSERT INTO tenants (id, name, created_at) VALUES ('ten_old', 'default', now());
+INSERT INTO projects (id, tenant_id, name, created_at) VALUES ('prj_old', 'ten_old', 'default', now());
+INSERT INTO api_keys (id, tenant_id, role, name, token_hash, created_at) VALUES
+  ('key_admin', 'ten_old', 'admin', 'admin (created by slipway up)', 'hash-admin', now()),
+  ('key_internal', 'ten_old', 'internal', 'edge and agents', 'hash-internal', now()),
+  ('key_member', 'ten_old', 'member', 'ci', 'hash-member', now());
+INSERT INTO deployments (id, tenant_id, project_id, slug, name, created_at, updated_at) VALUES ('dep_old', 'ten_old', 'prj_old', 'site', 'site', now(), now());
+`);
+  const results = await migrateToLatest(store);
+  assert.ok(results.some((r) => r.id === '0013-tenants-domains-tls' && r.status === 'applied'));
+
+  const [tenant] = await store.db.select().from(tenants).where(eq(tenants.id, 'ten_old'));
+  assert.equal(tenant?.slug, 'default');
+  assert.equal(tenant?.state, 'active');
+  const roles = Object.fromEntries((await store.db.select().from(apiKeys)).map((k) => [k.id, k.role]));
+  assert.deepEqual(roles, { key_admin: 'operator', key_internal: 'internal', key_member: 'member' });
+  assert.equal((await store.db.select().from(deployments).where(eq(deployments.id, 'dep_old')))[0]?.tenantId, 'ten_old');
+
+  // The next `slipway up` finds the old tenant instead of making a second default one.
+  const paths = { credentialsFile: join(dir, 'credentials.json'), internalTokenFile: join(dir, 'internal-token') };
+  const booted = await bootstrap(store.db, paths, 'http://127.0.0.1:1');
+  assert.deepEqual({ tenantId: booted.tenantId, projectId: booted.projectId, created: booted.created }, { tenantId: 'ten_old', projectId: 'prj_old', created: false });
+  assert.equal((await store.db.select().from(tenants)).length, 1);
 });
 
 test(`${driver}: concurrent version-number allocation never repeats a number`, async (t) => {

@@ -77,11 +77,13 @@ test('stopping up leaves the edge and the apps serving; the next up adopts both;
   const buildNet = claimHostValue('build-subnet', 200, 250);
   const apiPort = await claimPort();
   const httpPort = await claimPort();
+  const httpsPort = await claimPort();
   // The same for both runs of `up`: what names this home's host objects, its ports, its store.
   const env: Record<string, string> = {
     SLIPWAY_UP_STOP_APPS: '0',
     SLIPWAY_API_PORT: String(apiPort.value),
     SLIPWAY_HTTP_PORT: String(httpPort.value),
+    SLIPWAY_HTTPS_PORT: String(httpsPort.value),
     SLIPWAY_INSTANCE_SUBNET: `10.${instanceNet.value}.0.0/16`,
     SLIPWAY_BUILD_SUBNET: `10.${buildNet.value}.0.0/16`,
     SLIPWAY_RUNTIME_LABEL: `t${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`,
@@ -146,6 +148,7 @@ test('stopping up leaves the edge and the apps serving; the next up adopts both;
     buildNet.release();
     apiPort.release();
     httpPort.release();
+    httpsPort.release();
     assert.equal(down?.code ?? 0, 0, `slipway down --stop-apps: ${down?.stdout}${down?.stderr}`);
   }
 });

@@ -44,6 +44,8 @@ export interface Platform {
   apiUrl: string;
   apiPort: number;
   httpPort: number;
+  /** The edge's HTTPS port (SLIPWAY_HTTPS_PORT; `up` would take 8443, shared by every test). */
+  httpsPort: number;
   token: string;
   internalToken: string;
   client: SlipwayClient;
@@ -121,6 +123,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const httpPort = Number(env.SLIPWAY_HTTP_PORT ?? (await freePort()));
   env.SLIPWAY_API_PORT = String(apiPort);
   env.SLIPWAY_HTTP_PORT = String(httpPort);
+  const httpsPort = Number(env.SLIPWAY_HTTPS_PORT ?? (await freePort()));
+  env.SLIPWAY_HTTPS_PORT = String(httpsPort);
   const up = spawn(process.execPath, ['--import', 'tsx', mainTs, 'up'], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   up.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -151,7 +155,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const internalToken = (await readFile(join(home, 'internal-token'), 'utf8')).trim();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   return {
-    home, apiUrl, apiPort, httpPort, token: credentials.token, internalToken, up,
+    home, apiUrl, apiPort, httpPort, httpsPort, token: credentials.token, internalToken, up,
     client: createClient({ baseUrl: apiUrl, token: credentials.token }),
     output: () => out,
     edge: (host, path = '/', headers = {}) => edgeRequest(httpPort, host, { path, headers }),

@@ -25,7 +25,7 @@ export function seedContext(store: Store): ServiceContext {
 /** The tenant, project and deployment `app` (`dep_t`). */
 export async function seedDeployment(store: Store): Promise<void> {
   const now = new Date();
-  await store.db.insert(tenants).values({ id: SEED.tenantId, name: 't', createdAt: now });
+  await store.db.insert(tenants).values({ id: SEED.tenantId, name: 't', slug: 'default', displayName: 't', createdAt: now });
   await store.db.insert(projects).values({ id: SEED.projectId, tenantId: SEED.tenantId, name: 'p', createdAt: now });
   await store.db.insert(deployments).values({
     id: SEED.deploymentId, tenantId: SEED.tenantId, projectId: SEED.projectId, slug: 'app', name: 'app', spaFallback: false,

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { decodeFrame, encodeFrame, websocketAccept } from './edge/upstream-fixtures.js';
 import { waitFor } from '../../src/util/wait-for.js';
 
@@ -31,17 +32,22 @@ const OPCODE_CLOSE = 0x8;
  * Opens `ws://<host><path>` through `127.0.0.1:port` (the edge, with `host` as the Host
  * header). Rejects when the answer is not a valid `101 Switching Protocols`.
  */
-export async function openWebSocket(port: number, host: string, options: { path?: string; timeoutMs?: number } = {}): Promise<WsClient> {
+export async function openWebSocket(
+  port: number,
+  host: string,
+  options: { path?: string; timeoutMs?: number; /** `wss://`: TLS with `host` as SNI, trusting only `ca`. */ tls?: { ca: string } } = {},
+): Promise<WsClient> {
   const { path = '/', timeoutMs = 10_000 } = options;
   const key = randomBytes(16).toString('base64');
-  const socket: Socket = connect({ host: '127.0.0.1', port });
+  const socket: Socket = options.tls === undefined ? connect({ host: '127.0.0.1', port })
+    : connectTls({ host: '127.0.0.1', port, servername: host, ca: options.tls.ca, ALPNProtocols: ['http/1.1'] });
   socket.on('error', () => undefined);
   let closed = false;
   socket.once('close', () => (closed = true));
   let data = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => (data = Buffer.concat([data, chunk])));
   try {
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    await new Promise<void>((resolve, reject) => socket.once(options.tls === undefined ? 'connect' : 'secureConnect', resolve).once('error', reject));
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,

@@ -28,7 +28,7 @@ export const GcReportSchema = z.object({
 
 const GcBody = z.object({ dry_run: z.boolean().default(false) });
 
-/** Operator endpoints: an admin key of the whole tenant, not one limited to a project. */
+/** Operator endpoints: the platform operator's key only. */
 export function adminRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post('/api/v1/admin/gc', {
@@ -39,11 +39,10 @@ export function adminRoutes(app: FastifyInstance, services: Services): void {
     },
   }, async (req) => {
     const principal = principalOf(req);
-    // A collection spans every tenant's deployments (retention runs over the whole store), so
-    // any admin key may start it only because there is one tenant. When tenants land (issue 11)
-    // this must become operator-only: a tenant's admin key must not act on other tenants.
-    requireRole(principal, ['admin']);
-    if (principal.projectId !== null) throw new SlipwayError('forbidden', 'garbage collection needs an admin key not limited to a project');
+    // A collection spans every tenant's deployments (retention runs over the whole store): only
+    // the platform's operator may start it, never a tenant's admin.
+    requireRole(principal, ['operator']);
+    if (principal.projectId !== null) throw new SlipwayError('forbidden', 'garbage collection needs the operator key, not one limited to a project');
     return { data: await services.gc.run({ dryRun: req.body?.dry_run === true }) };
   });
 }

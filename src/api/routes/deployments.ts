@@ -15,7 +15,9 @@ export function deploymentRoutes(app: FastifyInstance, services: Services): void
     schema: { summary: 'Create a deployment', tags: ['deployments'], body: CreateDeploymentBody, response: { 201: one(DeploymentSchema), ...errors } },
   }, async (req, reply) => {
     const b = req.body;
-    const data = await services.deployments.create(principalOf(req), { slug: b.slug, name: b.name, projectId: b.project_id, spaFallback: b.spa_fallback });
+    const data = await services.deployments.create(principalOf(req), {
+      slug: b.slug, name: b.name, projectId: b.project_id, spaFallback: b.spa_fallback, externalWorkspaceId: b.external_workspace_id,
+    });
     return reply.status(201).send({ data });
   });
 

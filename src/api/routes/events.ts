@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { presentEvent } from '../../services/presenters.js';
 import type { Services } from '../../services/services.js';
-import { principalOf } from '../auth.js';
+import { principalOf, streamAuthCheck } from '../auth.js';
 import { DeploymentParams, ErrorSchema, EventSchema, EventsQuery, flag, page } from '../schemas.js';
 import { openSse } from '../sse.js';
 
@@ -18,7 +18,8 @@ export function eventRoutes(app: FastifyInstance, services: Services): void {
       response: { 200: page(EventSchema), 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema },
     },
   }, async (req, reply) => {
-    const dep = await services.deployments.find(principalOf(req), req.params.deployment);
+    const principal = await services.tenants.scope(principalOf(req), req.query.external_workspace_id);
+    const dep = await services.deployments.find(principal, req.params.deployment);
     const rows = await services.events.page(dep, { limit: req.query.limit + 1, cursor: req.query.cursor });
     const shown = rows.slice(0, req.query.limit);
     if (!flag(req.query.follow)) {
@@ -32,10 +33,11 @@ export function eventRoutes(app: FastifyInstance, services: Services): void {
     }
     let open = true;
     void sse.closed.then(() => (open = false));
+    const stillAuthorized = streamAuthCheck(services.apiKeys, principal);
     while (open) {
       // Re-read after each wake-up; the 1 s bound also catches events written by other servers.
       await Promise.race([ctx.notifier.waitFor('events', (id) => id === dep.id, 1000), sse.closed]);
-      if (!open) break;
+      if (!open || !(await stillAuthorized())) break;
       for (const e of await services.events.after(dep, last)) {
         sse.send('event', presentEvent(e), e.id);
         last = e.id;

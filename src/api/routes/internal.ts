@@ -42,6 +42,16 @@ export function internalRoutes(app: FastifyInstance, services: Services): void {
     return { data: { ok: true } };
   });
 
+  // The edge answers /.well-known/acme-challenge/<token> on the hosts it serves from this.
+  r.get('/api/v1/internal/challenges/:token', {
+    schema: { hide: true, params: z.object({ token: z.string().min(1).max(128) }), querystring: z.object({ host: z.string().min(1).max(253) }) },
+  }, async (req) => {
+    requireRole(principalOf(req), ['internal']);
+    const answer = await services.domains.answerChallenge(req.params.token, req.query.host);
+    if (answer === null) throw new SlipwayError('not_found', 'no such challenge');
+    return { data: answer };
+  });
+
   // The edge asks for a version with no instance to be started (deduplicated per version).
   r.post('/api/v1/internal/wake', {
     schema: { hide: true, body: z.object({ deployment_id: z.string().min(1).max(100), version_number: z.number().int().min(1) }) },

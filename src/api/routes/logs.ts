@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { LogScope } from '../../services/log-service.js';
 import type { Services } from '../../services/services.js';
-import { principalOf } from '../auth.js';
-import { DeploymentParams, ErrorSchema, flag, one } from '../schemas.js';
+import { principalOf, streamAuthCheck } from '../auth.js';
+import { DeploymentParams, ErrorSchema, WorkspaceQuery, flag, one } from '../schemas.js';
 import { openSse } from '../sse.js';
 
 export const LogLineSchema = z.object({
@@ -21,6 +21,7 @@ export const LogLineSchema = z.object({
 const LogsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   follow: z.enum(['true', 'false', '1', '0']).optional(),
+  ...WorkspaceQuery,
 });
 
 /**
@@ -35,7 +36,8 @@ export function logRoutes(app: FastifyInstance, services: Services): void {
   const serve = async (req: FastifyRequest, reply: FastifyReply, scope: LogScope) => {
     const query = req.query as z.infer<typeof LogsQuery>;
     const logs = services.logs;
-    const { where, deploymentId } = await logs.resolve(principalOf(req), scope);
+    const principal = await services.tenants.scope(principalOf(req), query.external_workspace_id);
+    const { where, deploymentId } = await logs.resolve(principal, scope);
     const first = await logs.read(where, { limit: query.limit });
     if (!flag(query.follow)) return { data: first };
     const sse = openSse(req, reply);
@@ -46,9 +48,10 @@ export function logRoutes(app: FastifyInstance, services: Services): void {
     }
     let open = true;
     void sse.closed.then(() => (open = false));
+    const stillAuthorized = streamAuthCheck(services.apiKeys, principal);
     while (open) {
       await Promise.race([logs.waitForNew(deploymentId, 1000), sse.closed]);
-      if (!open) break;
+      if (!open || !(await stillAuthorized())) break;
       for (const line of await logs.read(where, { limit: 1000, afterId: last })) {
         sse.send('log', line, line.id);
         last = Number(line.id);

@@ -14,7 +14,7 @@ import type { GcReport } from '../../sdk/index.js';
 export function registerGcCommand(program: Command, ctx: CommandContext): void {
   program
     .command('gc')
-    .description('delete releases retention lets go, unreferenced blobs and crash scratch now (admin key)')
+    .description('delete releases retention lets go, unreferenced blobs and crash scratch now (operator key)')
     .option('--dry-run', 'only print what would be deleted')
     .option('--json', 'print the API data as JSON')
     .action(handleErrors(ctx.io, async (flags: { dryRun?: boolean; json?: boolean }) => {

@@ -60,7 +60,7 @@ test('collectDockerImages on a real store: collected and old unnamed images go, 
   try {
     const now = new Date();
     const { db } = store;
-    await db.insert(tenants).values({ id: SEED.tenantId, name: 't', createdAt: now });
+    await db.insert(tenants).values({ id: SEED.tenantId, name: 't', slug: 'default', displayName: 't', createdAt: now });
     await db.insert(projects).values({ id: SEED.projectId, tenantId: SEED.tenantId, name: 'p', createdAt: now });
     await db.insert(deployments).values({
       id: SEED.deploymentId, tenantId: SEED.tenantId, projectId: SEED.projectId, slug: 'app', name: 'app', spaFallback: false, nextVersionNumber: 4, createdAt: now, updatedAt: now,

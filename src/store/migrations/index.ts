@@ -9,6 +9,7 @@ import { sql as staticInclude } from './0007-static-include.js';
 import { sql as routeRevision } from './0009-route-revision.js';
 import { sql as instancesByDeployment } from './0012-instances-by-deployment.js';
 import { sql as artifactCollected } from './0010-artifact-collected.js';
+import { sql as tenantsDomainsTls } from './0013-tenants-domains-tls.js';
 
 /** One schema change. `id` orders them and is recorded once applied; never edit a shipped one. */
 export interface Migration {
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0009-route-revision', sql: routeRevision },
   { id: '0010-artifact-collected', sql: artifactCollected },
   { id: '0012-instances-by-deployment', sql: instancesByDeployment },
+  { id: '0013-tenants-domains-tls', sql: tenantsDomainsTls },
 ];

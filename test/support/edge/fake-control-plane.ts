@@ -27,6 +27,8 @@ export interface FakeControlPlane {
   failBlobs: boolean;
   /** When set, blob answers wait for it (a slow download). */
   blobGate: Promise<void> | null;
+  /** When set, `POST /api/v1/internal/wake` answers it; null: 404 (the edge then takes the server for away). */
+  wakeAnswer: { state: 'starting' | 'failed' | 'not_found' | 'unavailable'; retry_after_s: number } | null;
   /** Adds or replaces a route and streams the upsert; returns the new revision. */
   upsert(route: Route): number;
   /** Removes a route and streams the removal; returns the new revision. */
@@ -72,6 +74,11 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
       res.write(snapshot.slice(7));
       streams.add(res);
       res.on('close', () => streams.delete(res));
+      return;
+    }
+    if (req.method === 'POST' && url === '/api/v1/internal/wake' && fake.wakeAnswer !== null) {
+      for await (const c of req) void c;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: fake.wakeAnswer }));
       return;
     }
     if (req.method === 'POST' && url === '/api/v1/internal/blobs/batch') {
@@ -126,6 +133,7 @@ export async function startFakeControlPlane(token = 'test-internal-token'): Prom
     acks: [],
     failBlobs: false,
     blobGate: null,
+    wakeAnswer: null,
     upsert(route) {
       routes.set(route.deployment_id, route);
       broadcast({ type: 'upsert', revision: ++revision, route });
