@@ -1,8 +1,8 @@
 import { SlipwayError } from '../core/errors.js';
 import type { RouteMessage } from '../core/routes.js';
-import { parseSse } from '../core/sse.js';
 import type { EdgeLogger } from './logger.js';
 import { parseRouteMessage } from './route-message.js';
+import { followSseStream } from './sse-follower.js';
 
 /** Options for {@link startRouteWatcher}. */
 export interface RouteWatcherConfig {
@@ -41,91 +41,34 @@ export interface RouteWatcher {
  */
 export function startRouteWatcher(config: RouteWatcherConfig): RouteWatcher {
   const edgeQuery = config.edgeId ? `&edge_id=${encodeURIComponent(config.edgeId)}` : '';
-  const url = `${config.serverUrl.replace(/\/+$/, '')}/api/v1/internal/routes?watch=true${edgeQuery}`;
-  const min = config.backoffMs?.min ?? 200;
-  const max = config.backoffMs?.max ?? 5_000;
-  const idleMs = config.idleTimeoutMs ?? 90_000;
-  let closed = false;
   let connected = false;
-  let abort = new AbortController();
-  let wake: () => void = () => {};
-  let delay = min;
-
-  const follow = async (signal: AbortSignal): Promise<void> => {
-    let idle: NodeJS.Timeout | undefined;
-    // Armed before the request too: a server that accepts and never answers is also silence.
-    const touch = () => {
-      if (idleMs <= 0) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => abort.abort(new SlipwayError('unavailable', 'route stream idle')), idleMs);
-    };
-    touch();
-    try {
-      const res = await fetch(url, {
-        headers: { authorization: `Bearer ${config.token}`, accept: 'text/event-stream' },
-        signal,
-      });
-      if (res.status !== 200 || res.body === null) {
-        await res.body?.cancel();
-        throw new SlipwayError('unavailable', `route stream answered ${res.status}`, { details: { status: res.status } });
+  const stream = followSseStream({
+    url: `${config.serverUrl.replace(/\/+$/, '')}/api/v1/internal/routes?watch=true${edgeQuery}`,
+    token: config.token,
+    logger: config.logger,
+    name: 'route stream',
+    backoffMs: config.backoffMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    onEvent(event) {
+      const message = parseRouteMessage(event.data);
+      if (event.event !== message.type && event.event !== 'message') {
+        throw new SlipwayError('invalid_request', 'route message type differs from its SSE event', {
+          details: { event: event.event, type: message.type },
+        });
       }
-      // Every chunk counts as life, heartbeat comments included, which never become messages.
-      const body = res.body;
-      const chunks = (async function* () {
-        for await (const chunk of body) {
-          touch();
-          yield chunk;
-        }
-      })();
-      for await (const event of parseSse(chunks)) {
-        const message = parseRouteMessage(event.data);
-        if (event.event !== message.type && event.event !== 'message') {
-          throw new SlipwayError('invalid_request', 'route message type differs from its SSE event', {
-            details: { event: event.event, type: message.type },
-          });
-        }
-        config.onMessage(message);
-        if (message.type === 'snapshot') {
-          connected = true;
-          delay = min;
-        }
-      }
-    } finally {
-      clearTimeout(idle);
-    }
-  };
-
-  const loop = async () => {
-    while (!closed) {
-      abort = new AbortController();
-      try {
-        await follow(abort.signal);
-        if (!closed) config.logger.info({}, 'route stream ended; reconnecting');
-      } catch (err) {
-        if (!closed) config.logger.warn({ err, retryInMs: delay }, 'route stream failed; reconnecting');
-      }
+      config.onMessage(message);
+      if (message.type !== 'snapshot') return false;
+      connected = true;
+      return true;
+    },
+    onDisconnect() {
       connected = false;
-      if (closed) break;
-      // ±20% jitter so a fleet of edges does not reconnect in lockstep after a server restart.
-      const wait = delay * (0.8 + Math.random() * 0.4);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        wake = () => (clearTimeout(timer), resolve());
-      });
-      delay = Math.min(delay * 2, max);
-    }
-  };
-  const running = loop();
-
+    },
+  });
   return {
     get connected() {
       return connected;
     },
-    async close() {
-      closed = true;
-      abort.abort();
-      wake();
-      await running;
-    },
+    close: () => stream.close(),
   };
 }

@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../core/errors.js';
-import { parseSse } from '../core/sse.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { EdgeLogger } from './logger.js';
+import { followSseStream } from './sse-follower.js';
 import type { EdgeCertificate, SniTable } from './tls-sni-table.js';
 
 /** A snapshot of the live certificates, as the server's stream sends it. */
@@ -73,15 +73,7 @@ export interface CertificateWatcher {
  * the stream reconnects with backoff; the certificates held keep serving meanwhile.
  */
 export function startCertificateWatcher(config: CertificateWatcherConfig): CertificateWatcher {
-  const url = `${config.serverUrl.replace(/\/+$/, '')}/api/v1/internal/certificates?watch=true`;
-  const min = config.backoffMs?.min ?? 200;
-  const max = config.backoffMs?.max ?? 5_000;
-  const idleMs = config.idleTimeoutMs ?? 90_000;
-  let closed = false;
   let revision = -1;
-  let abort = new AbortController();
-  let wake: () => void = () => {};
-  let delay = min;
   // Writes one after another, so an older snapshot never lands over a newer one.
   let saving: Promise<void> = Promise.resolve();
   const onInvalid = (certificate: EdgeCertificate, err: unknown) =>
@@ -94,63 +86,25 @@ export function startCertificateWatcher(config: CertificateWatcherConfig): Certi
       .catch((err: unknown) => config.logger.warn({ err }, 'could not save the certificates to disk'));
   };
 
-  const follow = async (signal: AbortSignal): Promise<void> => {
-    let idle: NodeJS.Timeout | undefined;
-    const touch = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => abort.abort(new SlipwayError('unavailable', 'certificate stream idle')), idleMs);
-    };
-    touch();
-    try {
-      const res = await fetch(url, { headers: { authorization: `Bearer ${config.token}`, accept: 'text/event-stream' }, signal });
-      if (res.status !== 200 || res.body === null) {
-        await res.body?.cancel();
-        throw new SlipwayError('unavailable', `certificate stream answered ${res.status}`, { details: { status: res.status } });
-      }
-      const body = res.body;
-      const chunks = (async function* () {
-        for await (const chunk of body) {
-          touch();
-          yield chunk;
-        }
-      })();
-      for await (const event of parseSse(chunks)) {
-        if (event.event !== 'snapshot') continue;
-        apply(parseCertificateSnapshot(event.data));
-        delay = min;
-      }
-    } finally {
-      clearTimeout(idle);
-    }
-  };
-
-  const loop = async () => {
-    while (!closed) {
-      abort = new AbortController();
-      try {
-        await follow(abort.signal);
-      } catch (err) {
-        if (!closed) config.logger.warn({ err, retryInMs: delay }, 'certificate stream failed; reconnecting');
-      }
-      if (closed) break;
-      const wait = delay * (0.8 + Math.random() * 0.4);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        wake = () => (clearTimeout(timer), resolve());
-      });
-      delay = Math.min(delay * 2, max);
-    }
-  };
-  const running = loop();
+  const stream = followSseStream({
+    url: `${config.serverUrl.replace(/\/+$/, '')}/api/v1/internal/certificates?watch=true`,
+    token: config.token,
+    logger: config.logger,
+    name: 'certificate stream',
+    backoffMs: config.backoffMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    onEvent(event) {
+      if (event.event !== 'snapshot') return false;
+      apply(parseCertificateSnapshot(event.data));
+      return true;
+    },
+  });
   return {
     get revision() {
       return revision;
     },
     async close() {
-      closed = true;
-      abort.abort();
-      wake();
-      await running;
+      await stream.close();
       await saving;
     },
   };
